@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,system-voices]'
+	touch $(STAMP)
+
+## Render the seed routine to audio/back-spasm-relief.mp3 and print its plan.
+demo: $(STAMP)
+	$(BIN)/voiceguide export scripts/back-spasm-relief.yaml -o audio/back-spasm-relief.mp3 --subtitles
+	$(BIN)/voiceguide check scripts/back-spasm-relief.yaml
+
+## Lint, type-check and run every test.
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check voiceguide tests bench
+	$(BIN)/ruff format --check voiceguide tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n auto
+
+## Speed and memory figures, written to docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/run.py --write docs/benchmarks.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,148 @@
+"""Every bundled script, exported with the real espeak engine and checked by decoding.
+
+The MP3 is decoded with miniaudio (dr_mp3) and libsndfile (mpg123), neither of
+which is the encoder (LAME); tags are read back with mutagen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import miniaudio
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
+from scipy.signal import resample_poly
+
+from voiceguide import pipeline
+from voiceguide.model import Timeline
+from voiceguide.outputs.session_files import ExportRequest
+from voiceguide.render import render_all
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = sorted((ROOT / "scripts").glob("*.yaml"))
+RATE = 44100
+pytestmark = pytest.mark.espeak
+
+
+@dataclass
+class Exported:
+    timeline: Timeline
+    mp3: Path
+    pcm: np.ndarray  # what the renderer produced, before encoding
+    decoded: np.ndarray
+
+
+@pytest.fixture(scope="module", params=SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    folder = tmp_path_factory.mktemp("export")
+    options = pipeline.VoiceOptions(cache_dir=folder / "cache")
+    script: Path = request.param
+    prepared = pipeline.prepare(script, options)
+    dest = folder / f"{script.stem}.mp3"
+    pipeline.export_prepared(script, prepared, ExportRequest(dest, subtitles=True, split=True))
+    decoded = miniaudio.decode_file(
+        str(dest), output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=RATE
+    )
+    samples = np.frombuffer(decoded.samples, dtype=np.float32)
+    pcm = render_all(prepared.timeline, pipeline.mastered(prepared))
+    return Exported(prepared.timeline, dest, pcm, samples)
+
+
+def test_bundled_scripts_exist() -> None:
+    assert {p.stem for p in SCRIPTS} >= {
+        "back-spasm-relief",
+        "breathing-calm",
+        "core-strength",
+        "gentle-yoga",
+    }
+
+
+def test_decoded_duration_equals_the_plan(exported: Exported) -> None:
+    planned = exported.timeline.duration_samples
+    assert abs(len(exported.decoded) - planned) <= round(0.030 * RATE)
+    # The gapless header makes it exact, with a second, independent decoder too.
+    assert len(exported.decoded) == planned
+    assert soundfile.info(str(exported.mp3)).frames == planned
+    assert abs(MP3(str(exported.mp3)).info.length - planned / RATE) < 0.030
+
+
+def test_rendered_pauses_holds_and_sounds_sit_exactly_on_the_plan(exported: Exported) -> None:
+    pcm = exported.pcm
+    assert len(pcm) == exported.timeline.duration_samples
+    for event in exported.timeline.events:
+        span = pcm[event.start_sample : event.end_sample]
+        if event.kind == "silence":
+            assert not span.any(), f"sound inside {event}"
+        elif event.kind in ("speech", "tone"):
+            # Clips are trimmed: sound begins and ends within a millisecond of the edges.
+            sounding = np.flatnonzero(span)
+            assert sounding[0] <= RATE // 1000 and sounding[-1] >= len(span) - RATE // 1000, event
+        elif event.kind == "hold":
+            inside = [
+                e
+                for e in exported.timeline.events
+                if e.kind in ("speech", "silence", "tone")
+                and event.start_sample <= e.start_sample < event.end_sample
+            ]
+            assert inside[0].start_sample == event.start_sample
+            assert max(e.end_sample for e in inside) == event.end_sample
+
+
+def test_pauses_are_silent_in_the_decoded_mp3(exported: Exported) -> None:
+    margin = round(0.010 * RATE)  # MP3 frames smear a sound's edge by a few ms
+    for event in exported.timeline.events:
+        if event.kind == "silence" and event.cue in ("pause", "rest"):
+            middle = exported.decoded[event.start_sample + margin : event.end_sample - margin]
+            assert np.max(np.abs(middle)) < 10 ** (-60 / 20), event
+            after = exported.decoded[event.end_sample : event.end_sample + margin]
+            if event.end_sample < len(exported.decoded):
+                assert np.max(np.abs(after)) > 10 ** (-50 / 20), event
+
+
+def test_chapters_read_back_with_their_planned_times(exported: Exported) -> None:
+    tags = ID3(str(exported.mp3))
+    chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    planned = exported.timeline.chapters
+    assert len(chapters) == len(planned) >= 2
+    for frame, chapter in zip(chapters, planned, strict=True):
+        assert frame.start_time == round(chapter.start_sample * 1000 / RATE)
+        assert frame.end_time == round(chapter.end_sample * 1000 / RATE)
+        assert str(frame.sub_frames["TIT2"]) == chapter.title
+    (toc,) = tags.getall("CTOC")
+    assert list(toc.child_element_ids) == [c.element_id for c in chapters]
+    assert str(tags["TIT2"]) == exported.timeline.title
+    assert str(tags["TALB"]) == exported.timeline.title
+    assert str(tags["TPE1"])
+
+
+def test_loudness_and_true_peak(exported: Exported) -> None:
+    loudness = pyloudnorm.Meter(RATE).integrated_loudness(exported.decoded.astype(np.float64))
+    assert -17.0 <= loudness <= -15.0
+    peak = np.max(np.abs(resample_poly(exported.decoded.astype(np.float64), 4, 1)))
+    assert 20 * np.log10(peak) <= -1.0
+
+
+def test_split_tracks_add_up_to_the_session(exported: Exported) -> None:
+    folder = exported.mp3.with_suffix("")
+    tracks = sorted(folder.glob("*.mp3"))
+    assert len(tracks) == len(exported.timeline.chapters)
+    lengths = [soundfile.info(str(t)).frames for t in tracks]
+    planned = [c.end_sample - c.start_sample for c in exported.timeline.chapters]
+    assert lengths == planned
+    numbers = [str(ID3(str(t))["TRCK"]) for t in tracks]
+    assert numbers == [f"{i}/{len(tracks)}" for i in range(1, len(tracks) + 1)]
+    playlist = exported.mp3.with_suffix(".m3u").read_text()
+    assert playlist.startswith("#EXTM3U")
+    assert all(f"{folder.name}/{t.name}" in playlist for t in tracks)
+
+
+def test_subtitles_follow_the_speech(exported: Exported) -> None:
+    vtt = exported.mp3.with_suffix(".vtt").read_text()
+    assert vtt.startswith("WEBVTT")
+    speech = [e for e in exported.timeline.events if e.kind == "speech"]
+    assert vtt.count(" --> ") == len(speech)

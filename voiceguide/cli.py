@@ -1,0 +1,288 @@
+"""The command line: thin commands over ``pipeline``; one error boundary."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__, pipeline
+from .errors import UsageError, UserError
+
+ENGINE_HELP = "Speech engine: auto, espeak, pyttsx3 or test (overrides the script)."
+
+
+def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The engine flags every command that speaks shares."""
+    options = [
+        click.option("--engine", "-e", metavar="NAME", help=ENGINE_HELP),
+        click.option("--voice", "-v", metavar="ID", help="The engine's voice id (see `voices`)."),
+        click.option(
+            "--rate",
+            "-r",
+            type=click.IntRange(80, 300),
+            metavar="WPM",
+            help="Speaking rate in words per minute, 80-300.",
+        ),
+        click.option(
+            "--no-cache",
+            is_flag=True,
+            help="Synthesise every phrase afresh; do not read or write the cache.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _options(
+    engine: str | None, voice: str | None, rate: int | None, no_cache: bool
+) -> pipeline.VoiceOptions:
+    return pipeline.VoiceOptions(engine=engine, voice=voice, rate_wpm=rate, use_cache=not no_cache)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="voiceguide")
+def cli() -> None:
+    """Turn exercise scripts into paced, spoken, exactly timed audio sessions.
+
+    \b
+    Try:
+      voiceguide check scripts/back-spasm-relief.yaml     show the plan
+      voiceguide export scripts/back-spasm-relief.yaml    write audio/back-spasm-relief.mp3
+      voiceguide export scripts/ --split --subtitles      every script, tracks and transcripts
+      voiceguide voices                                   engines and their voices
+
+    The script format is described in docs/script-format.md; `voiceguide schema`
+    prints a JSON Schema that editors use to complete and check scripts.
+    """
+
+
+@cli.command()
+@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the planned timeline as JSON.")
+@click.option("--brief", is_flag=True, help="Show chapters and totals, not every event.")
+@voice_options
+def check(
+    scripts: tuple[Path, ...],
+    as_json: bool,
+    brief: bool,
+    engine: str | None,
+    voice: str | None,
+    rate: int | None,
+    no_cache: bool,
+) -> None:
+    """Check SCRIPTS and show their planned timelines.
+
+    A script with an error is refused with its file, line, field and what was
+    expected (exit status 2). Speech is synthesised (and cached) to measure
+    each phrase, so the times shown are the ones the export will have.
+    """
+    from .report import timeline_json, timeline_text
+
+    options = _options(engine, voice, rate, no_cache)
+    results = []
+    for path in pipeline.find_scripts(list(scripts)):
+        prepared = pipeline.prepare(path, options)
+        results.append(prepared.timeline)
+    if as_json:
+        payload: Any = (
+            timeline_json(results[0]) if len(results) == 1 else [timeline_json(t) for t in results]
+        )
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n\n".join(timeline_text(t, events=not brief) for t in results))
+
+
+@cli.command()
+@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Output file (.mp3 or .wav) for one script, or a folder.  [default: audio/]",
+)
+@click.option(
+    "--format",
+    "audio_format",
+    type=click.Choice(["mp3", "wav"]),
+    default="mp3",
+    show_default=True,
+    help="Format when --output is a folder.",
+)
+@click.option(
+    "--bitrate",
+    type=click.IntRange(32, 320),
+    default=128,
+    show_default=True,
+    metavar="KBPS",
+    help="MP3 bitrate (constant bitrate: every player seeks exactly).",
+)
+@click.option("--subtitles", is_flag=True, help="Also write a WebVTT transcript, NAME.vtt.")
+@click.option(
+    "--split",
+    is_flag=True,
+    help="Also write one numbered track per chapter (NAME/NN-title.mp3) and NAME.m3u.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    metavar="N",
+    help="Scripts rendered at once.  [default: the number of cores]",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@voice_options
+def export(
+    scripts: tuple[Path, ...],
+    output: Path | None,
+    audio_format: str,
+    bitrate: int,
+    subtitles: bool,
+    split: bool,
+    jobs: int | None,
+    quiet: bool,
+    engine: str | None,
+    voice: str | None,
+    rate: int | None,
+    no_cache: bool,
+) -> None:
+    """Render SCRIPTS (files or folders of *.yaml) to audio files.
+
+    MP3s are 44.1 kHz mono, constant bitrate, with a gapless header (exact
+    length), ID3 tags and a chapter for every exercise and side, at -16 LUFS
+    (podcast loudness) with true peaks below -1 dBTP. Files appear only when
+    complete: an error or Ctrl-C leaves nothing half-written.
+
+    \b
+    Examples:
+      voiceguide export scripts/back-spasm-relief.yaml
+      voiceguide export scripts/back-spasm-relief.yaml -o ~/Music/back.mp3
+      voiceguide export scripts/ --split --subtitles -j 2
+    """
+    paths = pipeline.find_scripts(list(scripts))
+    options = _options(engine, voice, rate, no_cache)
+    jobs_list = [
+        (path, pipeline.ExportRequest(dest, bitrate, subtitles, split))
+        for path, dest in zip(paths, _destinations(paths, output, audio_format), strict=True)
+    ]
+    if len(jobs_list) == 1:
+        path, request = jobs_list[0]
+        with _progress_bar(f"Rendering {path.name}", quiet) as progress:
+            result = pipeline.export(path, request, options, progress)
+        if not quiet:
+            _report(result)
+        return
+    failures: list[pipeline.Failure] = []
+
+    def done(result: pipeline.ExportResult | pipeline.Failure) -> None:
+        if isinstance(result, pipeline.Failure):
+            failures.append(result)
+            click.echo(f"voiceguide: {result.message}", err=True)
+        elif not quiet:
+            _report(result)
+
+    pipeline.export_many(jobs_list, options, jobs or pipeline.cpu_count(), done)
+    if failures:
+        sys.exit(max(f.exit_status for f in failures))
+
+
+def _destinations(paths: list[Path], output: Path | None, audio_format: str) -> list[Path]:
+    from .outputs.encode import SUPPORTED_SUFFIXES
+
+    suffix = "." + audio_format
+    if output is not None and output.suffix and not output.is_dir():
+        if output.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise UsageError(
+                f"{output}: unknown audio format '{output.suffix}'; use .mp3 or .wav, "
+                "or give a folder"
+            )
+        if len(paths) > 1:
+            raise UsageError(f"{output}: several scripts need an output folder, not a file")
+        return [output]
+    folder = output if output is not None else Path("audio")
+    stems = [p.stem for p in paths]
+    clash = {s for s in stems if stems.count(s) > 1}
+    if clash:
+        raise UsageError(f"several scripts are named {sorted(clash)[0]}; export them separately")
+    return [pipeline.default_output(p, folder, suffix) for p in paths]
+
+
+@contextmanager
+def _progress_bar(label: str, quiet: bool) -> Iterator[pipeline.Progress | None]:
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1, label=label, file=sys.stderr, show_eta=True) as bar:
+
+        def update(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        yield update
+
+
+def _report(result: pipeline.ExportResult) -> None:
+    from .report import clock
+
+    extra = f", {len(result.notes)} cue notes (see `voiceguide check`)" if result.notes else ""
+    click.echo(
+        f"wrote {result.outputs[0]} ({clock(result.duration_s)}, "
+        f"{result.loudness_lufs:.1f} LUFS{extra})"
+    )
+    for path in result.outputs[1:]:
+        click.echo(f"  and {path}")
+
+
+@cli.command()
+@click.option("--engine", "-e", metavar="NAME", help="Only this engine.")
+def voices(engine: str | None) -> None:
+    """List speech engines (available or not, and why) and their voices."""
+    from .speech import list_engines
+
+    for info in list_engines():
+        if engine and info.name != engine:
+            continue
+        state = "available" if info.available else f"not available: {info.reason}"
+        click.echo(f"{info.name}: {state}")
+        for v in info.voices:
+            languages = ", ".join(v.languages)
+            click.echo(f"  {v.id:<24} {v.name}" + (f"  ({languages})" if languages else ""))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema for scripts (for editors)."""
+    from importlib.resources import files
+
+    click.echo(files("voiceguide").joinpath("data/script.schema.json").read_text("utf-8"))
+
+
+@contextmanager
+def error_boundary() -> Iterator[None]:
+    """A user error becomes one line on stderr and its exit status; Ctrl-C exits 130."""
+    try:
+        yield
+    except UserError as exc:
+        click.echo(f"voiceguide: {exc}", err=True)
+        sys.exit(exc.exit_status)
+    except KeyboardInterrupt:
+        click.echo("voiceguide: interrupted; nothing was written", err=True)
+        sys.exit(130)
+
+
+def main(argv: list[str] | None = None) -> None:
+    with error_boundary():
+        try:
+            cli.main(args=argv, prog_name="voiceguide", standalone_mode=False)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            raise KeyboardInterrupt from None

@@ -1,0 +1,205 @@
+"""Cue tones, synthesised from sine partials so no sound files ship.
+
+Every cue is meant for someone lying down with eyes closed: soft attacks,
+no harsh partials, and each cue shaped differently enough to be told apart
+by ear alone (breathing cues by the direction of their pitch, the rest by
+rhythm, register and decay).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+CUE_NAMES: tuple[str, ...] = (
+    "inhale",
+    "exhale",
+    "hold",
+    "end_of_hold",
+    "switch_sides",
+    "chime",
+    "bell",
+    "tick",
+)
+
+# Loudness relative to speech after K-weighted levelling; breathing cues sit
+# under the voice so that hundreds of them in a session do not tire the ear.
+CUE_LEVEL_DB: dict[str, float] = {
+    "inhale": -8.0,
+    "exhale": -8.0,
+    "hold": -8.0,
+    "end_of_hold": -7.0,
+    "switch_sides": -6.0,
+    "chime": -6.0,
+    "bell": -6.0,
+    "tick": -10.0,
+}
+
+_DURATION_S: dict[str, float] = {
+    "inhale": 0.6,
+    "exhale": 0.6,
+    "hold": 0.5,
+    "end_of_hold": 0.4,
+    "switch_sides": 0.8,
+    "chime": 1.5,
+    "bell": 2.5,
+    "tick": 0.05,
+}
+
+# (fade in, fade out) in seconds; the tick needs a faster attack to sound
+# like a knock, everything else starts gently.
+_FADES_S: dict[str, tuple[float, float]] = {
+    "tick": (0.002, 0.01),
+    "chime": (0.004, 0.05),
+    "bell": (0.004, 0.08),
+}
+_DEFAULT_FADES_S = (0.01, 0.03)
+
+_PEAK = 0.5
+
+FloatArray = np.ndarray
+
+
+def _check(name: str, sample_rate_hz: int) -> None:
+    if name not in _DURATION_S:
+        raise ValueError(f"unknown cue {name!r}; known cues: {', '.join(CUE_NAMES)}")
+    if int(sample_rate_hz) != sample_rate_hz or sample_rate_hz < 8000:
+        raise ValueError(f"sample rate must be an integer >= 8000 Hz, got {sample_rate_hz!r}")
+
+
+def cue_length_samples(name: str, sample_rate_hz: int) -> int:
+    """Length of ``cue_samples(name, sample_rate_hz)`` without synthesising it."""
+    _check(name, sample_rate_hz)
+    return round(_DURATION_S[name] * sample_rate_hz)
+
+
+def _partials(
+    t: FloatArray,
+    f0: float,
+    ratios: Sequence[float],
+    amps: Sequence[float],
+    decays_s: Sequence[float],
+    rate: int,
+) -> FloatArray:
+    """Sum of exponentially decaying sines; ``t`` may be negative (silent)."""
+    out = np.zeros_like(t)
+    on = t >= 0
+    for ratio, amp, tau in zip(ratios, amps, decays_s, strict=True):
+        freq = f0 * ratio
+        # Partials near Nyquist would alias into audible, unrelated pitches.
+        if freq >= 0.45 * rate:
+            continue
+        out += on * amp * np.exp(-np.maximum(t, 0.0) / tau) * np.sin(2 * np.pi * freq * t)
+    return out
+
+
+def _attack(t: FloatArray, attack_s: float) -> FloatArray:
+    """Raised-cosine onset for a note that starts at ``t == 0``."""
+    x = np.clip(t / attack_s, 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * x)
+
+
+def _glide(t: FloatArray, f_start: float, f_end: float, length_s: float) -> FloatArray:
+    """Exponential pitch glide, so it sounds even in musical steps."""
+    ratio = f_end / f_start
+    # Phase is the integral of f_start * ratio**(t / length_s).
+    phase = 2 * np.pi * f_start * length_s / np.log(ratio) * (ratio ** (t / length_s) - 1.0)
+    swell = np.sin(np.pi * np.clip(t / length_s, 0.0, 1.0))
+    return swell * (np.sin(phase) + 0.15 * np.sin(2 * phase))
+
+
+def _inhale(t: FloatArray, rate: int) -> FloatArray:
+    return _glide(t, 330.0, 495.0, t[-1])
+
+
+def _exhale(t: FloatArray, rate: int) -> FloatArray:
+    return _glide(t, 495.0, 330.0, t[-1])
+
+
+def _hold(t: FloatArray, rate: int) -> FloatArray:
+    out = np.zeros_like(t)
+    # Two pulses filling the cue edge to edge: a cue must sound from its first
+    # sample to its last, or the plan's times would not be the heard times.
+    for start in (0.0, 0.26):
+        local = np.clip((t - start) / 0.24, 0.0, 1.0)
+        pulse = np.sin(np.pi * local)
+        out += pulse * (np.sin(2 * np.pi * 392.0 * t) + 0.1 * np.sin(2 * np.pi * 784.0 * t))
+    return out
+
+
+def _notes(
+    t: FloatArray, notes: Sequence[tuple[float, float, float]], attack_s: float, rate: int
+) -> FloatArray:
+    """Soft mallet notes, each ``(start_s, f0, decay_s)``."""
+    out = np.zeros_like(t)
+    for start, f0, tau in notes:
+        local = t - start
+        tone = _partials(
+            local, f0, (1.0, 2.0, 3.0), (1.0, 0.25, 0.06), (tau, tau / 2, tau / 3), rate
+        )
+        out += _attack(local, attack_s) * tone
+    return out
+
+
+def _end_of_hold(t: FloatArray, rate: int) -> FloatArray:
+    # A falling fifth reads as "finished" without sounding like an alarm.
+    return _notes(t, ((0.0, 587.33, 0.22), (0.22, 392.0, 0.3)), 0.01, rate)
+
+
+def _switch_sides(t: FloatArray, rate: int) -> FloatArray:
+    # Up and back down: the motif itself suggests moving across and returning.
+    return _notes(t, ((0.0, 440.0, 0.12), (0.25, 659.25, 0.12), (0.5, 440.0, 0.12)), 0.008, rate)
+
+
+def _chime(t: FloatArray, rate: int) -> FloatArray:
+    return _partials(
+        t, 1046.5, (1.0, 2.0, 3.0, 4.0), (1.0, 0.5, 0.25, 0.12), (0.5, 0.3, 0.2, 0.12), rate
+    )
+
+
+def _bell(t: FloatArray, rate: int) -> FloatArray:
+    # Ratios of a tuned church bell (hum, prime, tierce, quint, nominal, ...).
+    ratios = (0.5, 1.0, 1.183, 1.506, 2.0, 2.514, 2.662)
+    amps = (0.6, 1.0, 0.5, 0.3, 0.45, 0.15, 0.1)
+    decays = (1.2, 0.9, 0.7, 0.5, 0.45, 0.3, 0.25)
+    return _partials(t, 220.0, ratios, amps, decays, rate)
+
+
+def _tick(t: FloatArray, rate: int) -> FloatArray:
+    # A woodblock's two strongest modes, damped within a few milliseconds.
+    return _partials(t, 1100.0, (1.0, 2.32), (1.0, 0.35), (0.009, 0.005), rate)
+
+
+_SYNTHS: dict[str, Callable[[FloatArray, int], FloatArray]] = {
+    "inhale": _inhale,
+    "exhale": _exhale,
+    "hold": _hold,
+    "end_of_hold": _end_of_hold,
+    "switch_sides": _switch_sides,
+    "chime": _chime,
+    "bell": _bell,
+    "tick": _tick,
+}
+
+
+def _fades(n: int, fade_in: int, fade_out: int) -> FloatArray:
+    env = np.ones(n)
+    ramp_in = 0.5 - 0.5 * np.cos(np.pi * np.arange(fade_in) / fade_in)
+    ramp_out = 0.5 + 0.5 * np.cos(np.pi * np.arange(fade_out) / (fade_out - 1))
+    env[:fade_in] *= ramp_in
+    env[n - fade_out :] *= ramp_out
+    return env
+
+
+def cue_samples(name: str, sample_rate_hz: int) -> np.ndarray:
+    """The cue as float32 mono at ``sample_rate_hz``, peak 0.5, silent at both ends."""
+    n = cue_length_samples(name, sample_rate_hz)
+    t = np.arange(n, dtype=np.float64) / sample_rate_hz
+    raw = _SYNTHS[name](t, int(sample_rate_hz))
+    fade_in_s, fade_out_s = _FADES_S.get(name, _DEFAULT_FADES_S)
+    fade_in = max(2, round(fade_in_s * sample_rate_hz))
+    fade_out = max(2, round(fade_out_s * sample_rate_hz))
+    shaped = raw * _fades(n, fade_in, fade_out)
+    peak = float(np.max(np.abs(shaped)))
+    return (shaped * (_PEAK / peak)).astype(np.float32)

@@ -1,0 +1,67 @@
+"""The exception tree.
+
+A ``UserError`` carries the one line a person reads; the CLI prints it and
+exits with its ``exit_status``. Any other exception is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the user can fix: a bad script, a missing engine, a bad path."""
+
+    exit_status = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ScriptError(UserError):
+    """A script breaks the format; names the file, line, column and field."""
+
+    exit_status = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str = "<script>",
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.source = source
+        self.line = line
+        self.column = column
+        self.field = field
+        self.reason = message
+        where = source
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        text = f"{where}: {field}: {message}" if field else f"{where}: {message}"
+        super().__init__(text)
+
+
+class UsageError(UserError):
+    """Bad command-line input: a missing file, a flag out of range."""
+
+    exit_status = 2
+
+
+class EngineError(UserError):
+    """A speech engine is missing, refused a voice, or failed on a phrase."""
+
+    exit_status = 1
+
+
+class OutputError(UserError):
+    """An output could not be written: unwritable folder, disk full, ..."""
+
+    exit_status = 1

@@ -1,0 +1,242 @@
+"""BS.1770 loudness and true peak for sessions of clips placed in silence.
+
+A session can be hours long but is mostly silence, so loudness is measured
+from each clip's own K-weighted energy, spread into 100 ms hops at its place
+in the session, never from a rendered full-length signal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
+from scipy.signal import resample_poly, sosfilt
+
+SILENCE_DB = -120.0
+"""Reported for silence (and for a session gated away entirely) instead of -inf."""
+
+_HOP_S = 0.1
+_HOPS_PER_BLOCK = 4  # 400 ms blocks overlapping by 75 %
+_ABSOLUTE_GATE_LUFS = -70.0
+_RELATIVE_GATE_LU = -10.0
+_LOUDNESS_OFFSET_DB = -0.691
+# The K-weighting high pass rings for a few ms; 0.2 s leaves it far below
+# any gate, so the energy that spills after a clip is still counted.
+_TAIL_S = 0.2
+_OVERSAMPLE = 4
+_LIMITER_RADIUS_S = 0.02  # longer than a voice pitch period, so the gain does not ride each cycle
+_LIMITER_TOLERANCE_DB = 0.05
+_LIMITER_PASSES = 3
+
+
+def _check_rate(sample_rate_hz: int) -> None:
+    if sample_rate_hz <= 0:
+        raise ValueError(f"sample rate must be positive, got {sample_rate_hz!r}")
+
+
+def _db(power: float) -> float:
+    return 10.0 * float(np.log10(power)) if power > 0.0 else -np.inf
+
+
+def k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
+    """BS.1770 K-weighting as two second-order sections (shelf, then high pass).
+
+    RBJ cookbook forms with pyloudnorm's parameters, so both meters agree.
+    """
+    _check_rate(sample_rate_hz)
+    # High shelf: +4 dB above about 1.5 kHz, the acoustic effect of the head.
+    a = 10.0 ** (4.0 / 40.0)
+    w0 = 2.0 * np.pi * 1500.0 / sample_rate_hz
+    alpha = np.sin(w0) / (2.0 * (1.0 / np.sqrt(2.0)))
+    cos, sq = np.cos(w0), 2.0 * np.sqrt(a) * alpha
+    shelf = np.array(
+        [
+            a * ((a + 1) + (a - 1) * cos + sq),
+            -2.0 * a * ((a - 1) + (a + 1) * cos),
+            a * ((a + 1) + (a - 1) * cos - sq),
+            (a + 1) - (a - 1) * cos + sq,
+            2.0 * ((a - 1) - (a + 1) * cos),
+            (a + 1) - (a - 1) * cos - sq,
+        ]
+    )
+    # High pass at 38 Hz, Q 0.5: the ear's insensitivity to rumble.
+    w0 = 2.0 * np.pi * 38.0 / sample_rate_hz
+    alpha = np.sin(w0) / (2.0 * 0.5)
+    cos = np.cos(w0)
+    high_pass = np.array(
+        [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2, 1 + alpha, -2.0 * cos, 1 - alpha]
+    )
+    sos = np.stack([shelf, high_pass])
+    return sos / sos[:, 3:4]
+
+
+def k_weighted(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """``x`` through the K-weighting filter, as float64, from a silent state."""
+    return np.asarray(sosfilt(k_weighting_sos(sample_rate_hz), np.asarray(x, dtype=np.float64)))
+
+
+def clip_k_rms_db(x: np.ndarray, sample_rate_hz: int) -> float:
+    """Ungated loudness-like level of one short clip: K-weighted mean square, in dB."""
+    if len(x) == 0:
+        return SILENCE_DB
+    level = _db(float(np.mean(k_weighted(x, sample_rate_hz) ** 2))) + _LOUDNESS_OFFSET_DB
+    return max(level, SILENCE_DB)
+
+
+def hop_samples(sample_rate_hz: int) -> int:
+    """Samples per 100 ms hop at this rate."""
+    _check_rate(sample_rate_hz)
+    return round(_HOP_S * sample_rate_hz)
+
+
+def k_squared_cumsum(clip: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """Running sum of the clip's squared K-weighted samples, ringing tail included.
+
+    Element ``i`` is the energy of the first ``i`` samples (element 0 is 0), so
+    any span's energy is one subtraction. Computed once per distinct clip.
+    """
+    tail = np.zeros(round(_TAIL_S * sample_rate_hz))
+    filtered = k_weighted(
+        np.concatenate([np.asarray(clip, dtype=np.float64), tail]), sample_rate_hz
+    )
+    return np.concatenate([[0.0], np.cumsum(filtered**2)])
+
+
+class HopEnergies:
+    """K-weighted energy per 100 ms hop of a session, built clip by clip.
+
+    Clips must not overlap (their 0.2 s ringing tails may run into the next
+    clip; that energy is tiny). Work is proportional to the clips' lengths,
+    not to the session's.
+    """
+
+    def __init__(self, duration_samples: int, sample_rate_hz: int) -> None:
+        if duration_samples < 0:
+            raise ValueError(f"duration must not be negative, got {duration_samples}")
+        self.sample_rate_hz = sample_rate_hz
+        self.duration_samples = duration_samples
+        self.hop_samples = hop_samples(sample_rate_hz)
+        # A trailing partial hop is kept, as if padded with silence.
+        self.energies = np.zeros(-(-duration_samples // self.hop_samples))
+        self._cache: dict[Hashable, np.ndarray] = {}
+
+    def add(self, start_sample: int, k_squared_cumsum: np.ndarray) -> None:
+        """Add a clip, given by its ``k_squared_cumsum``, starting at ``start_sample``."""
+        if start_sample < 0:
+            raise ValueError(f"clip starts before the session: {start_sample}")
+        end = min(start_sample + len(k_squared_cumsum) - 1, self.duration_samples)
+        if end <= start_sample:
+            return
+        hop = self.hop_samples
+        first, last = start_sample // hop, (end - 1) // hop
+        bounds = np.arange(first, last + 2) * hop - start_sample
+        np.clip(bounds, 0, end - start_sample, out=bounds)
+        # A cumsum of non-negative terms never decreases, so no hop goes negative.
+        self.energies[first : last + 1] += np.diff(k_squared_cumsum[bounds])
+
+    def add_clip(self, start_sample: int, clip: np.ndarray, key: Hashable | None = None) -> None:
+        """Add a clip's samples; with a ``key``, it is filtered only the first time.
+
+        The caller must give the same key only to identical clips.
+        """
+        if key is None:
+            self.add(start_sample, k_squared_cumsum(clip, self.sample_rate_hz))
+            return
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = k_squared_cumsum(clip, self.sample_rate_hz)
+        self.add(start_sample, cached)
+
+
+def integrated_loudness(hop_energies: HopEnergies | np.ndarray, sample_rate_hz: int) -> float:
+    """BS.1770-4 gated integrated loudness (mono, LUFS) from per-hop K-weighted energies."""
+    if isinstance(hop_energies, HopEnergies):
+        if hop_energies.sample_rate_hz != sample_rate_hz:
+            raise ValueError(
+                f"hop energies are at {hop_energies.sample_rate_hz} Hz, not {sample_rate_hz} Hz"
+            )
+        hop_energies = hop_energies.energies
+    hop = hop_samples(sample_rate_hz)
+    e = np.asarray(hop_energies, dtype=np.float64)
+    if len(e) < _HOPS_PER_BLOCK:
+        e = np.pad(e, (0, _HOPS_PER_BLOCK - len(e)))
+    # Summing hop by hop, not by differencing one long cumsum, keeps silent
+    # blocks exactly silent however long the session.
+    count = len(e) - _HOPS_PER_BLOCK + 1
+    block = sum(e[i : i + count] for i in range(_HOPS_PER_BLOCK))
+    z = np.asarray(block) / (_HOPS_PER_BLOCK * hop)
+    with np.errstate(divide="ignore"):
+        loudness = _LOUDNESS_OFFSET_DB + 10.0 * np.log10(z)
+    above_absolute = loudness >= _ABSOLUTE_GATE_LUFS
+    if not np.any(above_absolute):
+        return SILENCE_DB
+    relative_gate = _LOUDNESS_OFFSET_DB + _db(float(np.mean(z[above_absolute]))) + _RELATIVE_GATE_LU
+    gated = (loudness > relative_gate) & (loudness > _ABSOLUTE_GATE_LUFS)
+    return _LOUDNESS_OFFSET_DB + _db(float(np.mean(z[gated])))
+
+
+def _oversampled_envelope(x: np.ndarray) -> np.ndarray:
+    """Per-sample peak of the 4x oversampled signal on both sides of each sample."""
+    up = np.abs(resample_poly(x, _OVERSAMPLE, 1))
+    # Element-wise maxima of strided views: a reduce over a 4-wide axis is
+    # several times slower in numpy.
+    after = up[0::_OVERSAMPLE].copy()
+    for phase in range(1, _OVERSAMPLE):
+        np.maximum(after, up[phase::_OVERSAMPLE], out=after)
+    before = np.concatenate([[0.0], after[:-1]])
+    return np.maximum(np.maximum(after, before), np.abs(x))
+
+
+def true_peak_dbtp(x: np.ndarray, sample_rate_hz: int) -> float:
+    """True peak of ``x`` in dBTP, from 4x oversampling (BS.1770-4 Annex 2)."""
+    _check_rate(sample_rate_hz)
+    if len(x) == 0:
+        return SILENCE_DB
+    peak = float(np.max(_oversampled_envelope(np.asarray(x, dtype=np.float64))))
+    return max(20.0 * float(np.log10(peak)) if peak > 0 else -np.inf, SILENCE_DB)
+
+
+def _limiter_gain(envelope: np.ndarray, ceiling: float, radius: int, half: int) -> np.ndarray:
+    need = np.minimum(1.0, ceiling / np.maximum(envelope, 1e-30))
+    # Each peak's gain is held over +-radius; the average over +-half (half <=
+    # radius) then only mixes values already <= that peak's need, so smoothing
+    # never lets a peak through.
+    held = minimum_filter1d(need, size=2 * radius + 1, mode="nearest")
+    reduction = 1.0 - held
+    width = 2 * half + 1
+    smooth = uniform_filter1d(reduction, size=width, mode="nearest")
+    # Running sums leave ~1e-17 crumbs in untouched regions; force exact unity.
+    untouched = maximum_filter1d(reduction, size=width, mode="nearest") == 0.0
+    return np.where(untouched, 1.0, np.minimum(1.0, 1.0 - smooth))
+
+
+def limit_true_peak(x: np.ndarray, sample_rate_hz: int, ceiling_dbtp: float) -> np.ndarray:
+    """Offline look-ahead limiter: ``x`` with true peak <= ``ceiling_dbtp`` (+0.05 dB).
+
+    Only the neighbourhood of each over-ceiling peak is attenuated, with a
+    smooth gain; a clip already under the ceiling comes back bit-identical.
+    """
+    _check_rate(sample_rate_hz)
+    x = np.asarray(x)
+    if len(x) == 0:
+        return x.copy()
+    ceiling = 10.0 ** (ceiling_dbtp / 20.0)
+    tolerance = 10.0 ** (_LIMITER_TOLERANCE_DB / 20.0)
+    radius = max(1, round(_LIMITER_RADIUS_S * sample_rate_hz))
+    half = max(1, radius // 2)
+    out = x.astype(np.float64)
+    # One envelope per pass serves both the check and the next gain; gain
+    # ripples between samples can leave a hair over, which the next pass removes.
+    envelope = _oversampled_envelope(out)
+    if float(envelope.max()) <= ceiling:
+        return x.copy()
+    for _ in range(_LIMITER_PASSES):
+        out = out * _limiter_gain(envelope, ceiling, radius, half)
+        envelope = _oversampled_envelope(out)
+        if float(envelope.max()) <= ceiling * tolerance:
+            break
+    excess = float(envelope.max()) / ceiling
+    if excess > tolerance:
+        out = out / excess
+    return out.astype(x.dtype) if np.issubdtype(x.dtype, np.floating) else out

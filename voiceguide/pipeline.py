@@ -1,0 +1,212 @@
+"""The one place the stages meet: script → session → timeline → clips → PCM → output.
+
+The CLI and the Python API both call these functions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import cues
+from .errors import ScriptError, UsageError, UserError
+from .model import Session, Timeline
+from .outputs.session_files import ExportRequest, write_session
+from .plan import plan, spoken_phrases
+from .render import Mastered, master, render_chunks
+from .script import MAX_SCRIPT_BYTES, parse_script
+from .speech import get_engine
+from .speech.cache import PhraseCache, default_cache_dir
+from .speech.clips import OUTPUT_RATE_HZ, ClipSource
+
+Progress = Callable[[int, int], None]
+SCRIPT_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class VoiceOptions:
+    """Command-line choices that override the script's voice settings."""
+
+    engine: str | None = None
+    voice: str | None = None
+    rate_wpm: int | None = None
+    use_cache: bool = True
+    cache_dir: Path | None = None
+
+
+@dataclass
+class Prepared:
+    session: Session
+    timeline: Timeline
+    speech: dict[str, np.ndarray]
+    tones: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def load_session(path: Path) -> Session:
+    """Read and parse one script file."""
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_SCRIPT_BYTES:
+            raise ScriptError(
+                f"the file is {size / 1e6:.1f} MB; a script may be at most "
+                f"{MAX_SCRIPT_BYTES // 1024} KiB",
+                source=source,
+            )
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{source} is a folder; give a script file") from None
+    except FileNotFoundError:
+        raise UsageError(f"{source}: no such file") from None
+    except PermissionError:
+        raise UsageError(f"{source}: permission denied") from None
+    return parse_script(data, source)
+
+
+def find_scripts(paths: list[Path]) -> list[Path]:
+    """Expand folders into the scripts they hold (sorted), keep files as given."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            scripts = sorted(p for p in path.iterdir() if p.suffix in SCRIPT_SUFFIXES)
+            if not scripts:
+                raise UsageError(f"{path} holds no *.yaml or *.yml scripts")
+            found.extend(scripts)
+        else:
+            found.append(path)
+    return found
+
+
+def with_voice_options(session: Session, options: VoiceOptions) -> Session:
+    voice = session.voice
+    voice = replace(
+        voice,
+        engine=options.engine or voice.engine,
+        name=options.voice if options.voice is not None else voice.name,
+        rate_wpm=options.rate_wpm or voice.rate_wpm,
+    )
+    return replace(session, voice=voice)
+
+
+def clip_source(session: Session, options: VoiceOptions) -> ClipSource:
+    engine = get_engine(
+        session.voice.engine,
+        language=session.language,
+        voice_name=session.voice.name,
+        rate_wpm=session.voice.rate_wpm,
+    )
+    cache = None
+    if options.use_cache:
+        cache = PhraseCache(options.cache_dir or default_cache_dir())
+    return ClipSource(engine, cache, OUTPUT_RATE_HZ)
+
+
+def prepare(
+    path: Path, options: VoiceOptions = VoiceOptions(), progress: Progress | None = None
+) -> Prepared:
+    """Parse, synthesise every phrase (cached) and plan the session."""
+    session = with_voice_options(load_session(path), options)
+    return prepare_session(session, options, progress)
+
+
+def prepare_session(
+    session: Session, options: VoiceOptions = VoiceOptions(), progress: Progress | None = None
+) -> Prepared:
+    source = clip_source(session, options)
+    speech = source.clips(spoken_phrases(session), progress=progress)
+    tone_lengths = {name: cues.cue_length_samples(name, OUTPUT_RATE_HZ) for name in cues.CUE_NAMES}
+    timeline = plan(session, {t: len(c) for t, c in speech.items()}, tone_lengths, OUTPUT_RATE_HZ)
+    used = {e.cue for e in timeline.sounds() if e.kind == "tone" and e.cue}
+    tones = {name: cues.cue_samples(name, OUTPUT_RATE_HZ) for name in sorted(used)}
+    return Prepared(session, timeline, speech, tones)
+
+
+def mastered(prepared: Prepared) -> Mastered:
+    return master(prepared.timeline, prepared.speech, prepared.tones)
+
+
+def pcm_chunks(prepared: Prepared, chunk_samples: int = 1 << 16) -> Iterator[np.ndarray]:
+    """The session's PCM, mastered, in chunks: never the whole session at once."""
+    return render_chunks(prepared.timeline, mastered(prepared), chunk_samples)
+
+
+def default_output(script: Path, out_dir: Path, suffix: str = ".mp3") -> Path:
+    return out_dir / (script.stem + suffix)
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    script: Path
+    outputs: list[Path]
+    duration_s: float
+    loudness_lufs: float
+    notes: tuple[str, ...]
+
+
+def export(
+    path: Path,
+    request: ExportRequest,
+    options: VoiceOptions = VoiceOptions(),
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Render one script to ``request.dest`` (and its companions), atomically."""
+    prepared = prepare(path, options, progress)
+    return export_prepared(path, prepared, request, progress)
+
+
+def export_prepared(
+    path: Path, prepared: Prepared, request: ExportRequest, progress: Progress | None = None
+) -> ExportResult:
+    levels = mastered(prepared)
+    chunks = render_chunks(prepared.timeline, levels)
+    outputs = write_session(prepared.timeline, chunks, request, progress)
+    timeline = prepared.timeline
+    return ExportResult(path, outputs, timeline.duration_s, levels.loudness_lufs, timeline.notes)
+
+
+@dataclass(frozen=True)
+class Failure:
+    script: Path
+    message: str
+    exit_status: int
+
+
+def _export_one(args: tuple[Path, ExportRequest, VoiceOptions]) -> ExportResult | Failure:
+    path, request, options = args
+    try:
+        return export(path, request, options)
+    except UserError as exc:
+        return Failure(path, str(exc), exc.exit_status)
+
+
+def export_many(
+    jobs: list[tuple[Path, ExportRequest]],
+    options: VoiceOptions,
+    workers: int,
+    on_done: Callable[[ExportResult | Failure], None],
+) -> list[ExportResult | Failure]:
+    """Render several scripts in parallel processes (each has its own engine state)."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    results: list[ExportResult | Failure] = []
+    if workers <= 1 or len(jobs) == 1:
+        for path, request in jobs:
+            result = _export_one((path, request, options))
+            on_done(result)
+            results.append(result)
+        return results
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        futures = [pool.submit(_export_one, (p, r, options)) for p, r in jobs]
+        for future in as_completed(futures):
+            result = future.result()
+            on_done(result)
+            results.append(result)
+    return results

@@ -1,0 +1,458 @@
+"""``Session`` + clip lengths → ``Timeline``: the timing contract lives here.
+
+Pure: the lengths of the spoken phrases and of the tones come in as
+mappings, so the plan is exact to the sample and testable without audio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from .durations import MAX_SESSION_S
+from .errors import ScriptError
+from .holds import CueSlots, PlacedCue
+from .model import (
+    Breathe,
+    BreathPattern,
+    Chapter,
+    Event,
+    EventKind,
+    Exercise,
+    Pause,
+    PhaseName,
+    Repeat,
+    Say,
+    Session,
+    Sound,
+    Step,
+    Timeline,
+)
+from .phrases import Phrases
+from .placeholders import fill
+
+SENTENCE_GAP_S = 0.35
+STEP_GAP_S = 1.0
+POSITION_GAP_S = 4.0
+HALFWAY_MIN_HOLD_S = 20.0
+# Least silence between two cues inside a hold, so each is heard on its own.
+CUE_GUARD_S = 0.08
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences are spoken as separate clips, with a short gap between them."""
+    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+
+
+def plan(
+    session: Session,
+    speech_samples: Mapping[str, int],
+    tone_samples: Mapping[str, int],
+    sample_rate_hz: int,
+) -> Timeline:
+    """Lay out the session; ``speech_samples`` maps each phrase to its trimmed length."""
+    return _Planner(session, speech_samples, tone_samples, sample_rate_hz).run()
+
+
+def spoken_phrases(session: Session) -> list[str]:
+    """Every phrase the session may speak, in order of first use, without duplicates.
+
+    The planner asks for the length of every phrase it considers, whatever
+    the lengths turn out to be, so a dry run with placeholder lengths names
+    them all.
+    """
+    recorder = _Recorder()
+    _Planner(session, recorder, _AnyLength(), 44100, check_length=False).run()
+    return list(recorder.asked)
+
+
+class _Recorder(Mapping[str, int]):
+    def __init__(self) -> None:
+        self.asked: dict[str, None] = {}
+
+    def __getitem__(self, text: str) -> int:
+        self.asked.setdefault(text)
+        return 4410
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.asked)
+
+    def __len__(self) -> int:
+        return len(self.asked)
+
+
+class _AnyLength(Mapping[str, int]):
+    def __getitem__(self, name: str) -> int:
+        return 4410
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Which step and round the planner is in, and what placeholders mean there."""
+
+    step: int
+    line: int
+    rep: int | None = None
+    reps: int | None = None
+
+    def values(self, side: str | None = None, other: str | None = None) -> dict[str, str]:
+        values: dict[str, str] = {}
+        if self.rep is not None:
+            values.update(rep=str(self.rep), reps=str(self.reps))
+        if side is not None and other is not None:
+            values.update(side=side, other_side=other)
+        return values
+
+
+class _Planner:
+    def __init__(
+        self,
+        session: Session,
+        speech_samples: Mapping[str, int],
+        tone_samples: Mapping[str, int],
+        rate: int,
+        *,
+        check_length: bool = True,
+    ) -> None:
+        self.session = session
+        self.speech = speech_samples
+        self.tones = tone_samples
+        self.rate = rate
+        self.check_length = check_length
+        self.words = Phrases(session.language)
+        self.full = session.verbosity == "full"
+        self.cues_only = session.verbosity == "cues"
+        self.gap = {
+            "sentence": self.samples(SENTENCE_GAP_S * session.pace),
+            "step": self.samples(STEP_GAP_S * session.pace),
+            "position": self.samples(POSITION_GAP_S * session.pace),
+        }
+        self.events: list[Event] = []
+        self.notes: list[str] = []
+        self.chapters: list[tuple[str, int]] = []
+        self.cursor = 0
+        self.pending_gap = 0
+        self.pending_pauses: list[tuple[int, _Where, str]] = []
+        self.pending_chapter: str | None = None
+        self.where = _Where(0, 0)
+
+    def samples(self, seconds: float) -> int:
+        return round(seconds * self.rate)
+
+    # -- the session -----------------------------------------------------------
+    def run(self) -> Timeline:
+        for index, step in enumerate(self.session.steps):
+            self.step(step, _Where(index, step.line))
+        self.flush_pauses()
+        duration = self.cursor
+        if self.check_length and duration > self.samples(MAX_SESSION_S):
+            self.too_long()
+        return Timeline(
+            title=self.session.title,
+            sample_rate_hz=self.rate,
+            duration_samples=duration,
+            events=tuple(sorted(self.events, key=_event_order)),
+            chapters=self.finish_chapters(duration),
+            notes=tuple(self.notes),
+            description=self.session.description,
+            language=self.session.language,
+        )
+
+    def step(self, step: Step, where: _Where) -> None:
+        self.where = where
+        if isinstance(step, Say):
+            if not self.cues_only:
+                self.say(fill(step.text, where.values()))
+                self.want_gap("step")
+        elif isinstance(step, Pause):
+            self.pending_pauses.append((self.samples(step.duration_s), where, "pause"))
+        elif isinstance(step, Sound):
+            self.tone(step.name)
+            self.want_gap("step")
+        elif isinstance(step, Breathe):
+            self.breathe_step(step, where)
+        elif isinstance(step, Exercise):
+            self.exercise(step, where)
+        elif isinstance(step, Repeat):
+            for rep in range(1, step.times + 1):
+                inner = _Where(where.step, where.line, rep, step.times)
+                for child in step.steps:
+                    self.step(child, _Where(inner.step, child.line, rep, step.times))
+
+    # -- sounds and silences on the main line ---------------------------------------
+    def want_gap(self, kind: str) -> None:
+        self.pending_gap = max(self.pending_gap, self.gap[kind])
+
+    def flush_pauses(self) -> bool:
+        """Emit explicit pauses (exact, no automatic gap); True if there were any."""
+        had = bool(self.pending_pauses)
+        for length, where, reason in self.pending_pauses:
+            self.silence(length, where, reason)
+        self.pending_pauses.clear()
+        return had
+
+    def before_sound(self) -> None:
+        if not self.flush_pauses() and self.cursor > 0:
+            self.silence(self.pending_gap, self.where, "gap")
+        self.pending_gap = 0
+        if self.pending_chapter is not None:
+            self.chapters.append((self.pending_chapter, self.cursor))
+            self.pending_chapter = None
+
+    def silence(self, length: int, where: _Where, reason: str) -> None:
+        """Silence, its ``cue`` saying why: pause, rest, gap or hold."""
+        if length > 0:
+            self.add("silence", self.cursor, self.cursor + length, where, cue=reason)
+            self.cursor += length
+
+    def say(self, text: str) -> None:
+        for index, sentence in enumerate(split_sentences(text)):
+            if index:
+                self.want_gap("sentence")
+            self.before_sound()
+            end = self.cursor + self.speech[sentence]
+            self.add("speech", self.cursor, end, self.where, text=sentence)
+            self.cursor = end
+
+    def tone(self, cue: str) -> None:
+        self.before_sound()
+        end = self.cursor + self.tones[cue]
+        self.add("tone", self.cursor, end, self.where, cue=cue)
+        self.cursor = end
+
+    def add(self, kind: EventKind, start: int, end: int, where: _Where, **kw: str) -> None:
+        self.events.append(Event(kind, start, end, where.step, line=where.line, **kw))
+
+    # -- chapters --------------------------------------------------------------------
+    def open_chapter(self, title: str, where: _Where) -> None:
+        if where.rep is not None and where.reps and where.reps > 1:
+            title += ", " + self.words["round"].format(rep=where.rep, reps=where.reps)
+        self.pending_chapter = title
+
+    def finish_chapters(self, duration: int) -> tuple[Chapter, ...]:
+        starts = list(self.chapters)
+        if not starts or starts[0][1] > 0:
+            if starts and all(e.kind == "silence" for e in self.events_before(starts[0][1])):
+                starts[0] = (starts[0][0], 0)
+            else:
+                starts.insert(0, (self.words["introduction"], 0))
+        ends = [start for _, start in starts[1:]] + [duration]
+        return tuple(
+            Chapter(title, start, end) for (title, start), end in zip(starts, ends, strict=True)
+        )
+
+    def events_before(self, sample: int) -> list[Event]:
+        return [e for e in self.events if e.start_sample < sample]
+
+    # -- exercises -------------------------------------------------------------------
+    def exercise(self, ex: Exercise, where: _Where) -> None:
+        sides_for: dict[str, list[str | None]] = {
+            "none": [None],
+            "both": ["left", "right"],
+            "left": ["left"],
+            "right": ["right"],
+        }
+        sides = sides_for[ex.sides]
+        name = fill(ex.name, where.values())
+        for index, side in enumerate(sides):
+            title = f"{name} ({self.words[side]})" if side else name
+            self.open_chapter(title, where)
+            if index == 0:
+                self.say(name)
+                self.want_gap("step")
+            else:
+                self.tone("switch_sides")
+                if not self.cues_only:
+                    self.want_gap("sentence")
+                    self.say(self.words["switch_sides"])
+                self.want_gap("position")
+            if side:
+                self.say(self.words[f"side_{side}"])
+                self.want_gap("sentence")
+            for rep in range(1, ex.reps + 1):
+                self.repetition(ex, where, side, rep)
+        if ex.rest_s == 0:
+            self.want_gap("step")
+
+    def repetition(self, ex: Exercise, where: _Where, side: str | None, rep: int) -> None:
+        other = {"left": "right", "right": "left"}.get(side or "")
+        inner = _Where(where.step, where.line, rep, ex.reps)
+        values = inner.values(
+            self.words[side] if side else None, self.words[other] if other else None
+        )
+        if rep > 1 and self.full:
+            self.say(self.words["again"])
+            self.want_gap("sentence")
+        instruction = ex.say if self.full else (ex.brief or ex.say)
+        if instruction and not self.cues_only:
+            self.say(fill(instruction, values))
+        if ex.hold is not None:
+            self.hold(ex, inner)
+        if ex.release and not self.cues_only:
+            if ex.hold is None:
+                self.want_gap("step")
+            self.say(fill(ex.release, values))
+        if ex.rest_s > 0:
+            self.pending_pauses.append((self.samples(ex.rest_s), where, "rest"))
+        else:
+            self.want_gap("step")
+
+    def hold(self, ex: Exercise, where: _Where) -> None:
+        """A hold starts where the instruction ended and lasts exactly ``hold``."""
+        assert ex.hold is not None
+        self.flush_pauses()
+        self.pending_gap = 0
+        start = self.cursor
+        end = start + self.samples(ex.hold.duration_s)
+        self.add("hold", start, end, where)
+        slots = CueSlots(start, end, self.samples(CUE_GUARD_S))
+        label = f"{self.session.source}:{where.line}: {ex.name}"
+        self.place_end_of_hold(slots, label)
+        self.place_countdown(slots, ex, label)
+        pattern = ex.breathe or (None if ex.hold.breaths is None else _relax())
+        if pattern is not None:
+            self.place_breathing(slots, pattern, start, end, where, label)
+        if end - start >= self.samples(HALFWAY_MIN_HOLD_S) and not self.cues_only:
+            at = start + (end - start) // 2
+            self.place(slots, at, ("speech", self.words["halfway"]), None, "halfway cue", label)
+        self.emit_cues(slots.placed, end, where)
+
+    def place_end_of_hold(self, slots: CueSlots, label: str) -> None:
+        length = self.tones["end_of_hold"]
+        if not slots.try_place(PlacedCue(slots.end - length, length, "tone", "end_of_hold")):
+            self.note(label, slots.end, "end-of-hold tone left out (the hold is too short)")
+
+    def place_countdown(self, slots: CueSlots, ex: Exercise, label: str) -> None:
+        count = self.session.countdown_s if ex.countdown_s is None else ex.countdown_s
+        for number in range(count, 0, -1):
+            at = slots.end - number * self.rate
+            if at < slots.start:
+                continue
+            self.place(
+                slots,
+                at,
+                ("speech", self.words.count(number)),
+                "tick",
+                f"countdown '{number}'",
+                label,
+            )
+
+    def place_breathing(
+        self,
+        slots: CueSlots,
+        pattern: BreathPattern,
+        start: int,
+        end: int,
+        where: _Where,
+        label: str,
+    ) -> None:
+        for cycle, phase, phase_start, phase_end in self.phases(pattern, start, end):
+            self.add("breath", phase_start, phase_end, where, cue=phase)
+            spoken = self.full and cycle == 0
+            cue = "hold" if phase in ("hold_in", "hold_out") else phase
+            first = ("speech", self.words.phase(phase)) if spoken else ("tone", cue)
+            slots.limit = phase_end - slots.guard if phase_end < end else end
+            self.place(slots, phase_start, first, cue if spoken else None, f"'{phase}' cue", label)
+            slots.limit = None
+
+    def phases(
+        self, pattern: BreathPattern, start: int, end: int
+    ) -> Iterator[tuple[int, PhaseName, int, int]]:
+        """(cycle, phase, start, end) in samples, each boundary rounded from exact seconds."""
+        cycle = 0
+        while True:
+            offset_s = cycle * pattern.cycle_s
+            for phase, length_s in pattern.phases():
+                phase_start = start + self.samples(offset_s)
+                offset_s += length_s
+                if phase_start >= end:
+                    return
+                yield cycle, phase, phase_start, min(end, start + self.samples(offset_s))
+            cycle += 1
+
+    def place(
+        self,
+        slots: CueSlots,
+        at: int,
+        first: tuple[str, str],
+        fallback_tone: str | None,
+        what: str,
+        label: str,
+    ) -> None:
+        kind, value = first
+        length = self.speech[value] if kind == "speech" else self.tones[value]
+        if slots.try_place(PlacedCue(at, length, kind, value)):
+            return
+        if fallback_tone is not None:
+            tone_length = self.tones[fallback_tone]
+            if slots.try_place(PlacedCue(at, tone_length, "tone", fallback_tone)):
+                self.note(label, at, f"{what} replaced by a tone (the words do not fit)")
+                return
+        self.note(label, at, f"{what} left out (no room)")
+
+    def emit_cues(
+        self, placed: list[PlacedCue], end: int, where: _Where, reason: str = "hold"
+    ) -> None:
+        for cue in sorted(placed, key=lambda c: c.start):
+            self.silence(cue.start - self.cursor, where, reason)
+            if cue.kind == "speech":
+                self.add("speech", cue.start, cue.end, where, text=cue.value)
+            else:
+                self.add("tone", cue.start, cue.end, where, cue=cue.value)
+            self.cursor = cue.end
+        self.silence(end - self.cursor, where, reason)
+
+    def note(self, label: str, at: int, message: str) -> None:
+        self.notes.append(f"{label}: at {at / self.rate:.2f} s, {message}")
+
+    # -- breathing steps ------------------------------------------------------------------
+    def breathe_step(self, step: Breathe, where: _Where) -> None:
+        pattern = step.pattern
+        self.open_chapter(self.words.pattern_name(pattern), where)
+        if self.full:
+            self.say(self.words.pattern_description(pattern))
+        else:
+            self.say(self.words.pattern_name(pattern) + ".")
+        self.want_gap("step")
+        self.before_sound()
+        start = self.cursor
+        if step.for_s is not None:
+            end = start + self.samples(step.for_s)
+        else:
+            end = start + self.samples((step.cycles or 1) * pattern.cycle_s)
+        slots = CueSlots(start, end, self.samples(CUE_GUARD_S))
+        label = f"{self.session.source}:{where.line}: {self.words.pattern_name(pattern)}"
+        self.place_breathing(slots, pattern, start, end, where, label)
+        self.emit_cues(slots.placed, end, where, "breath")
+        self.want_gap("step")
+
+    def too_long(self) -> None:
+        limit = self.samples(MAX_SESSION_S)
+        event = next(e for e in self.events if e.end_sample > limit)
+        raise ScriptError(
+            f"the session would last {self.cursor / self.rate / 3600:.2f} hours; "
+            f"at most {MAX_SESSION_S / 3600:g} hours are allowed",
+            source=self.session.source,
+            line=event.line,
+            field=f"steps[{event.step}]",
+        )
+
+
+def _relax() -> BreathPattern:
+    from .patterns import RELAX
+
+    return RELAX
+
+
+def _event_order(event: Event) -> tuple[int, int, int]:
+    container = 0 if event.kind in ("hold", "breath") else 1
+    return (event.start_sample, container, -event.end_sample)

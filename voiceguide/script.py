@@ -1,0 +1,555 @@
+"""Script text → ``Session``.
+
+Knows YAML and the script format; opens no file. Every error names the
+source, line, column and field, so an author can jump straight to it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar, cast
+
+import yaml
+
+from .durations import (
+    MAX_DURATION_S,
+    MAX_SESSION_S,
+    breaths_count,
+    parse_duration_text,
+)
+from .errors import ScriptError
+from .model import (
+    Breathe,
+    BreathPattern,
+    Exercise,
+    Hold,
+    Pause,
+    Repeat,
+    Say,
+    Session,
+    Sound,
+    Step,
+    Voice,
+)
+from .patterns import NAMED_PATTERNS, RELAX
+from .placeholders import Context, check_placeholders
+
+MAX_SCRIPT_BYTES = 1024 * 1024
+MAX_TEXT_CHARS = 2000
+MAX_REPEAT = 100
+MAX_REPS = 100
+MAX_NESTING = 8
+MAX_EXPANDED_STEPS = 20_000
+ENGINE_CHOICES = ("auto", "espeak", "pyttsx3", "piper", "test")
+STEP_KINDS = ("say", "pause", "exercise", "breathe", "sound", "repeat")
+TOP_KEYS = ("title", "description", "language", "voice", "pace", "verbosity", "countdown", "steps")
+STEP_KEYS = {
+    "say": ("say",),
+    "pause": ("pause",),
+    "exercise": (
+        "exercise",
+        "sides",
+        "reps",
+        "say",
+        "brief",
+        "hold",
+        "breathe",
+        "release",
+        "rest",
+        "countdown",
+    ),
+    "breathe": ("breathe", "cycles", "for"),
+    "sound": ("sound",),
+    "repeat": ("repeat", "steps"),
+}
+VOICE_KEYS = ("engine", "name", "rate")
+PATTERN_KEYS = ("in", "hold", "out", "hold_out")
+
+_PLAIN_TAGS = {"!"} | {
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
+}
+_T = TypeVar("_T")
+Node = yaml.Node
+
+
+def parse_script(data: bytes | str, source: str = "<script>") -> Session:
+    """Parse a script's bytes (or text) into a ``Session``, or raise ``ScriptError``."""
+    return _Reader(source).session(data)
+
+
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.expanded_steps = 0
+
+    # -- errors -----------------------------------------------------------
+    def fail(self, node: Node | None, field: str | None, message: str) -> NoReturn:
+        line = column = None
+        if node is not None:
+            line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        raise ScriptError(message, source=self.source, line=line, column=column, field=field)
+
+    # -- document -----------------------------------------------------------
+    def session(self, data: bytes | str) -> Session:
+        text = self._decode(data)
+        root = self._compose(text)
+        if not isinstance(root, yaml.MappingNode):
+            self.fail(root, None, f"expected a mapping with title and steps, got {_what(root)}")
+        fields = self.mapping(root, "script", TOP_KEYS)
+        title = self.text(_req(fields, "title", root, self), "title")
+        steps_node = _req(fields, "steps", root, self)
+        countdown_s = self.opt(fields, "countdown", lambda n: self.countdown(n, "countdown"), 3)
+        session = Session(
+            title=title,
+            steps=(),
+            source=self.source,
+            description=self.opt(fields, "description", lambda n: self.text(n, "description")),
+            language=self.opt(fields, "language", self.language, "en"),
+            voice=self.opt(fields, "voice", self.voice, Voice()),
+            pace=self.opt(fields, "pace", lambda n: self.number(n, "pace", 0.5, 2.0), 1.0),
+            verbosity=cast(
+                Any,
+                self.opt(
+                    fields, "verbosity", lambda n: self.choice(n, "verbosity", VERBOSITIES), "full"
+                ),
+            ),
+            countdown_s=countdown_s,
+        )
+        steps = self.steps(steps_node, "steps", Context(), depth=0)
+        self._check_static_length(steps, steps_node)
+        return Session(**{**session.__dict__, "steps": steps})
+
+    def _decode(self, data: bytes | str) -> str:
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        if len(raw) > MAX_SCRIPT_BYTES:
+            raise ScriptError(
+                f"the file is {len(raw) / 1e6:.1f} MB; a script may be at most "
+                f"{MAX_SCRIPT_BYTES // 1024} KiB",
+                source=self.source,
+            )
+        if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ScriptError("this is a binary file, not a YAML script", source=self.source)
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise ScriptError(
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the script as UTF-8",
+                source=self.source,
+                line=line,
+                column=column,
+            ) from None
+
+    def _compose(self, text: str) -> Node:
+        try:
+            # Anchors, aliases and tags are refused before anything is built, so
+            # an alias bomb costs nothing and no custom constructor can run.
+            for event in yaml.parse(text, Loader=yaml.SafeLoader):
+                if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                    self._fail_mark(event.start_mark, "YAML anchors and aliases are not allowed")
+                tag = getattr(event, "tag", None)
+                if tag and tag not in _PLAIN_TAGS:
+                    self._fail_mark(event.start_mark, f"custom YAML tag {tag} is not allowed")
+            documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = (exc.problem or exc.context or "invalid YAML").strip()
+            self._fail_mark(mark, f"invalid YAML: {problem}")
+        except yaml.YAMLError as exc:
+            raise ScriptError(f"invalid YAML: {exc}", source=self.source) from None
+        except RecursionError:
+            raise ScriptError("the YAML is nested too deeply", source=self.source) from None
+        if not documents or documents[0] is None:
+            raise ScriptError("the script is empty; it needs a title and steps", source=self.source)
+        if len(documents) > 1:
+            self.fail(documents[1], None, "expected one YAML document, found several (---)")
+        return documents[0]
+
+    def _fail_mark(self, mark: Any, message: str) -> NoReturn:
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        raise ScriptError(message, source=self.source, line=line, column=column)
+
+    # -- generic values -----------------------------------------------------
+    def mapping(self, node: Node, field: str, allowed: tuple[str, ...]) -> dict[str, Node]:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, field, f"expected a mapping, got {_what(node)}")
+        fields: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.fail(key_node, field, "expected a plain key")
+            key = str(key_node.value)
+            if key in fields:
+                self.fail(key_node, field, f"the key '{key}' appears twice")
+            if key not in allowed:
+                self.fail(key_node, _join(field, key), _unknown_key(key, allowed))
+            fields[key] = value_node
+        return fields
+
+    def opt(
+        self, fields: dict[str, Node], key: str, read: Callable[[Node], _T], default: Any = None
+    ) -> Any:
+        node = fields.get(key)
+        if node is None or _is_null(node):
+            return default
+        return read(node)
+
+    def scalar(self, node: Node, field: str, expected: str) -> tuple[str, str]:
+        if not isinstance(node, yaml.ScalarNode) or _is_null(node):
+            self.fail(node, field, f"expected {expected}, got {_what(node)}")
+        return str(node.value), str(node.tag)
+
+    def text(self, node: Node, field: str, ctx: Context | None = None) -> str:
+        # A plain scalar is taken as written, so "say: Yes" or "say: 10" are text.
+        value, _ = self.scalar(node, field, "text")
+        value = " ".join(value.split())
+        if not value:
+            self.fail(node, field, "expected some text, got an empty string")
+        if len(value) > MAX_TEXT_CHARS:
+            self.fail(
+                node,
+                field,
+                f"the text is {len(value)} characters long; split it into steps of at most "
+                f"{MAX_TEXT_CHARS}",
+            )
+        if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
+            self.fail(node, field, "the text contains control characters")
+        if ctx is not None:
+            problem = check_placeholders(value, ctx)
+            if problem:
+                self.fail(node, field, problem)
+        return value
+
+    def number(self, node: Node, field: str, low: float, high: float) -> float:
+        value, tag = self.scalar(node, field, f"a number from {_fmt(low)} to {_fmt(high)}")
+        if not tag.endswith((":int", ":float")):
+            self.fail(
+                node, field, f"expected a number from {_fmt(low)} to {_fmt(high)}, got '{value}'"
+            )
+        number = float(yaml.safe_load(value))
+        if not (math.isfinite(number) and low <= number <= high):
+            self.fail(
+                node, field, f"expected a number from {_fmt(low)} to {_fmt(high)}, got {value}"
+            )
+        return number
+
+    def integer(self, node: Node, field: str, low: int, high: int) -> int:
+        value, tag = self.scalar(node, field, f"a whole number from {low} to {high}")
+        if not tag.endswith(":int"):
+            self.fail(node, field, f"expected a whole number from {low} to {high}, got '{value}'")
+        number = int(yaml.safe_load(value))
+        if not low <= number <= high:
+            self.fail(node, field, f"expected a whole number from {low} to {high}, got {number}")
+        return number
+
+    def choice(self, node: Node, field: str, choices: tuple[str, ...]) -> str:
+        value, _ = self.scalar(node, field, "one of " + ", ".join(choices))
+        if value not in choices:
+            self.fail(node, field, f"expected one of {', '.join(choices)}, got '{value}'")
+        return value
+
+    def duration(self, node: Node, field: str, *, allow_zero: bool = False) -> float:
+        value, tag = self.scalar(node, field, "a duration such as 30s or 1m30s")
+        seconds = _number_or_none(value, tag)
+        if seconds is None:
+            seconds = parse_duration_text(value)
+        if seconds is None or not math.isfinite(seconds):
+            self.fail(
+                node, field, f"expected a duration such as 30, 500ms, 30s or 1m30s, got '{value}'"
+            )
+        if seconds < 0 or (seconds == 0 and not allow_zero):
+            lowest = "0 or more" if allow_zero else "more than 0"
+            self.fail(node, field, f"expected a duration of {lowest} seconds, got '{value}'")
+        if seconds > MAX_DURATION_S:
+            self.fail(node, field, f"a duration may be at most 1 hour, got '{value}'")
+        return seconds
+
+    def countdown(self, node: Node, field: str) -> int:
+        return self.integer(node, field, 0, 10)
+
+    # -- session fields -------------------------------------------------------
+    def language(self, node: Node) -> str:
+        value, _ = self.scalar(node, "language", "a language tag such as en or de-DE")
+        parts = value.split("-")
+        if not (
+            2 <= len(parts[0]) <= 3
+            and parts[0].isalpha()
+            and all(1 <= len(p) <= 8 and p.isalnum() for p in parts[1:])
+            and value.isascii()
+        ):
+            self.fail(
+                node,
+                "language",
+                f"expected a BCP 47 language tag such as en or de-DE, got '{value}'",
+            )
+        return value
+
+    def voice(self, node: Node) -> Voice:
+        fields = self.mapping(node, "voice", VOICE_KEYS)
+        return Voice(
+            engine=self.opt(
+                fields, "engine", lambda n: self.choice(n, "voice.engine", ENGINE_CHOICES), "auto"
+            ),
+            name=self.opt(fields, "name", lambda n: self.text(n, "voice.name")),
+            rate_wpm=self.opt(
+                fields, "rate", lambda n: self.integer(n, "voice.rate", 80, 300), 150
+            ),
+        )
+
+    def pattern(self, node: Node, field: str) -> BreathPattern:
+        if isinstance(node, yaml.MappingNode):
+            fields = self.mapping(node, field, PATTERN_KEYS)
+            for key in ("in", "out"):
+                if key not in fields:
+                    self.fail(node, field, f"a custom breathing pattern needs '{key}' (seconds)")
+
+            def phase(key: str) -> float:
+                return self.opt(fields, key, lambda n: self.number(n, _join(field, key), 0, 60), 0)
+
+            pattern = BreathPattern(
+                "custom", phase("in"), phase("hold"), phase("out"), phase("hold_out")
+            )
+            if pattern.cycle_s <= 0:
+                self.fail(node, field, "a breathing pattern needs at least one phase longer than 0")
+            return pattern
+        names = tuple(NAMED_PATTERNS)
+        value, _ = self.scalar(node, field, "a pattern name or a mapping {in, hold, out, hold_out}")
+        if value not in NAMED_PATTERNS:
+            self.fail(
+                node,
+                field,
+                f"expected one of {', '.join(names)} or a mapping "
+                f"{{in, hold, out, hold_out}}, got '{value}'",
+            )
+        return NAMED_PATTERNS[value]
+
+    # -- steps ------------------------------------------------------------------
+    def steps(self, node: Node, field: str, ctx: Context, depth: int) -> tuple[Step, ...]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, field, f"expected a list of steps, got {_what(node)}")
+        if not node.value:
+            self.fail(node, field, "expected at least one step, got an empty list")
+        if depth > MAX_NESTING:
+            self.fail(node, field, f"repeat blocks may be nested at most {MAX_NESTING} deep")
+        return tuple(
+            self.step(item, f"{field}[{index}]", ctx, depth)
+            for index, item in enumerate(node.value)
+        )
+
+    def step(self, node: Node, field: str, ctx: Context, depth: int) -> Step:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(
+                node, field, f"expected a step (a mapping such as 'say: Hello'), got {_what(node)}"
+            )
+        keys = [str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+        kinds = [k for k in keys if k in STEP_KINDS]
+        if "exercise" in kinds:
+            # An exercise has its own say and breathe fields; any other kind key
+            # is reported as a key exercises do not take.
+            kinds = ["exercise"]
+        if len(kinds) > 1:
+            self.fail(
+                node,
+                field,
+                f"a step has exactly one of {', '.join(STEP_KINDS)}; this one "
+                f"has {' and '.join(kinds)}: split it into separate steps",
+            )
+        if not kinds:
+            unknown = next((k for k, _ in node.value), node)
+            self.fail(
+                unknown,
+                _join(field, keys[0] if keys else ""),
+                _unknown_key(keys[0] if keys else "", STEP_KINDS, "a step kind, one of"),
+            )
+        kind = kinds[0]
+        self.expanded_steps += ctx.multiplier
+        if self.expanded_steps > MAX_EXPANDED_STEPS:
+            self.fail(
+                node,
+                field,
+                f"the session expands to more than {MAX_EXPANDED_STEPS} steps; "
+                "use fewer or smaller repeat blocks",
+            )
+        fields = self.mapping(node, field, STEP_KEYS[kind])
+        line = node.start_mark.line + 1
+        kind_node = fields[kind]
+        here = _join(field, kind)
+        if kind == "say":
+            return Say(self.text(kind_node, here, ctx), line)
+        if kind == "pause":
+            return Pause(self.duration(kind_node, here), line)
+        if kind == "sound":
+            return Sound(cast(Any, self.choice(kind_node, here, SOUNDS)), line)
+        if kind == "breathe":
+            return self.breathe(fields, node, field, line)
+        if kind == "repeat":
+            return self.repeat(fields, node, field, ctx, depth, line)
+        return self.exercise(fields, node, field, ctx, line)
+
+    def breathe(self, fields: dict[str, Node], node: Node, field: str, line: int) -> Breathe:
+        pattern = self.pattern(fields["breathe"], _join(field, "breathe"))
+        if "cycles" in fields and "for" in fields:
+            self.fail(fields["for"], _join(field, "for"), "give either cycles or for, not both")
+        cycles = self.opt(
+            fields, "cycles", lambda n: self.integer(n, _join(field, "cycles"), 1, 1000)
+        )
+        for_s = self.opt(fields, "for", lambda n: self.duration(n, _join(field, "for")))
+        if cycles is None and for_s is None:
+            cycles = 4
+        if cycles is not None and cycles * pattern.cycle_s > MAX_DURATION_S:
+            self.fail(
+                fields.get("cycles", node),
+                _join(field, "cycles"),
+                f"{cycles} cycles of {_fmt(pattern.cycle_s)} s last more than 1 hour",
+            )
+        return Breathe(pattern, line, cycles=cycles, for_s=for_s)
+
+    def repeat(
+        self, fields: dict[str, Node], node: Node, field: str, ctx: Context, depth: int, line: int
+    ) -> Repeat:
+        times = self.integer(fields["repeat"], _join(field, "repeat"), 1, MAX_REPEAT)
+        if "steps" not in fields:
+            self.fail(node, field, "a repeat block needs 'steps', the list of steps to repeat")
+        inner = ctx.inside_repeat(times)
+        steps = self.steps(fields["steps"], _join(field, "steps"), inner, depth + 1)
+        return Repeat(times, steps, line)
+
+    def exercise(
+        self, fields: dict[str, Node], node: Node, field: str, ctx: Context, line: int
+    ) -> Exercise:
+        name = self.text(fields["exercise"], _join(field, "exercise"), ctx.for_name())
+        sides = self.opt(
+            fields, "sides", lambda n: self.choice(n, _join(field, "sides"), SIDES), "none"
+        )
+        reps = self.opt(
+            fields, "reps", lambda n: self.integer(n, _join(field, "reps"), 1, MAX_REPS), 1
+        )
+        inner = ctx.inside_exercise(sides != "none", reps)
+
+        def text(key: str) -> str | None:
+            return self.opt(fields, key, lambda n: self.text(n, _join(field, key), inner))
+
+        breathe = self.opt(fields, "breathe", lambda n: self.pattern(n, _join(field, "breathe")))
+        hold = self.opt(fields, "hold", lambda n: self.hold(n, _join(field, "hold"), breathe))
+        if breathe is not None and hold is None:
+            self.fail(
+                fields["breathe"],
+                _join(field, "breathe"),
+                "breathing is cued during a hold; add a hold such as 'hold: 30s'",
+            )
+        rest_s = self.opt(
+            fields, "rest", lambda n: self.duration(n, _join(field, "rest"), allow_zero=True), 0.0
+        )
+        return Exercise(
+            name=name,
+            line=line,
+            sides=sides,
+            reps=reps,
+            say=text("say"),
+            brief=text("brief"),
+            hold=hold,
+            breathe=breathe,
+            release=text("release"),
+            rest_s=rest_s,
+            countdown_s=self.opt(
+                fields, "countdown", lambda n: self.countdown(n, _join(field, "countdown"))
+            ),
+        )
+
+    def hold(self, node: Node, field: str, breathe: BreathPattern | None) -> Hold:
+        value, _ = self.scalar(node, field, "a duration such as 30s, or a count like '5 breaths'")
+        breaths = breaths_count(value)
+        if breaths is None:
+            return Hold(self.duration(node, field))
+        pattern = breathe or RELAX
+        if breaths < 1:
+            self.fail(node, field, f"expected at least 1 breath, got '{value}'")
+        seconds = breaths * pattern.cycle_s
+        if seconds > MAX_DURATION_S:
+            self.fail(
+                node, field, f"{breaths} breaths of {_fmt(pattern.cycle_s)} s last more than 1 hour"
+            )
+        return Hold(seconds, breaths=breaths)
+
+    def _check_static_length(self, steps: tuple[Step, ...], node: Node) -> None:
+        """Refuse a session whose silences alone exceed the limit, before any synthesis."""
+        total_s = 0.0
+        for index, step in enumerate(steps):
+            total_s += _least_length_s(step)
+            if total_s > MAX_SESSION_S:
+                item = node.value[index] if isinstance(node, yaml.SequenceNode) else node
+                self.fail(
+                    item,
+                    f"steps[{index}]",
+                    f"the session would last more than "
+                    f"{MAX_SESSION_S / 3600:g} hours (at least {total_s / 3600:.1f} h "
+                    "by this step)",
+                )
+
+
+VERBOSITIES = ("full", "brief", "cues")
+SIDES = ("none", "both", "left", "right")
+SOUNDS = ("chime", "bell", "tick")
+
+
+def _least_length_s(step: Step) -> float:
+    if isinstance(step, Pause):
+        return step.duration_s
+    if isinstance(step, Breathe):
+        return step.for_s if step.for_s is not None else (step.cycles or 0) * step.pattern.cycle_s
+    if isinstance(step, Repeat):
+        return step.times * sum(_least_length_s(s) for s in step.steps)
+    if isinstance(step, Exercise):
+        per_rep = (step.hold.duration_s if step.hold else 0.0) + step.rest_s
+        return per_rep * step.reps * (2 if step.sides == "both" else 1)
+    return 0.0
+
+
+def _req(fields: dict[str, Node], key: str, parent: Node, reader: _Reader) -> Node:
+    if key not in fields or _is_null(fields[key]):
+        reader.fail(parent, key, f"'{key}' is required")
+    return fields[key]
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
+
+
+def _number_or_none(value: str, tag: str) -> float | None:
+    if tag.endswith((":int", ":float")):
+        return float(yaml.safe_load(value))
+    if tag.endswith(":str"):
+        try:
+            return float(value) if value.strip().replace(".", "", 1).isdigit() else None
+        except ValueError:
+            return None
+    return None
+
+
+def _what(node: Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if _is_null(node):
+        return "nothing (null)"
+    return f"'{node.value}'"
+
+
+def _join(field: str, key: str) -> str:
+    return f"{field}.{key}" if field and field != "script" else key
+
+
+def _fmt(number: float) -> str:
+    return f"{number:g}"
+
+
+def _unknown_key(key: str, allowed: tuple[str, ...], what: str = "one of") -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key '{key}'; did you mean '{close[0]}'?"
+    return f"unknown key '{key}'; expected {what}: {', '.join(allowed)}"
