@@ -36,6 +36,13 @@ _SPECS = {
 
 def _module(name: str) -> ModuleType:
     spec = _SPECS.get(name)
+    if spec is None and name == "piper":
+        # The script format names piper already; scripts asking for it get a
+        # clear answer rather than "unknown".
+        raise EngineError(
+            "the piper engine is not available in this version of voiceguide; "
+            "use --engine espeak (the default) or pyttsx3"
+        )
     if spec is None:
         known = ", ".join(("auto", *ENGINE_NAMES))
         raise EngineError(f"unknown speech engine '{name}'; known engines: {known}")

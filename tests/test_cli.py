@@ -1,0 +1,223 @@
+"""The command line: check, export (one, several, atomic), voices, schema, help."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import miniaudio
+import numpy as np
+import pytest
+
+from voiceguide import pipeline, render
+from voiceguide.cli import main
+
+SCRIPT = """\
+title: Tiny session
+description: A short test session.
+steps:
+  - say: Lie down. Breathe easy.
+  - pause: 1s
+  - exercise: Knee hug
+    sides: both
+    say: Hug your {side} knee.
+    hold: 4s
+    release: Let go.
+  - sound: chime
+"""
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(SCRIPT)
+    return path
+
+
+ENGINE = ["--engine", "test", "--no-cache"]
+
+
+def test_check_json_has_the_spec_fields(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check", str(script), "--json", *ENGINE], capsys)
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["title"] == "Tiny session"
+    assert plan["duration"] > 0
+    assert {"title", "start", "end"} <= set(plan["chapters"][0])
+    kinds = {e["kind"] for e in plan["events"]}
+    assert kinds == {"speech", "silence", "tone", "hold"}
+    for event in plan["events"]:
+        assert {"kind", "start", "end", "step"} <= set(event)
+    flat = [e for e in plan["events"] if e["kind"] in ("speech", "silence", "tone")]
+    assert flat[0]["start"] == 0
+    assert flat[-1]["end"] == plan["duration"]
+    for a, b in itertools.pairwise(flat):
+        assert a["end_sample"] == b["start_sample"]
+
+
+def test_check_text_shows_plan_and_total(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check", str(script), *ENGINE], capsys)
+    assert code == 0
+    assert "Knee hug (left)" in out and "Knee hug (right)" in out
+    assert "say     Hug your left knee." in out
+    assert "pause   1.00 s" in out
+    assert out.rstrip().splitlines()[-1].startswith("Total: ")
+
+
+def test_export_default_goes_to_audio_folder(
+    script: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["export", str(script), *ENGINE], capsys)
+    assert code == 0
+    dest = tmp_path / "audio" / "tiny.mp3"
+    assert dest.is_file()
+    assert out.startswith(f"wrote {Path('audio') / 'tiny.mp3'} (")
+    prepared = pipeline.prepare(script, pipeline.VoiceOptions(engine="test", use_cache=False))
+    decoded = miniaudio.decode_file(str(dest), nchannels=1, sample_rate=44100)
+    assert decoded.num_frames == prepared.timeline.duration_samples
+
+
+def test_export_wav_by_suffix_is_sample_exact(
+    script: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import soundfile
+
+    dest = tmp_path / "out" / "tiny.wav"
+    code, _, _ = run(["export", str(script), "-o", str(dest), *ENGINE], capsys)
+    assert code == 0
+    audio, rate = soundfile.read(str(dest), dtype="float32")
+    prepared = pipeline.prepare(script, pipeline.VoiceOptions(engine="test", use_cache=False))
+    expected = render.render_all(prepared.timeline, pipeline.mastered(prepared))
+    assert rate == 44100
+    assert len(audio) == len(expected)
+    assert np.max(np.abs(audio - expected)) < 2 / 32768  # 16-bit quantisation only
+
+
+def test_export_several_scripts_in_parallel(
+    script: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    for name in ("one", "two", "three"):
+        (folder / f"{name}.yaml").write_text(SCRIPT.replace("Tiny session", name))
+    (folder / "notes.txt").write_text("not a script")
+    out_dir = tmp_path / "audio"
+    code, out, _ = run(["export", str(folder), "-o", str(out_dir), "-j", "2", *ENGINE], capsys)
+    assert code == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["one.mp3", "three.mp3", "two.mp3"]
+    assert out.count("wrote ") == 3
+
+
+def test_one_bad_script_among_several_fails_alone(
+    script: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "good.yaml").write_text(SCRIPT)
+    (folder / "bad.yaml").write_text("title: x\nsteps:\n  - pause: soon\n")
+    out_dir = tmp_path / "audio"
+    code, _, err = run(["export", str(folder), "-o", str(out_dir), "-j", "2", *ENGINE], capsys)
+    assert code == 2
+    assert "bad.yaml:3:12: steps[0].pause" in err
+    assert [p.name for p in out_dir.iterdir()] == ["good.mp3"]
+
+
+def test_interrupted_export_leaves_the_old_file_whole(
+    script: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dest = tmp_path / "tiny.mp3"
+    dest.write_bytes(b"old file")
+    chunks = render.render_chunks
+
+    def interrupted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for number, chunk in enumerate(chunks(*args, **kwargs)):  # type: ignore[arg-type]
+            if number == 1:
+                raise KeyboardInterrupt
+            yield chunk
+
+    monkeypatch.setattr(pipeline, "render_chunks", interrupted)
+    code, _, err = run(
+        ["export", str(script), "-o", str(dest), "--split", "--subtitles", *ENGINE], capsys
+    )
+    assert code == 130
+    assert "interrupted" in err
+    assert dest.read_bytes() == b"old file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.mp3", "tiny.yaml"]
+
+
+def test_split_and_subtitles_write_companions(
+    script: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "tiny.mp3"
+    code, _out, _ = run(
+        ["export", str(script), "-o", str(dest), "--split", "--subtitles", *ENGINE], capsys
+    )
+    assert code == 0
+    tracks = sorted(p.name for p in (tmp_path / "tiny").iterdir())
+    assert tracks == ["01-introduction.mp3", "02-knee-hug-left.mp3", "03-knee-hug-right.mp3"]
+    assert (tmp_path / "tiny.vtt").read_text().startswith("WEBVTT")
+    assert "tiny/02-knee-hug-left.mp3" in (tmp_path / "tiny.m3u").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-o", "x.ogg"], "unknown audio format '.ogg'"),
+        (["--rate", "20"], "20 is not in the range 80<=x<=300"),
+        (["--engine", "festival"], "unknown speech engine 'festival'"),
+    ],
+)
+def test_bad_options_are_one_clear_line(
+    script: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    words: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["export", str(script), "--no-cache", *args], capsys)
+    assert code in (1, 2)
+    assert words in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "audio").exists() or not any((tmp_path / "audio").iterdir())
+
+
+def test_voices_lists_engines_with_their_state(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["voices"], capsys)
+    assert code == 0
+    assert "espeak: available" in out
+    assert "test: available" in out
+    assert "pyttsx3:" in out
+
+
+def test_schema_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["schema"], capsys)
+    assert code == 0
+    assert json.loads(out)["$schema"].startswith("https://json-schema.org/")
+
+
+def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    assert "voiceguide export scripts/back-spasm-relief.yaml" in out
+    code, out, _ = run(["export", "--help"], capsys)
+    assert "--split" in out and "-16 LUFS" in out
