@@ -174,8 +174,8 @@ def export(
     ]
     if len(jobs_list) == 1:
         path, request = jobs_list[0]
-        with _progress_bar(f"Rendering {path.name}", quiet) as progress:
-            result = pipeline.export(path, request, options, progress)
+        with _progress_bar(path.name, quiet) as stages:
+            result = pipeline.export(path, request, options, stages)
         if not quiet:
             _report(result)
         return
@@ -215,17 +215,27 @@ def _destinations(paths: list[Path], output: Path | None, audio_format: str) -> 
 
 
 @contextmanager
-def _progress_bar(label: str, quiet: bool) -> Iterator[pipeline.Progress | None]:
+def _progress_bar(label: str, quiet: bool) -> Iterator[pipeline.Stages | None]:
+    """One self-updating status line on a terminal: "back.yaml: encoding 42%"."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
-    with click.progressbar(length=1, label=label, file=sys.stderr, show_eta=True) as bar:
+    shown = [""]
 
+    def stage(name: str) -> pipeline.Progress:
         def update(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
+            percent = 100 * done // total if total else 0
+            line = f"{label}: {name} {percent:3d}%"
+            if line != shown[0]:
+                click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+                shown[0] = line
 
-        yield update
+        return update
+
+    try:
+        yield stage
+    finally:
+        click.echo("\r\x1b[K", nl=False, err=True)
 
 
 def _report(result: pipeline.ExportResult) -> None:

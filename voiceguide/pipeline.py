@@ -24,6 +24,9 @@ from .speech.cache import PhraseCache, default_cache_dir
 from .speech.clips import OUTPUT_RATE_HZ, ClipSource
 
 Progress = Callable[[int, int], None]
+# Long work reports per stage ("speaking", "mastering", "encoding"): given a
+# stage's name it returns that stage's progress callback.
+Stages = Callable[[str], Progress]
 SCRIPT_SUFFIXES = (".yaml", ".yml")
 
 
@@ -155,18 +158,21 @@ def export(
     path: Path,
     request: ExportRequest,
     options: VoiceOptions = VoiceOptions(),
-    progress: Progress | None = None,
+    stages: Stages | None = None,
 ) -> ExportResult:
     """Render one script to ``request.dest`` (and its companions), atomically."""
-    prepared = prepare(path, options, progress)
-    return export_prepared(path, prepared, request, progress)
+    prepared = prepare(path, options, stages("speaking") if stages else None)
+    return export_prepared(path, prepared, request, stages)
 
 
 def export_prepared(
-    path: Path, prepared: Prepared, request: ExportRequest, progress: Progress | None = None
+    path: Path, prepared: Prepared, request: ExportRequest, stages: Stages | None = None
 ) -> ExportResult:
+    if stages is not None:
+        stages("mastering")(0, 1)
     levels = mastered(prepared)
     chunks = render_chunks(prepared.timeline, levels)
+    progress = stages("encoding") if stages else None
     outputs = write_session(prepared.timeline, chunks, request, progress)
     timeline = prepared.timeline
     return ExportResult(path, outputs, timeline.duration_s, levels.loudness_lufs, timeline.notes)
