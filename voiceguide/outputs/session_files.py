@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -79,29 +79,18 @@ def write_session(
         track_temps = [files.temp_for(p) for p in tracks]
         with AudioWriter(main_temp, rate, bitrate_kbps=request.bitrate_kbps) as writer:
             _encode(timeline, chunks, writer, track_temps, request, progress)
-        write_tags(
-            main_temp,
-            Tags(
-                title=timeline.title,
-                album=timeline.title,
-                artist=ARTIST,
-                comment=comment or timeline.description,
-                track=None,
-                chapters=chapters_from_timeline(timeline),
-            ),
+        session_tags = Tags(
+            title=timeline.title,
+            album=timeline.title,
+            artist=ARTIST,
+            comment=comment or timeline.description,
+            track=None,
+            chapters=chapters_from_timeline(timeline),
         )
+        write_tags(main_temp, session_tags)
         for number, (chapter, temp) in enumerate(zip(timeline.chapters, track_temps, strict=False)):
-            write_tags(
-                temp,
-                Tags(
-                    title=chapter.title,
-                    album=timeline.title,
-                    artist=ARTIST,
-                    comment=comment or timeline.description,
-                    track=(number + 1, len(tracks)),
-                    chapters=(),
-                ),
-            )
+            track = (number + 1, len(tracks))
+            write_tags(temp, replace(session_tags, title=chapter.title, track=track, chapters=()))
         if request.subtitles:
             files.temp_for(dest.with_suffix(".vtt")).write_text(
                 timeline_to_webvtt(timeline), encoding="utf-8"
