@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy.signal import resample_poly as scipy_resample_poly
 
 from voiceguide.errors import EngineError
 from voiceguide.speech import ENGINE_NAMES, get_engine, list_engines
@@ -29,6 +30,7 @@ from voiceguide.speech.clips import (
     SILENCE_THRESHOLD,
     ClipSource,
     prepare_clip,
+    trim_bounds,
 )
 from voiceguide.speech.espeak import EspeakEngine
 from voiceguide.speech.pyttsx3_engine import _choose_voice, read_wav, wait_for_wav
@@ -464,6 +466,22 @@ def test_prepare_clip_of_silence_is_empty() -> None:
 def test_prepare_clip_resamples(rate: int, expected: int) -> None:
     tone = 0.3 + 0.2 * np.sin(2 * np.pi * 200 * np.arange(10000) / rate)
     assert len(prepare_clip(tone, rate, 44100)) == expected
+
+
+@pytest.mark.parametrize(
+    ("rate", "up", "down"), [(22050, 2, 1), (16000, 441, 160), (48000, 147, 160)]
+)
+def test_prepare_clip_resamples_like_scipy(rate: int, up: int, down: int) -> None:
+    rng = np.random.default_rng(rate)
+    n = rate  # one second: a noisy, syllable-like burst between silences
+    envelope = np.clip(np.sin(2 * np.pi * 4 * np.arange(n) / rate), 0, None) ** 2
+    pcm = np.concatenate([np.zeros(500), 0.3 * rng.standard_normal(n) * envelope, np.zeros(500)])
+    clip = prepare_clip(pcm.astype(np.float32), rate, OUTPUT_RATE_HZ)
+    reference = scipy_resample_poly(pcm.astype(np.float32).astype(np.float64), up, down)
+    start, stop = trim_bounds(reference)
+    assert len(clip) == stop - start
+    inner = slice(FADE_SAMPLES, -FADE_SAMPLES)
+    np.testing.assert_allclose(clip[inner], reference[start:stop][inner], atol=1e-6)
 
 
 def test_prepare_clip_wants_mono() -> None:

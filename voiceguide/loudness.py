@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
-from scipy.signal import resample_poly, sosfilt
+
+from voiceguide.dsp import k_weighted as k_weighted
+from voiceguide.dsp import k_weighting_sos as k_weighting_sos
+from voiceguide.dsp import minimum_filter1d, resample_poly, uniform_filter1d
 
 SILENCE_DB = -120.0
 """Reported for silence (and for a session gated away entirely) instead of -inf."""
@@ -37,43 +39,6 @@ def _check_rate(sample_rate_hz: int) -> None:
 
 def _db(power: float) -> float:
     return 10.0 * float(np.log10(power)) if power > 0.0 else -np.inf
-
-
-def k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
-    """BS.1770 K-weighting as two second-order sections (shelf, then high pass).
-
-    RBJ cookbook forms with pyloudnorm's parameters, so both meters agree.
-    """
-    _check_rate(sample_rate_hz)
-    # High shelf: +4 dB above about 1.5 kHz, the acoustic effect of the head.
-    a = 10.0 ** (4.0 / 40.0)
-    w0 = 2.0 * np.pi * 1500.0 / sample_rate_hz
-    alpha = np.sin(w0) / (2.0 * (1.0 / np.sqrt(2.0)))
-    cos, sq = np.cos(w0), 2.0 * np.sqrt(a) * alpha
-    shelf = np.array(
-        [
-            a * ((a + 1) + (a - 1) * cos + sq),
-            -2.0 * a * ((a - 1) + (a + 1) * cos),
-            a * ((a + 1) + (a - 1) * cos - sq),
-            (a + 1) - (a - 1) * cos + sq,
-            2.0 * ((a - 1) - (a + 1) * cos),
-            (a + 1) - (a - 1) * cos - sq,
-        ]
-    )
-    # High pass at 38 Hz, Q 0.5: the ear's insensitivity to rumble.
-    w0 = 2.0 * np.pi * 38.0 / sample_rate_hz
-    alpha = np.sin(w0) / (2.0 * 0.5)
-    cos = np.cos(w0)
-    high_pass = np.array(
-        [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2, 1 + alpha, -2.0 * cos, 1 - alpha]
-    )
-    sos = np.stack([shelf, high_pass])
-    return sos / sos[:, 3:4]
-
-
-def k_weighted(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
-    """``x`` through the K-weighting filter, as float64, from a silent state."""
-    return np.asarray(sosfilt(k_weighting_sos(sample_rate_hz), np.asarray(x, dtype=np.float64)))
 
 
 def clip_k_rms_db(x: np.ndarray, sample_rate_hz: int) -> float:
@@ -202,13 +167,12 @@ def _limiter_gain(envelope: np.ndarray, ceiling: float, radius: int, half: int) 
     # Each peak's gain is held over +-radius; the average over +-half (half <=
     # radius) then only mixes values already <= that peak's need, so smoothing
     # never lets a peak through.
-    held = minimum_filter1d(need, size=2 * radius + 1, mode="nearest")
+    held = minimum_filter1d(need, 2 * radius + 1)
     reduction = 1.0 - held
-    width = 2 * half + 1
-    smooth = uniform_filter1d(reduction, size=width, mode="nearest")
-    # Running sums leave ~1e-17 crumbs in untouched regions; force exact unity.
-    untouched = maximum_filter1d(reduction, size=width, mode="nearest") == 0.0
-    return np.where(untouched, 1.0, np.minimum(1.0, 1.0 - smooth))
+    # Windows of zeros average to exactly zero (see uniform_filter1d), so the
+    # gain is exactly 1 away from peaks and those samples stay bit-identical.
+    smooth = uniform_filter1d(reduction, 2 * half + 1)
+    return np.minimum(1.0, 1.0 - smooth)
 
 
 def limit_true_peak(x: np.ndarray, sample_rate_hz: int, ceiling_dbtp: float) -> np.ndarray:

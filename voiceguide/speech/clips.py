@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from math import gcd
 
 import numpy as np
-from scipy.signal import resample_poly
 
+from voiceguide.dsp import resample_poly
 from voiceguide.errors import EngineError
 from voiceguide.speech.base import Engine
 from voiceguide.speech.cache import PhraseCache, phrase_key
@@ -29,7 +29,7 @@ def _resample(pcm: np.ndarray, rate_hz: int, output_rate_hz: int) -> np.ndarray:
     if rate_hz == output_rate_hz or pcm.size == 0:
         return pcm
     common = gcd(rate_hz, output_rate_hz)
-    return np.asarray(resample_poly(pcm, output_rate_hz // common, rate_hz // common))
+    return resample_poly(pcm, output_rate_hz // common, rate_hz // common)
 
 
 def trim_bounds(samples: np.ndarray, threshold: float = SILENCE_THRESHOLD) -> tuple[int, int]:

@@ -1,0 +1,29 @@
+"""Renders a script's mastered session PCM to a float32 ``.npy`` file.
+
+Used once, untimed, to give the "encoder alone" measurement the very samples
+an export encodes. Runs in a process of its own (it holds the whole session
+in memory): ``python bench/render_pcm.py SCRIPT OUT.npy``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from voiceguide import pipeline, render
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 2:
+        sys.exit("usage: render_pcm.py SCRIPT OUT.npy")
+    script, out = Path(argv[0]), Path(argv[1])
+    prepared = pipeline.prepare(script)
+    pcm = render.render_all(prepared.timeline, pipeline.mastered(prepared))
+    np.save(out, np.asarray(pcm, dtype=np.float32))
+    print(f"{len(pcm)} samples at {prepared.timeline.sample_rate_hz} Hz")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
