@@ -266,6 +266,39 @@ def voices(engine: str | None) -> None:
             click.echo(f"  {v.id:<24} {v.name}" + (f"  ({languages})" if languages else ""))
 
 
+@cli.group()
+def cache() -> None:
+    """The phrase cache: spoken phrases kept so exports need not speak them again.
+
+    It lives in $XDG_CACHE_HOME/voiceguide (default ~/.cache/voiceguide), is
+    safe to share between processes, checks every entry's checksum (a damaged
+    one is spoken again) and keeps itself under 512 MiB by dropping the least
+    recently used phrases.
+    """
+
+
+@cache.command("info")
+def cache_info() -> None:
+    """Show where the cache is, how many phrases it holds and its size."""
+    from .speech.cache import PhraseCache, default_cache_dir
+
+    store = PhraseCache(default_cache_dir())
+    entries = store.entries()
+    size_mb = sum(size for _, size, _ in entries) / 1e6
+    click.echo(f"{store.directory}: {len(entries)} phrases, {size_mb:.1f} MB")
+    click.echo(f"limit: {store.max_bytes / 2**20:.0f} MiB (least recently used dropped first)")
+
+
+@cache.command("clear")
+def cache_clear() -> None:
+    """Delete every cached phrase (they are spoken again when next needed)."""
+    from .speech.cache import PhraseCache, default_cache_dir
+
+    store = PhraseCache(default_cache_dir())
+    removed = store.clear()
+    click.echo(f"removed {removed} phrases from {store.directory}")
+
+
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema for scripts (for editors)."""
