@@ -39,8 +39,10 @@ async def _run(app: web.Application, host: str, port: int, ready: Callable[[str]
         await runner.cleanup()
         reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
         raise OutputError(f"cannot listen on {host}:{port}: {reason}") from exc
+    # The port actually bound, which differs from the one asked for when that is 0.
+    bound_port = runner.addresses[0][1]
     shown = f"[{host}]" if ":" in host else host
-    ready(f"http://{shown}:{port}/")
+    ready(f"http://{shown}:{bound_port}/")
     try:
         await asyncio.Event().wait()
     finally:

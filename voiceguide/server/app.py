@@ -171,7 +171,29 @@ async def session_file(request: web.Request) -> web.StreamResponse:
         headers["Content-Type"] = "text/vtt; charset=utf-8"
         return web.FileResponse(rendered.files.vtt, headers=headers)
     headers["Content-Type"] = "audio/mpeg"
-    return web.FileResponse(rendered.files.mp3, headers=headers)
+    return await _audio_response(request, rendered.files.mp3, headers)
+
+
+async def _audio_response(
+    request: web.Request, path: Path, headers: dict[str, str]
+) -> web.StreamResponse:
+    """The file with Range, HEAD and validators from aiohttp, and If-Range by ETag.
+
+    aiohttp reads If-Range only as a date. A player resuming a download of a
+    session whose script has since changed sends the old ETag there; it must
+    get the whole new file, not a range of it spliced onto the old bytes.
+    """
+    response = web.FileResponse(path, headers=headers)
+    if_range = request.headers.get("If-Range", "")
+    if if_range.startswith(('"', "W/")) and "Range" in request.headers:
+        stat = path.stat()
+        # The ETag FileResponse sends (tests/test_server.py checks the two agree).
+        current = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        if if_range != current:
+            without_range = request.headers.copy()
+            del without_range["Range"]
+            await response.prepare(request.clone(headers=without_range))
+    return response
 
 
 def _feed_items(
