@@ -34,7 +34,9 @@ def planned(path: Path) -> pipeline.Prepared:
     return pipeline.prepare(path, pipeline.VoiceOptions(engine="test", use_cache=False))
 
 
-async def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, CIMultiDict[str], bytes]:
+async def fetch(
+    url: str, headers: dict[str, str] | None = None
+) -> tuple[int, CIMultiDict[str], bytes]:
     async with (
         aiohttp.ClientSession() as client,
         client.get(url, headers=headers or {}) as response,
@@ -221,9 +223,7 @@ def test_head_validators_and_odd_ranges(folder: Path, tmp_path: Path) -> None:
         asyncio.run(scenario(server.url + "/sessions/tiny.mp3"))
 
 
-def test_an_edited_script_is_rendered_again_and_old_files_go(
-    folder: Path, tmp_path: Path
-) -> None:
+def test_an_edited_script_is_rendered_again_and_old_files_go(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     with running_server([folder], cache) as server:
         _, first_headers, first = get(server.url + "/sessions/tiny.mp3")
@@ -296,14 +296,12 @@ def test_chapter_times_in_the_feed_format() -> None:
     assert clock_hms(59.5) == "00:01:00"
 
 
-def test_the_playlist_has_absolute_urls_on_the_address_used(
-    folder: Path, tmp_path: Path
-) -> None:
+def test_the_playlist_has_absolute_urls_on_the_address_used(folder: Path, tmp_path: Path) -> None:
     with running_server([folder], tmp_path / "cache") as server:
         status, headers, body = get(server.url + "/playlist.m3u", {"Host": "[::1]:9000"})
         _, _, default_host = get(server.url + "/playlist.m3u")
         # A Host header that is not a host name falls back to the address connected to.
-        _, _, odd = get(server.url + "/playlist.m3u", {"Host": "evil\"<x>/path"})
+        _, _, odd = get(server.url + "/playlist.m3u", {"Host": 'evil"<x>/path'})
     assert status == 200 and headers["Content-Type"].startswith("audio/x-mpegurl")
     lines = body.decode().splitlines()
     duration = round(planned(folder / "tiny.yaml").timeline.duration_s)
