@@ -127,14 +127,19 @@ def player(session: dict[str, Any]) -> str:
 
 
 _NOW = """<section class="now" aria-label="Now">
-<p id="exercise" class="exercise">Ready</p>
+<p id="chapter-count" class="chapter-count"></p>
+<p id="exercise" class="exercise" aria-live="polite">Ready when you are</p>
 <p id="side" class="side" hidden></p>
-<p id="step" class="step" aria-live="polite">Press play to begin.</p>
+<p id="step" class="step">Press play, then lay the phone down.</p>
+<p id="phase" class="phase" hidden></p>
 <div id="hold" class="hold" hidden>
-<div class="hold-bar"><div id="hold-fill" class="hold-fill"></div></div>
-<p><span id="hold-left" class="hold-left">0:00</span> <span id="hold-label">left in hold</span></p>
+<p class="hold-text"><span id="hold-left" class="hold-left">0:00</span>
+<span id="hold-label" class="hold-label">left in this hold</span></p>
+<div class="hold-bar" aria-hidden="true"><div id="hold-fill" class="hold-fill"></div></div>
 </div>
-<p id="resume-note" class="resume-note" hidden></p>
+<p id="status" class="status" role="status"></p>
+<p id="resume" class="resume" hidden><span id="resume-text"></span>
+<button id="restart" type="button" class="link-button">Start over</button></p>
 </section>
 """
 
