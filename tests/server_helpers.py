@@ -19,18 +19,20 @@ from voiceguide.server.renders import RenderCache
 
 TEST_SETTINGS = RenderSettings(VoiceOptions(engine="test", use_cache=False))
 
+# Short, with every kind of span the player shows: speech, a pause, holds on
+# both sides with breathing cues, a breathing block and a tone.
 TINY = """\
-title: Tiny session
-description: A short test session.
+title: Small session
+description: Two short holds and one breath.
 steps:
-  - say: Lie down. Breathe easy.
+  - say: Settle on the mat. Breathe easy.
   - pause: 1s
-  - exercise: Knee hug
-    sides: both
-    say: Hug your {side} knee.
-    hold: 4s
+  - exercise: Knee squeeze
     breathe: relax
+    hold: 4s
+    sides: both
     release: Let go.
+    say: Hug your {side} knee.
   - breathe: box
     cycles: 1
   - sound: chime

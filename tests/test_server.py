@@ -24,7 +24,7 @@ def folder(tmp_path: Path) -> Path:
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     (scripts / "tiny.yaml").write_text(TINY)
-    (scripts / "Second One.yml").write_text(TINY.replace("Tiny session", "Second & <one>"))
+    (scripts / "Second One.yml").write_text(TINY.replace("Small session", "Second & <one>"))
     (scripts / "broken.yaml").write_text(BROKEN)
     (scripts / "notes.txt").write_text("not a script")
     return scripts
@@ -59,7 +59,7 @@ def test_sessions_json_lists_every_script_with_its_plan_or_error(
     assert sorted(sessions) == ["broken", "second-one", "tiny"]
     tiny = sessions["tiny"]
     plan = planned(folder / "tiny.yaml").timeline
-    assert tiny["title"] == "Tiny session"
+    assert tiny["title"] == "Small session"
     assert tiny["duration"] == round(plan.duration_s, 6)
     assert tiny["url"] == server.url + "/sessions/tiny.mp3"
     assert [c["title"] for c in tiny["chapters"]] == [c.title for c in plan.chapters]
@@ -229,12 +229,12 @@ def test_an_edited_script_is_rendered_again_and_old_files_go(folder: Path, tmp_p
         _, first_headers, first = get(server.url + "/sessions/tiny.mp3")
         get(server.url + "/sessions/tiny.mp3")
         assert server.renders.started[("audio", "tiny")] == 1
-        (folder / "tiny.yaml").write_text(TINY.replace("Lie down.", "Lie down slowly."))
+        (folder / "tiny.yaml").write_text(TINY.replace("Settle on the mat.", "Settle slowly."))
         _, headers, second = get(server.url + "/sessions/tiny.mp3")
         assert server.renders.started[("audio", "tiny")] == 2
         assert headers["ETag"] != first_headers["ETag"] and second != first
         _, _, plan = get(server.url + "/sessions/tiny.json")
-        assert "Lie down slowly." in [e.get("text") for e in json.loads(plan)["events"]]
+        assert "Settle slowly." in [e.get("text") for e in json.loads(plan)["events"]]
     assert len(list(cache.glob("tiny-*.mp3"))) == 1
 
 
@@ -272,7 +272,7 @@ def test_the_feed_reads_in_a_podcast_parser_with_every_session_and_chapter(
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.feed.title == "voiceguide sessions"
     entries = {e.title: e for e in feed.entries}
-    assert sorted(entries) == ["Second & <one>", "Tiny session"]  # the broken one is left out
+    assert sorted(entries) == ["Second & <one>", "Small session"]  # the broken one is left out
     plan = planned(folder / "tiny.yaml").timeline
     rendered = next((tmp_path / "cache").glob("tiny-*.mp3"))
     for title, entry in entries.items():
@@ -285,10 +285,10 @@ def test_the_feed_reads_in_a_podcast_parser_with_every_session_and_chapter(
         starts_ms = [c["start_parsed"].total_seconds() * 1000 for c in chapters]
         expected_ms = [c.start_sample * 1000 / plan.sample_rate_hz for c in plan.chapters]
         assert starts_ms == pytest.approx(expected_ms, abs=0.51)
-        if title == "Tiny session":
+        if title == "Small session":
             assert enclosure.href == "http://mat.local:8080/sessions/tiny.mp3"
             assert int(enclosure.length) == rendered.stat().st_size
-    assert entries["Tiny session"].id != entries["Second & <one>"].id
+    assert entries["Small session"].id != entries["Second & <one>"].id
 
 
 def test_chapter_times_in_the_feed_format() -> None:
@@ -309,7 +309,7 @@ def test_the_playlist_has_absolute_urls_on_the_address_used(folder: Path, tmp_pa
     assert lines[1:] == [
         f"#EXTINF:{duration},Second & <one>",
         "http://[::1]:9000/sessions/second-one.mp3",
-        f"#EXTINF:{duration},Tiny session",
+        f"#EXTINF:{duration},Small session",
         "http://[::1]:9000/sessions/tiny.mp3",
     ]
     assert f"{server.url}/sessions/tiny.mp3" in default_host.decode()

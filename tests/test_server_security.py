@@ -48,7 +48,7 @@ def layout(tmp_path: Path) -> dict[str, Path]:
     outside = tmp_path / "outside"
     outside.mkdir()
     secret = outside / "secret.yaml"
-    secret.write_text(TINY.replace("Tiny session", OUTSIDE_TITLE))
+    secret.write_text(TINY.replace("Small session", OUTSIDE_TITLE))
     (outside / "secret.mp3").write_bytes(b"ID3 not yours")
     scripts = tmp_path / "scripts"
     scripts.mkdir()
