@@ -8,6 +8,7 @@ import random
 import socket
 import struct
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import feedparser
@@ -335,3 +336,34 @@ def test_raw_http_gets_the_same_answer(folder: Path, tmp_path: Path) -> None:
             raw_request(server.port, b"HEAD /sessions.json HTTP/1.1\r\nHost: x\r\n\r\n")
         )
     assert status_of(answer) == 200
+
+
+def test_a_render_worker_that_dies_costs_one_503_not_the_server(
+    folder: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import time
+
+    async def scenario(server: Any) -> tuple[int, int, bytes]:
+        async with aiohttp.ClientSession() as client:
+            first = asyncio.create_task(client.get(server.url + "/sessions/tiny.mp3"))
+            deadline = time.monotonic() + 30
+            processes: dict[int, Any] = {}
+            while not processes and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+                processes = getattr(server.renders.executor, "_processes", None) or {}
+            for pid in list(processes):
+                os.kill(pid, signal.SIGKILL)
+            response = await first
+            lost = response.status
+            response.release()
+            async with client.get(server.url + "/sessions/tiny.mp3") as again:
+                return lost, again.status, await again.read()
+
+    with running_server([folder], tmp_path / "cache") as server:
+        lost, status, body = asyncio.run(scenario(server))
+        assert server.renders.started[("audio", "tiny")] == 2
+    assert lost == 503
+    assert status == 200
+    assert body == next((tmp_path / "cache").glob("tiny-*.mp3")).read_bytes()

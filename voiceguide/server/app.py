@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from ..outputs.playlist import m3u
 from . import pages
 from .feed import FeedItem, podcast_feed
 from .jobs import RenderSettings
 from .library import Entry, Library
-from .renders import RenderCache, Rendered, RenderFailed
+from .renders import RenderCache, Rendered, RenderFailed, WorkerLost
 from .static import StaticFiles
 
 LIBRARY: web.AppKey[Library] = web.AppKey("library", Library)
@@ -61,15 +62,23 @@ def make_app(
     """The web application serving the scripts in ``sources`` (folders or files)."""
     library = Library(sources)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    pool = executor or default_executor(workers)
-    app = web.Application()
+    app = web.Application(middlewares=[worker_lost_is_503])
     app[LIBRARY] = library
-    app[RENDERS] = RenderCache(cache_dir, settings or RenderSettings(), pool)
+    if executor is None:
+        renders = RenderCache(
+            cache_dir,
+            settings or RenderSettings(),
+            default_executor(workers),
+            renew=lambda: default_executor(workers),
+        )
+    else:  # the caller's, which the caller also stops
+        renders = RenderCache(cache_dir, settings or RenderSettings(), executor)
+    app[RENDERS] = renders
     app[STATIC] = StaticFiles.load()
 
     async def shut_down(_: web.Application) -> None:
-        if executor is None:  # ours to stop; one passed in belongs to the caller
-            pool.shutdown(wait=False, cancel_futures=True)
+        if executor is None:
+            renders.executor.shutdown(wait=False, cancel_futures=True)
 
     app.on_cleanup.append(shut_down)
     app.add_routes(
@@ -84,6 +93,15 @@ def make_app(
         ]
     )
     return app
+
+
+@web.middleware
+async def worker_lost_is_503(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A render worker that died is the machine's trouble for now, not a bug: try again."""
+    try:
+        return await handler(request)
+    except WorkerLost as exc:
+        return web.Response(status=503, text=f"{exc}; try again\n", headers={"Retry-After": "1"})
 
 
 def base_url(request: web.Request) -> str:

@@ -17,7 +17,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,10 @@ from .library import Entry
 log = logging.getLogger("voiceguide.server")
 
 Job = Callable[[Path, CacheFiles, RenderSettings], "dict[str, Any] | JobFailure"]
+
+
+class WorkerLost(Exception):
+    """The worker process died mid-render (a crash in a speech engine, a kill)."""
 
 
 class RenderFailed(Exception):
@@ -44,10 +48,19 @@ class Rendered:
 
 
 class RenderCache:
-    def __init__(self, cache_dir: Path, settings: RenderSettings, executor: Executor) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        settings: RenderSettings,
+        executor: Executor,
+        renew: Callable[[], Executor] | None = None,
+    ) -> None:
         self.cache_dir = cache_dir
         self.settings = settings
         self.executor = executor
+        # A process pool whose worker died refuses all further work; this makes
+        # a fresh one so the next request can render again.
+        self._renew = renew
         # How many times each kind of job was started, by session id: the
         # load test holds the server to one audio render per session.
         self.started: Counter[tuple[str, str]] = Counter()
@@ -95,7 +108,8 @@ class RenderCache:
             del self._tasks[slot]
             return
         exc = task.exception()
-        if isinstance(exc, RenderFailed):
+        if isinstance(exc, RenderFailed) and exc.failure.bad_script:
+            # Only an edit can fix the script, and an edit is a new slot.
             self._failures[slot] = exc.failure
             del self._tasks[slot]
         elif exc is not None:
@@ -114,9 +128,14 @@ class RenderCache:
             self.started[(kind, entry.id)] += 1
             log.info("rendering %s of %s (%s)", kind, entry.id, entry.path.name)
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(
-                self.executor, job, entry.path, files, self.settings
-            )
+            executor = self.executor
+            try:
+                result = await loop.run_in_executor(executor, job, entry.path, files, self.settings)
+            except BrokenExecutor as exc:
+                if self._renew is not None and executor is self.executor:
+                    self.executor = self._renew()
+                log.error("the render worker for %s died: %s", entry.id, exc)
+                raise WorkerLost(f"the render worker stopped while rendering {entry.id}") from exc
             if isinstance(result, JobFailure):
                 log.warning("%s: %s", entry.id, result.message)
                 raise RenderFailed(result)
