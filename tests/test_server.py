@@ -67,7 +67,7 @@ def test_sessions_json_lists_every_script_with_its_plan_or_error(
     assert tiny["error"] is None
     assert sessions["second-one"]["title"] == "Second & <one>"
     broken = sessions["broken"]
-    assert "broken.yaml:5:5" in broken["error"] and "hodl" in broken["error"]
+    assert broken["error"].startswith("broken.yaml:5:5: ") and "hodl" in broken["error"]
     assert "duration" not in broken
 
 

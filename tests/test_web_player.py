@@ -179,6 +179,7 @@ def test_a_chapter_click_seeks_and_the_transcript_follows(page: Any, server: str
 
 def test_keyboard_and_labels_for_screen_readers(page: Any, server: str) -> None:
     open_player(page, server)
+    shoot(page, "player-ready")
     for button in page.locator("button").all():
         name = button.get_attribute("aria-label") or button.inner_text()
         assert name.strip(), button.evaluate("b => b.outerHTML")

@@ -87,8 +87,10 @@ def player(session: dict[str, Any]) -> str:
     if session.get("error"):
         return (
             head
-            + f'<body class="page-player">{back}<main><h1>{title}</h1>'
-            + f'<p class="card-error">{escape(session["error"])}</p></main></body></html>\n'
+            + f'<body class="page-player">{back}<main><div class="card card-broken">'
+            + f'<h1 class="card-title">{title}</h1><p class="card-error">'
+            + f'<span class="label">Cannot play:</span> {escape(session["error"])}</p>'
+            + "</div></main></body></html>\n"
         )
     chapters = "\n".join(_chapter_item(c, i) for i, c in enumerate(session["chapters"]))
     duration = clock(session["duration"]).rsplit(".", 1)[0]

@@ -138,7 +138,9 @@ class RenderCache:
                 raise WorkerLost(f"the render worker stopped while rendering {entry.id}") from exc
             if isinstance(result, JobFailure):
                 log.warning("%s: %s", entry.id, result.message)
-                raise RenderFailed(result)
+                # Clients see the file's name, not where it lives on this machine.
+                shown = result.message.replace(str(entry.path), entry.path.name)
+                raise RenderFailed(JobFailure(shown, result.bad_script))
             plan = result
             if kind == "audio":
                 self._forget_older(entry, files)
