@@ -216,10 +216,20 @@ def test_a_reload_resumes_where_it_left_off(page: Any, server: str) -> None:
     assert page.evaluate("document.querySelector('#audio').currentTime") == 0
 
 
-def test_media_session_offers_lock_screen_controls(page: Any, server: str) -> None:
+def test_media_session_and_wake_lock(page: Any, server: str) -> None:
+    # Records what the page asks of the Screen Wake Lock API (offered on 127.0.0.1,
+    # a secure context); the browser's own lock is still taken.
+    page.add_init_script(
+        """if (navigator.wakeLock) {
+             const real = navigator.wakeLock.request.bind(navigator.wakeLock);
+             window.wakeRequests = [];
+             navigator.wakeLock.request = (type) => { window.wakeRequests.push(type); return real(type); };
+           }"""
+    )
     open_player(page, server)
     page.locator("#play").click()
     page.wait_for_function("document.querySelector('#audio').currentTime > 0.5", timeout=120_000)
+    assert page.evaluate("window.wakeRequests") == ["screen"]
     metadata = page.evaluate(
         "({title: navigator.mediaSession.metadata.title, album: navigator.mediaSession.metadata.album,"
         " art: navigator.mediaSession.metadata.artwork.length, state: navigator.mediaSession.playbackState})"
