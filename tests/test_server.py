@@ -239,6 +239,17 @@ def test_an_edited_script_is_rendered_again_and_old_files_go(folder: Path, tmp_p
     assert len(list(cache.glob("tiny-*.mp3"))) == 1
 
 
+def test_files_removed_from_the_cache_are_rendered_again(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with running_server([folder], cache) as server:
+        _, _, before = get(server.url + "/sessions/tiny.mp3")
+        for path in cache.iterdir():
+            path.unlink()
+        status, _, after = get(server.url + "/sessions/tiny.mp3")
+        assert server.renders.started[("audio", "tiny")] == 2
+    assert status == 200 and after == before
+
+
 def test_a_restarted_server_reuses_its_renders(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     with running_server([folder], cache) as server:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +85,7 @@ class RenderCache:
         kind: str,
         entry: Entry,
         job: Job,
-        ready: Callable[[CacheFiles], Awaitable[dict[str, Any] | None] | dict[str, Any] | None],
+        ready: Callable[[CacheFiles], dict[str, Any] | None],
     ) -> Rendered:
         key = self.key(entry)
         slot = (kind, entry.id, key)
@@ -94,6 +94,10 @@ class RenderCache:
             raise RenderFailed(failure)
         files = CacheFiles.of(self.cache_dir, entry.id, key)
         task = self._tasks.get(slot)
+        finished = task is not None and task.done() and not task.cancelled()
+        if finished and task is not None and task.exception() is None and ready(files) is None:
+            # Finished earlier, but its files have since been removed from the cache.
+            task = None
         if task is None:
             task = asyncio.create_task(self._run(kind, entry, job, files, ready))
             self._tasks[slot] = task
@@ -121,7 +125,7 @@ class RenderCache:
         entry: Entry,
         job: Job,
         files: CacheFiles,
-        ready: Callable[..., Any],
+        ready: Callable[[CacheFiles], dict[str, Any] | None],
     ) -> Rendered:
         plan = ready(files)
         if plan is None:
