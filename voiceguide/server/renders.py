@@ -74,6 +74,11 @@ class RenderCache:
 
     async def plan(self, entry: Entry) -> Rendered:
         """The planned timeline (no audio needed); raises RenderFailed for a bad script."""
+        audio = self._tasks.get(("audio", entry.id, self.key(entry)))
+        if audio is not None and audio.done() and not audio.cancelled() and not audio.exception():
+            # The plan the audio was rendered from: without the phrase cache a
+            # second synthesis could differ from it by a few samples.
+            return audio.result()
         return await self._once("plan", entry, plan_job, _plan_ready)
 
     async def audio(self, entry: Entry) -> Rendered:
