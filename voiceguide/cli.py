@@ -307,6 +307,69 @@ def schema() -> None:
     click.echo(files("voiceguide").joinpath("data/script.schema.json").read_text("utf-8"))
 
 
+@cli.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Where rendered sessions are kept.  [default: ~/.cache/voiceguide/served]",
+)
+@click.option("--bitrate", type=click.IntRange(32, 320), default=128, metavar="KBPS")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=1,
+    metavar="N",
+    help="Sessions rendered at once.  [default: 1]",
+)
+@voice_options
+def serve(
+    sources: tuple[Path, ...],
+    host: str,
+    port: int,
+    cache_dir: Path | None,
+    bitrate: int,
+    jobs: int,
+    engine: str | None,
+    voice: str | None,
+    rate: int | None,
+    no_cache: bool,
+) -> None:
+    """Serve the scripts in SOURCES (a folder or files; default scripts/) over HTTP.
+
+    Open the address it prints in a browser for the library and the web
+    player; podcast apps subscribe to /feed.xml. Each session is rendered on
+    first request, kept in the cache, and rendered again when its script
+    changes. Only 127.0.0.1 is served unless --host says otherwise.
+
+    \b
+    Examples:
+      voiceguide serve                               scripts/ on http://127.0.0.1:8765/
+      voiceguide serve scripts/ --host 0.0.0.0       the whole home network
+      voiceguide serve mine.yaml --port 9000
+    """
+    from .server import RenderSettings, default_cache_dir
+    from .server import serve as run_server
+
+    settings = RenderSettings(_options(engine, voice, rate, no_cache), bitrate)
+    try:
+        run_server(
+            list(sources) or [Path("scripts")],
+            host=host,
+            port=port,
+            cache_dir=cache_dir or default_cache_dir(),
+            settings=settings,
+            workers=jobs,
+            ready=lambda url: click.echo(f"Serving on {url}  (Ctrl-C stops)", err=True),
+        )
+    except KeyboardInterrupt:
+        click.echo("voiceguide: stopped", err=True)
+
+
 @contextmanager
 def error_boundary() -> Iterator[None]:
     """A user error becomes one line on stderr and its exit status; Ctrl-C exits 130."""
