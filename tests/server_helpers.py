@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from voiceguide.pipeline import VoiceOptions
-from voiceguide.server import ACCESS_LOG_FORMAT, RenderSettings, make_app
+from voiceguide.server import IDLE_TIMEOUT_S, RenderSettings, make_app, make_runner
 from voiceguide.server.app import RENDERS
 from voiceguide.server.renders import RenderCache
 
@@ -64,11 +64,12 @@ def running_server(
     cache_dir: Path,
     settings: RenderSettings = TEST_SETTINGS,
     executor: Executor | None = None,
+    idle_timeout_s: float = IDLE_TIMEOUT_S,
 ) -> Iterator[Running]:
-    """Serves on 127.0.0.1 (a free port) until the block ends."""
+    """Serves on 127.0.0.1 (a free port), set up as `serve` does, until the block ends."""
     app = make_app(sources, cache_dir, settings, executor=executor)
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT)
+    runner = make_runner(app, idle_timeout_s=idle_timeout_s)
     started = threading.Event()
     stop: asyncio.Event | None = None
 

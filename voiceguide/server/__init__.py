@@ -17,10 +17,15 @@ from ..errors import OutputError
 from .app import make_app
 from .jobs import RenderSettings
 
-__all__ = ["RenderSettings", "default_cache_dir", "make_app", "serve"]
+__all__ = ["RenderSettings", "default_cache_dir", "make_app", "make_runner", "serve"]
 
 # One line per request: who, what, status, bytes, seconds.
 ACCESS_LOG_FORMAT = '%a "%r" %s %{Content-Length}o %Tfs'
+# A connection that has not sent a whole request this long after it opened or
+# after its last answer is closed: idle keep-alives and slowloris clients that
+# trickle their headers would otherwise hold a socket each for an hour
+# (aiohttp's default). A download in progress is not idle.
+IDLE_TIMEOUT_S = 15.0
 
 
 def default_cache_dir() -> Path:
@@ -29,8 +34,13 @@ def default_cache_dir() -> Path:
     return phrase_cache_dir() / "served"
 
 
+def make_runner(app: web.Application, *, idle_timeout_s: float = IDLE_TIMEOUT_S) -> web.AppRunner:
+    """The runner `serve` uses: its access log and its connection timeouts."""
+    return web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, keepalive_timeout=idle_timeout_s)
+
+
 async def _run(app: web.Application, host: str, port: int, ready: Callable[[str], None]) -> None:
-    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT)
+    runner = make_runner(app)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:

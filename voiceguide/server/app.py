@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 from aiohttp.typedefs import Handler
 
 from ..outputs.playlist import m3u
@@ -187,31 +188,45 @@ async def session_file(request: web.Request) -> web.StreamResponse:
     headers = {"Cache-Control": "no-cache"}
     if match["kind"] == "vtt":
         headers["Content-Type"] = "text/vtt; charset=utf-8"
-        return web.FileResponse(rendered.files.vtt, headers=headers)
+        return _FileWithIfRange(rendered.files.vtt, headers=headers)
     headers["Content-Type"] = "audio/mpeg"
-    return await _audio_response(request, rendered.files.mp3, headers)
+    return _FileWithIfRange(rendered.files.mp3, headers=headers)
 
 
-async def _audio_response(
-    request: web.Request, path: Path, headers: dict[str, str]
-) -> web.StreamResponse:
+class _FileWithIfRange(web.FileResponse):
     """The file with Range, HEAD and validators from aiohttp, and If-Range by ETag.
 
     aiohttp reads If-Range only as a date. A player resuming a download of a
     session whose script has since changed sends the old ETag there; it must
-    get the whole new file, not a range of it spliced onto the old bytes.
+    get the whole new file, not a range of it spliced onto the old bytes. The
+    Range is dropped here, inside ``prepare``, because aiohttp prepares the
+    returned response itself: a FileResponse prepared twice sends its file,
+    then fails on the second pass.
     """
-    response = web.FileResponse(path, headers=headers)
-    if_range = request.headers.get("If-Range", "")
-    if if_range.startswith(('"', "W/")) and "Range" in request.headers:
-        stat = path.stat()
-        # The ETag FileResponse sends (tests/test_server.py checks the two agree).
-        current = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
-        if if_range != current:
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        if "Range" in request.headers and not _if_range_holds(request, self._path):
             without_range = request.headers.copy()
             del without_range["Range"]
-            await response.prepare(request.clone(headers=without_range))
-    return response
+            request = request.clone(headers=without_range)
+        return await super().prepare(request)
+
+
+def _if_range_holds(request: web.BaseRequest, path: Path) -> bool:
+    """False when an If-Range names another version: a different ETag, or no valid date."""
+    if_range = request.headers.get("If-Range")
+    if if_range is None:
+        return True
+    if not if_range.startswith(('"', "W/")):
+        # A date: aiohttp compares it; one it cannot read matches nothing.
+        return request.if_range is not None
+    try:
+        stat = path.stat()
+    except OSError:
+        return True  # gone: aiohttp answers 404 for the file itself
+    # The ETag FileResponse sends (tests/test_server.py checks the two agree);
+    # a weak one never matches in If-Range.
+    return if_range == f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
 
 
 def _feed_items(
