@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..errors import OutputError
 from .app import make_app
@@ -34,9 +35,36 @@ def default_cache_dir() -> Path:
     return phrase_cache_dir() / "served"
 
 
+class _MalformedRequestsOnOneLine(logging.Filter):
+    """A malformed request is the client's mistake or an attack: one line, not a traceback.
+
+    aiohttp logs each one with its parser's traceback at ERROR, so anyone
+    could fill the log; a crash in a handler keeps its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            client = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            reason = " ".join(str(exc).split())[:200]
+            record.msg, record.args = "refused a malformed request from %s: %s", (client, reason)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+HTTP_LOG = logging.getLogger("voiceguide.server.http")
+HTTP_LOG.addFilter(_MalformedRequestsOnOneLine())
+
+
 def make_runner(app: web.Application, *, idle_timeout_s: float = IDLE_TIMEOUT_S) -> web.AppRunner:
-    """The runner `serve` uses: its access log and its connection timeouts."""
-    return web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, keepalive_timeout=idle_timeout_s)
+    """The runner `serve` uses: its access log, its error log and its connection timeouts."""
+    return web.AppRunner(
+        app,
+        access_log_format=ACCESS_LOG_FORMAT,
+        keepalive_timeout=idle_timeout_s,
+        logger=HTTP_LOG,
+    )
 
 
 async def _run(app: web.Application, host: str, port: int, ready: Callable[[str], None]) -> None:

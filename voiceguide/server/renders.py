@@ -104,15 +104,32 @@ class RenderCache:
             # Finished earlier, but its files have since been removed from the cache.
             task = None
         if task is None:
+            self._forget_other_versions(entry.id, key)
             task = asyncio.create_task(self._run(kind, entry, job, files, ready))
             self._tasks[slot] = task
             task.add_done_callback(lambda done: self._settle(slot, done))
         return await asyncio.shield(task)
 
+    def versions_held(self, ident: str) -> set[str]:
+        """The script versions of a session whose answers are kept in memory."""
+        return {key for (_, i, key) in [*self._tasks, *self._failures] if i == ident}
+
+    def _forget_other_versions(self, ident: str, key: str) -> None:
+        # A server running for weeks while its scripts are edited would
+        # otherwise keep every version's plan. Renders still in flight stay:
+        # their clients await them.
+        for slot in [s for s in self._tasks if s[1] == ident and s[2] != key]:
+            if self._tasks[slot].done():
+                del self._tasks[slot]
+        for slot in [s for s in self._failures if s[1] == ident and s[2] != key]:
+            del self._failures[slot]
+
     def _settle(self, slot: tuple[str, str, str], task: asyncio.Task[Rendered]) -> None:
         # A finished task stays as the answer for its script version; a
         # failed one is replaced by its failure (kept) or forgotten (a bug,
         # so the next request tries again).
+        if self._tasks.get(slot) is not task:
+            return  # already forgotten: its script has changed since
         if task.cancelled():
             del self._tasks[slot]
             return
