@@ -110,7 +110,9 @@ class ServerProcess:
     def __init__(self, scripts: Path, cache: Path, log_path: Path, home: Path) -> None:
         self.log_path = log_path
         env = {**os.environ, "XDG_CACHE_HOME": str(home)}
-        command = [sys.executable, "-m", "voiceguide", "serve", str(scripts), "--port", "0"]
+        # faulthandler: a server that will not stop is made to print its threads' stacks.
+        command = [sys.executable, "-X", "faulthandler", "-m", "voiceguide", "serve"]
+        command += [str(scripts), "--port", "0"]
         command += ["--cache-dir", str(cache), "--engine", "test", "--no-cache"]
         self.log = log_path.open("w")
         self.process = subprocess.Popen(command, stderr=self.log, stdout=self.log, env=env)
@@ -147,7 +149,11 @@ class ServerProcess:
         try:
             return self.process.wait(30)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.process.send_signal(signal.SIGABRT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
             return -9
         finally:
             self.log.close()
@@ -524,6 +530,7 @@ class Figures:
     rss_max_kb: int
     fds_start: int
     fds_end: int
+    cache_files_end: int
     idle_closed_after_s: list[float | None]
     answered_after: bool
     exit_status: int
@@ -595,6 +602,9 @@ async def soak(args: argparse.Namespace, work: Path) -> Figures:
         else:
             check_body(tally, reference, etag, offset, body, whole, "late check")
     tally.problems += [f"server log: {line}" for line in server.log_problems()]
+    if exit_status != 0:
+        tail = server.log_path.read_text(errors="replace").splitlines()[-60:]
+        tally.problems += [f"server log tail: {line}" for line in tail]
     statuses = {str(k): v for k, v in sorted(tally.statuses.items())}
     fivexx = sum(v for k, v in tally.statuses.items() if k >= 500)
     if fivexx:
@@ -615,6 +625,7 @@ async def soak(args: argparse.Namespace, work: Path) -> Figures:
         rss_max_kb=max([s.rss_kb for s in samples] + [end.rss_kb]),
         fds_start=start.fds,
         fds_end=end.fds,
+        cache_files_end=len(os.listdir(cache)),
         idle_closed_after_s=[round(s, 1) if s is not None else None for s in idle],
         answered_after=answered_after,
         exit_status=exit_status,
@@ -643,6 +654,9 @@ def judge(figures: Figures, args: argparse.Namespace) -> None:
         problems.append(f"RSS grew {growth_mb:.1f} MB (bound {args.max_rss_growth_mb} MB)")
     if figures.fds_end - figures.fds_start > args.max_fd_growth:
         problems.append(f"open files grew {figures.fds_start} -> {figures.fds_end}")
+    # Each good session's current MP3, VTT and plan; older versions are removed.
+    if figures.cache_files_end > 3 * 2:
+        problems.append(f"{figures.cache_files_end} files left in the render cache")
     if any(s is None for s in figures.idle_closed_after_s):
         problems.append(f"idle sockets not closed: {figures.idle_closed_after_s}")
     if not figures.answered_after:
@@ -655,6 +669,9 @@ def judge(figures: Figures, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str]) -> int:
+    # Started in the background (`cmd &`), this process and so the server would
+    # ignore SIGINT, and the server could not be stopped as Ctrl-C stops it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
