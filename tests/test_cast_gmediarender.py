@@ -209,6 +209,9 @@ def test_cast_plays_seeks_and_stops_on_ctrl_c(
         metadata = str(first["track_metadata"])
         assert "<dc:title>Cast test</dc:title>" in metadata
         assert 'protocolInfo="http-get:*:audio/mpeg:' in metadata
+        didl_duration = re.search(r' duration="([\d:.]+)"', metadata)
+        assert didl_duration, metadata
+        assert abs(_seconds(didl_duration[1]) - length_s) < 0.06
         assert abs(_seconds(first["track_duration"]) - length_s) <= 1
 
         # Its position advances with wall time (RelTime has whole seconds).

@@ -17,7 +17,15 @@ def didl_metadata(url: str, metadata: Metadata) -> str:
     """One music track whose resource is ``url``, as a DIDL-Lite document."""
     from didl_lite import didl_lite
 
-    resource = didl_lite.Resource(
+    class SizedResource(didl_lite.Resource):
+        # python-didl-lite parses size and duration but writes only protocolInfo;
+        # renderers show the length (and some seek) from these attributes.
+        def to_xml(self) -> Any:
+            element = super().to_xml()
+            element.attrib.update(size=self.size or "", duration=self.duration or "")
+            return element
+
+    resource = SizedResource(
         uri=url,
         protocol_info=protocol_info(metadata.mime_type),
         size=str(metadata.size_bytes),

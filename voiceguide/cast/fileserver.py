@@ -9,6 +9,7 @@ guess it, and every request is reported once it is answered.
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 import socket
 from collections.abc import Callable
@@ -112,7 +113,8 @@ class FileServer:
         self.host = host
         self.port = port
         self.on_request = on_request
-        self.url_path = f"/{secrets.token_urlsafe(12)}/{quote(path.name)}"
+        self.token = secrets.token_urlsafe(12)
+        self.url_path = f"/{self.token}/{quote(path.name)}"
         self._runner: Any = None
 
     @property
@@ -127,6 +129,8 @@ class FileServer:
         served = self.path
 
         async def send_file(request: web.Request) -> web.StreamResponse:
+            if request.match_info["name"] != served.name:
+                raise web.HTTPNotFound()
             return web.FileResponse(served, headers=DLNA_HEADERS)
 
         report = self.on_request
@@ -150,7 +154,9 @@ class FileServer:
                     )
 
         app = web.Application()
-        app.router.add_get(self.url_path, send_file)
+        # The name as a placeholder: the router matches decoded paths, and a
+        # file name may hold characters that are special in route patterns.
+        app.router.add_get(f"/{self.token}/{{name}}", send_file)
         runner = web.AppRunner(app, access_log_class=Recorder, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
@@ -158,8 +164,9 @@ class FileServer:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise OutputError(
-                f"cannot serve on {self.host}:{self.port}: {(exc.strerror or str(exc)).lower()}"
+                f"cannot serve on {self.host}:{self.port}: {reason.lower()}"
             ) from None
         self._runner = runner
         self.port = int(runner.addresses[0][1])

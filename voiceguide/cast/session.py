@@ -132,7 +132,7 @@ async def follow(
     speaker: Speaker,
     duration_s: float,
     on_status: Callable[[Status], None] | None = None,
-    poll_s: float = POLL_S,
+    poll_s: float | None = None,
 ) -> Outcome:
     """Poll the speaker until it has played to the end, was stopped, or is left paused."""
     started_at = time.monotonic()
@@ -161,5 +161,5 @@ async def follow(
             return Outcome(False, f"stopped on {speaker.name} at {last_position_s:.0f} s")
         if not playing_seen and now - started_at > START_TIMEOUT_S:
             raise CastError(f"{speaker.name} did not start playing within {START_TIMEOUT_S:.0f} s")
-        await asyncio.sleep(poll_s)
+        await asyncio.sleep(POLL_S if poll_s is None else poll_s)
     return Outcome(False, f"stopped following {speaker.name}: it never reached the end")
