@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -138,3 +139,11 @@ def test_address_facing_a_loopback_peer_is_loopback() -> None:
 def test_address_facing_an_unknown_host_is_one_clear_error() -> None:
     with pytest.raises(OutputError, match=r"cannot resolve the speaker's address nowhere\.invalid"):
         address_facing("nowhere.invalid")
+
+
+def test_without_aiohttp_the_server_is_one_clear_error(
+    media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "aiohttp", None)
+    with pytest.raises(OutputError, match=r"needs aiohttp \(pip install 'voiceguide\[cast\]'\)"):
+        asyncio.run(FileServer(media, "127.0.0.1").start())

@@ -250,3 +250,26 @@ def test_cast_plays_seeks_and_stops_on_ctrl_c(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_cast_ends_when_the_renderer_reaches_the_end(
+    pair: netns.Pair, renderer: Path, script: Path
+) -> None:
+    process = subprocess.Popen(
+        _voiceguide(pair, "cast", str(script), "--to", LOCATION, "--engine", "test", "--no-cache"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = Lines(process.stderr)
+        lines.wait_for(r"playing Cast test .* from http://127\.0\.0\.3:", 60)
+        _wait_playing(pair, at_least_s=1, timeout_s=20)
+        _probe(pair, "seek", "0:00:29")
+        assert process.wait(timeout=30) == 0
+        lines.wait_for(rf"^finished on {RENDERER_NAME}$", 5)
+        assert _probe(pair)["state"] == "STOPPED"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

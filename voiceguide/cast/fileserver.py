@@ -123,8 +123,13 @@ class FileServer:
         return f"http://{host}:{self.port}{self.url_path}"
 
     async def start(self) -> str:
-        from aiohttp import web
-        from aiohttp.abc import AbstractAccessLogger
+        try:
+            from aiohttp import web
+            from aiohttp.abc import AbstractAccessLogger
+        except ModuleNotFoundError:
+            raise OutputError(
+                "serving audio to speakers needs aiohttp (pip install 'voiceguide[cast]')"
+            ) from None
 
         served = self.path
 

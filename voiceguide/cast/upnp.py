@@ -70,7 +70,7 @@ async def found_at(location: str, timeout_s: float = 5.0) -> Found:
     """The renderer whose device description is at ``location``."""
     try:
         return await _describe(location, timeout_s)
-    except CastError:
+    except (CastError, ModuleNotFoundError):
         raise
     except Exception as exc:
         raise CastError(f"no UPnP renderer answers at {location}: {_reason(exc)}") from None
@@ -98,7 +98,7 @@ def _device_types(device: Any) -> list[str]:
 async def connect(location: str) -> Speaker:
     try:
         dmr = await _open(location, 5.0)
-    except CastError:
+    except (CastError, ModuleNotFoundError):
         raise
     except Exception as exc:
         raise CastError(f"cannot reach the UPnP renderer at {location}: {_reason(exc)}") from None
