@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from voiceguide.cast import base, chromecast, discovery, sonos
-from voiceguide.cast.base import CastError, Found, Metadata, Status
+from voiceguide.cast.base import CastError, Found, Metadata, State, Status
 from voiceguide.cast.session import follow
 
 METADATA = Metadata(
@@ -86,11 +86,11 @@ def test_chromecast_plays_with_title_and_music_metadata() -> None:
         ),
         ("block_until_active", (), {"timeout": chromecast.START_TIMEOUT_S}),
     ]
-    assert asyncio.run(speaker.status()) == Status(base.PLAYING, 12.5, 754.25)
+    assert asyncio.run(speaker.status()) == Status(State.PLAYING, 12.5, 754.25)
     controller.status = SimpleNamespace(
         player_state="IDLE", adjusted_current_time=None, duration=None
     )
-    assert asyncio.run(speaker.status()).state == base.STOPPED
+    assert asyncio.run(speaker.status()).state == State.STOPPED
     asyncio.run(speaker.stop())
     assert controller.calls[-1] == ("stop", (), {"timeout": 5.0})
 
@@ -172,7 +172,7 @@ def test_sonos_plays_the_url_with_didl_lite_metadata() -> None:
     assert resource.protocol_info.startswith("http-get:*:audio/mpeg:DLNA.ORG_PN=MP3")
     assert resource.duration == "0:12:34.250"
     assert resource.size == "12068000"
-    assert asyncio.run(speaker.status()) == Status(base.PLAYING, 62.0, 754.0)
+    assert asyncio.run(speaker.status()) == Status(State.PLAYING, 62.0, 754.0)
     asyncio.run(speaker.stop())
     assert zone.calls[-1] == ("stop", (), {})
 
@@ -280,17 +280,17 @@ def _follow(statuses: list[Status], duration_s: float = 60.0) -> tuple[str, int]
 
 def test_follow_ends_when_the_speaker_has_played_to_the_end() -> None:
     statuses = [
-        Status(base.STOPPED, 0.0),  # before it has loaded the URL
-        Status(base.LOADING, 0.0),
-        Status(base.PLAYING, 30.0),
-        Status(base.PLAYING, 58.0),
-        Status(base.STOPPED, 0.0),  # rewound when it stopped
+        Status(State.STOPPED, 0.0),  # before it has loaded the URL
+        Status(State.LOADING, 0.0),
+        Status(State.PLAYING, 30.0),
+        Status(State.PLAYING, 58.0),
+        Status(State.STOPPED, 0.0),  # rewound when it stopped
     ]
     assert _follow(statuses) == ("finished on Scripted", 5)
 
 
 def test_follow_tells_a_stop_on_the_speaker_from_the_end() -> None:
-    statuses = [Status(base.PLAYING, 10.0), Status(base.PAUSED, 11.0), Status(base.STOPPED, 0.0)]
+    statuses = [Status(State.PLAYING, 10.0), Status(State.PAUSED, 11.0), Status(State.STOPPED, 0.0)]
     assert _follow(statuses) == ("stopped on Scripted at 10 s", 3)
 
 
@@ -299,7 +299,7 @@ def test_follow_gives_up_on_a_speaker_that_never_plays(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(session, "START_TIMEOUT_S", 0.05)
     with pytest.raises(CastError, match=r"^Scripted did not start playing within 0 s$"):
-        asyncio.run(follow(ScriptedSpeaker([Status(base.LOADING)]), 60.0, poll_s=0.01))  # type: ignore[arg-type]
+        asyncio.run(follow(ScriptedSpeaker([Status(State.LOADING)]), 60.0, poll_s=0.01))  # type: ignore[arg-type]
 
 
 def test_clock_forms_round_trip() -> None:

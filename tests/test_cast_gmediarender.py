@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import netns  # tests/netns.py
@@ -175,6 +176,23 @@ def test_speakers_finds_the_renderer(pair: netns.Pair, renderer: Path) -> None:
     assert f"{RENDERER_NAME}\tupnp\t{LOCATION}" in done.stdout.splitlines()
 
 
+@contextmanager
+def _casting(pair: netns.Pair, *args: str) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
+    """`voiceguide cast ARGS` in the client namespace; killed if the test leaves it running."""
+    process = subprocess.Popen(
+        _voiceguide(pair, "cast", *args, "--engine", "test", "--no-cache"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process, Lines(process.stderr)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture
 def script(tmp_path: Path) -> Path:
     path = tmp_path / "cast-test.yaml"
@@ -185,15 +203,8 @@ def script(tmp_path: Path) -> Path:
 def test_cast_plays_seeks_and_stops_on_ctrl_c(
     pair: netns.Pair, renderer: Path, script: Path
 ) -> None:
-    args = ["cast", str(script), "--to", RENDERER_NAME, "--timeout", "2", "--verbose"]
-    process = subprocess.Popen(
-        _voiceguide(pair, *args, "--engine", "test", "--no-cache"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        lines = Lines(process.stderr)
+    args = [str(script), "--to", RENDERER_NAME, "--timeout", "2", "--verbose"]
+    with _casting(pair, *args) as (process, lines):
         started = lines.wait_for(
             r"playing Cast test \((?P<length>[\d:.]+)\) on .* from (?P<url>\S+)", 60
         )
@@ -246,30 +257,15 @@ def test_cast_plays_seeks_and_stops_on_ctrl_c(
         assert process.wait(timeout=20) == 130
         lines.wait_for(rf"stopped {RENDERER_NAME}", 5)
         assert _probe(pair)["state"] == "STOPPED"
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_cast_ends_when_the_renderer_reaches_the_end(
     pair: netns.Pair, renderer: Path, script: Path
 ) -> None:
-    process = subprocess.Popen(
-        _voiceguide(pair, "cast", str(script), "--to", LOCATION, "--engine", "test", "--no-cache"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        lines = Lines(process.stderr)
+    with _casting(pair, str(script), "--to", LOCATION) as (process, lines):
         lines.wait_for(r"playing Cast test .* from http://127\.0\.0\.3:", 60)
         _wait_playing(pair, at_least_s=1, timeout_s=20)
         _probe(pair, "seek", "0:00:29")
         assert process.wait(timeout=30) == 0
         lines.wait_for(rf"^finished on {RENDERER_NAME}$", 5)
         assert _probe(pair)["state"] == "STOPPED"
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()

@@ -20,9 +20,9 @@ pytest.importorskip("aiohttp", reason="needs aiohttp (pip install -e '.[cast]')"
 
 import aiohttp
 from aiohttp import web
+from test_cli import run  # tests/test_cli.py
 
 from voiceguide.cast import session
-from voiceguide.cli import main
 
 TOKEN = "test-token-abc"
 ENTITY = "media_player.kitchen"
@@ -127,16 +127,6 @@ def script(tmp_path: Path) -> Path:
     path = tmp_path / "kitchen.yaml"
     path.write_text(SCRIPT)
     return path
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 CAST = ["--engine", "test", "--no-cache", "--host", "127.0.0.1"]

@@ -266,15 +266,19 @@ def voices(engine: str | None) -> None:
             click.echo(f"  {v.id:<24} {v.name}" + (f"  ({languages})" if languages else ""))
 
 
+def _search_timeout(help_text: str) -> Callable[..., Any]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(1, 60),
+        default=4,
+        show_default=True,
+        metavar="S",
+        help=help_text,
+    )
+
+
 @cli.command()
-@click.option(
-    "--timeout",
-    type=click.FloatRange(1, 60),
-    default=4,
-    show_default=True,
-    metavar="S",
-    help="Seconds to listen for answers.",
-)
+@_search_timeout("Seconds to listen for answers.")
 def speakers(timeout: float) -> None:
     """List the speakers on the network: UPnP/DLNA, Google Cast and Sonos.
 
@@ -310,14 +314,7 @@ def speakers(timeout: float) -> None:
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=0, help="Port to serve on (0: any free one)."
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(1, 60),
-    default=4,
-    show_default=True,
-    metavar="S",
-    help="Seconds to search for the speaker.",
-)
+@_search_timeout("Seconds to search for the speaker.")
 @click.option(
     "--verbose", is_flag=True, help="Print every request the speaker makes for the audio."
 )

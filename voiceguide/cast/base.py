@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from voiceguide.errors import UserError
@@ -27,16 +29,18 @@ class Metadata:
     mime_type: str = "audio/mpeg"
 
 
-# Speaker states, whatever each protocol calls them.
-PLAYING = "playing"
-PAUSED = "paused"
-LOADING = "loading"
-STOPPED = "stopped"
+class State(StrEnum):
+    """A speaker's state, whatever its protocol calls it."""
+
+    PLAYING = "playing"
+    PAUSED = "paused"
+    LOADING = "loading"
+    STOPPED = "stopped"
 
 
 @dataclass(frozen=True)
 class Status:
-    state: str
+    state: State
     position_s: float | None = None
     duration_s: float | None = None
 
@@ -71,6 +75,16 @@ class Found:
     location: str
     connect: Callable[[], Awaitable[Speaker]] = field(compare=False, repr=False)
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+async def in_thread(speaker: str, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking library call in a worker thread; its failure is one line."""
+    try:
+        return await asyncio.to_thread(call, *args, **kwargs)
+    except CastError:
+        raise
+    except Exception as exc:
+        raise CastError(f"{speaker}: {what} failed: {exc or type(exc).__name__}") from None
 
 
 def parse_clock(text: str | None) -> float | None:

@@ -9,17 +9,7 @@ import asyncio
 import time
 from typing import Any
 
-from voiceguide.cast.base import (
-    LOADING,
-    PAUSED,
-    PLAYING,
-    STOPPED,
-    CastError,
-    Found,
-    Metadata,
-    Speaker,
-    Status,
-)
+from voiceguide.cast.base import CastError, Found, Metadata, Speaker, State, Status, in_thread
 
 KIND = "chromecast"
 LIBRARY = "pychromecast"
@@ -27,7 +17,12 @@ CONNECT_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 20.0
 # Cast's MusicTrackMediaMetadata: shown as a track with artist and album.
 METADATA_MUSIC_TRACK = 3
-_STATES = {"PLAYING": PLAYING, "BUFFERING": LOADING, "PAUSED": PAUSED, "IDLE": STOPPED}
+_STATES = {
+    "PLAYING": State.PLAYING,
+    "BUFFERING": State.LOADING,
+    "PAUSED": State.PAUSED,
+    "IDLE": State.STOPPED,
+}
 
 
 async def discover(timeout_s: float) -> list[Found]:
@@ -103,12 +98,7 @@ class ChromecastSpeaker:
         self.name: str = device.cast_info.friendly_name or str(device.uuid)
 
     async def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await asyncio.to_thread(call, *args, **kwargs)
-        except CastError:
-            raise
-        except Exception as exc:
-            raise CastError(f"{self.name}: {what} failed: {exc or type(exc).__name__}") from None
+        return await in_thread(self.name, what, call, *args, **kwargs)
 
     async def play(self, url: str, metadata: Metadata) -> None:
         controller = self.device.media_controller
@@ -127,7 +117,7 @@ class ChromecastSpeaker:
     async def status(self) -> Status:
         status = self.device.media_controller.status
         return Status(
-            _STATES.get(status.player_state, LOADING),
+            _STATES.get(status.player_state, State.LOADING),
             status.adjusted_current_time,
             status.duration,
         )

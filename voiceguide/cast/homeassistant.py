@@ -14,17 +14,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from voiceguide.cast.base import (
-    LOADING,
-    PAUSED,
-    PLAYING,
-    STOPPED,
-    CastError,
-    Found,
-    Metadata,
-    Speaker,
-    Status,
-)
+from voiceguide.cast.base import CastError, Found, Metadata, Speaker, State, Status
 from voiceguide.cast.chromecast import media_metadata
 from voiceguide.errors import UsageError
 
@@ -33,13 +23,13 @@ LIBRARY = "aiohttp"
 REQUEST_TIMEOUT_S = 10.0
 _ENTITY = re.compile(r"^media_player\.[a-z0-9_]+$")
 _STATES = {
-    "playing": PLAYING,
-    "paused": PAUSED,
-    "buffering": LOADING,
-    "idle": STOPPED,
-    "off": STOPPED,
-    "on": STOPPED,
-    "standby": STOPPED,
+    "playing": State.PLAYING,
+    "paused": State.PAUSED,
+    "buffering": State.LOADING,
+    "idle": State.STOPPED,
+    "off": State.STOPPED,
+    "on": State.STOPPED,
+    "standby": State.STOPPED,
 }
 
 
@@ -119,9 +109,9 @@ class HomeAssistantSpeaker:
     async def status(self) -> Status:
         state = await self._request("GET", f"/api/states/{self.entity_id}")
         attributes = state.get("attributes", {})
-        kind = _STATES.get(state.get("state", ""), LOADING)
+        kind = _STATES.get(state.get("state", ""), State.LOADING)
         position = attributes.get("media_position")
-        if position is not None and kind == PLAYING:
+        if position is not None and kind == State.PLAYING:
             # Home Assistant reports where it was at media_position_updated_at.
             updated = attributes.get("media_position_updated_at")
             if updated:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voiceguide import pipeline
-from voiceguide.cast.base import PAUSED, PLAYING, STOPPED, CastError, Found, Metadata, Speaker
+from voiceguide.cast.base import CastError, Found, Metadata, Speaker, State
 from voiceguide.cast.base import Status as Status
 from voiceguide.cast.fileserver import FileServer, ServedRequest, address_facing, lan_address
 
@@ -146,15 +146,15 @@ async def follow(
         if on_status is not None:
             on_status(status)
         now = time.monotonic()
-        if status.state == PLAYING:
+        if status.state == State.PLAYING:
             # Only while playing: some speakers rewind to 0 when they stop.
             last_position_s = status.position_s or last_position_s
             playing_seen, paused_since = True, None
-        elif status.state == PAUSED:
+        elif status.state == State.PAUSED:
             paused_since = paused_since or now
             if now - paused_since > PAUSED_LIMIT_S:
                 return Outcome(False, f"{speaker.name} has been paused for 30 minutes; leaving it")
-        elif status.state == STOPPED and playing_seen:
+        elif status.state == State.STOPPED and playing_seen:
             # A speaker that never reported a position cannot tell; assume the end.
             if last_position_s == 0.0 or last_position_s >= duration_s - END_SLACK_S:
                 return Outcome(False, f"finished on {speaker.name}")

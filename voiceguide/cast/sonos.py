@@ -7,15 +7,12 @@ import math
 from typing import Any
 
 from voiceguide.cast.base import (
-    LOADING,
-    PAUSED,
-    PLAYING,
-    STOPPED,
-    CastError,
     Found,
     Metadata,
     Speaker,
+    State,
     Status,
+    in_thread,
     parse_clock,
 )
 from voiceguide.cast.didl import didl_metadata
@@ -23,10 +20,10 @@ from voiceguide.cast.didl import didl_metadata
 KIND = "sonos"
 LIBRARY = "soco"
 _STATES = {
-    "PLAYING": PLAYING,
-    "PAUSED_PLAYBACK": PAUSED,
-    "TRANSITIONING": LOADING,
-    "STOPPED": STOPPED,
+    "PLAYING": State.PLAYING,
+    "PAUSED_PLAYBACK": State.PAUSED,
+    "TRANSITIONING": State.LOADING,
+    "STOPPED": State.STOPPED,
 }
 
 
@@ -56,10 +53,7 @@ class SonosSpeaker:
         self.name = name
 
     async def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await asyncio.to_thread(call, *args, **kwargs)
-        except Exception as exc:
-            raise CastError(f"{self.name}: {what} failed: {exc or type(exc).__name__}") from None
+        return await in_thread(self.name, what, call, *args, **kwargs)
 
     async def play(self, url: str, metadata: Metadata) -> None:
         await self._run(
@@ -70,7 +64,7 @@ class SonosSpeaker:
         transport = await self._run("status", self.zone.get_current_transport_info)
         track = await self._run("status", self.zone.get_current_track_info)
         return Status(
-            _STATES.get(transport.get("current_transport_state", ""), LOADING),
+            _STATES.get(transport.get("current_transport_state", ""), State.LOADING),
             parse_clock(track.get("position")),
             parse_clock(track.get("duration")),
         )

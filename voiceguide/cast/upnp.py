@@ -8,30 +8,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from voiceguide.cast.base import (
-    LOADING,
-    PAUSED,
-    PLAYING,
-    STOPPED,
-    CastError,
-    Found,
-    Metadata,
-    Speaker,
-    Status,
-    parse_clock,
-)
+from voiceguide.cast.base import CastError, Found, Metadata, Speaker, State, Status, parse_clock
 from voiceguide.cast.didl import didl_metadata
 
 KIND = "upnp"
 LIBRARY = "async-upnp-client"
 RENDERER = "urn:schemas-upnp-org:device:MediaRenderer:1"
 _STATES = {
-    "PLAYING": PLAYING,
-    "PAUSED_PLAYBACK": PAUSED,
-    "PAUSED_RECORDING": PAUSED,
-    "TRANSITIONING": LOADING,
-    "STOPPED": STOPPED,
-    "NO_MEDIA_PRESENT": STOPPED,
+    "PLAYING": State.PLAYING,
+    "PAUSED_PLAYBACK": State.PAUSED,
+    "PAUSED_RECORDING": State.PAUSED,
+    "TRANSITIONING": State.LOADING,
+    "STOPPED": State.STOPPED,
+    "NO_MEDIA_PRESENT": State.STOPPED,
 }
 T = TypeVar("T")
 
@@ -142,7 +131,7 @@ class UpnpSpeaker:
         position = await self._action("GetPositionInfo")
         state = str(transport.get("CurrentTransportState", "")).upper()
         return Status(
-            _STATES.get(state, LOADING),
+            _STATES.get(state, State.LOADING),
             parse_clock(position.get("RelTime")),
             parse_clock(position.get("TrackDuration")),
         )
