@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from test_cli import run  # tests/test_cli.py
 
 from voiceguide.cast import base, chromecast, discovery, sonos
 from voiceguide.cast.base import CastError, Found, Metadata, State, Status
@@ -308,3 +310,43 @@ def test_clock_forms_round_trip() -> None:
     assert base.parse_clock("1:02:03.5") == 3723.5
     assert base.parse_clock("NOT_IMPLEMENTED") is None
     assert base.parse_clock("") is None
+
+
+# -- the commands ------------------------------------------------------------------
+
+
+def test_a_bad_script_is_refused_before_any_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def no_search(timeout_s: float) -> discovery.Discovery:
+        raise AssertionError("searched for speakers")
+
+    monkeypatch.setattr(discovery, "discover_all", no_search)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: Bad\nsteps:\n  - hodl: 3s\n")
+    code, _, err = run(["cast", str(bad), "--to", "Den"], capsys)
+    assert code == 2
+    assert err.startswith(f"voiceguide: {bad}:3:5: steps[0]") and len(err.splitlines()) == 1
+
+
+def test_speakers_lists_what_was_found_and_each_failing_kind_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def fake(timeout_s: float) -> discovery.Discovery:
+        assert timeout_s == 1.5
+        return discovery.Discovery(
+            [_found("Den", "upnp", "192.0.2.5"), _found("Living Room", "sonos", "192.0.2.6")],
+            ["chromecast: needs pychromecast (pip install 'voiceguide[cast]'; missing module x)"],
+        )
+
+    monkeypatch.setattr(discovery, "discover_all", fake)
+    code, out, err = run(["speakers", "--timeout", "1.5"], capsys)
+    assert code == 0
+    assert out.splitlines() == [
+        "Den          upnp           http://192.0.2.5/",
+        "Living Room  sonos          http://192.0.2.6/",
+    ]
+    assert err.splitlines() == [
+        "voiceguide: chromecast: needs pychromecast (pip install 'voiceguide[cast]'; "
+        "missing module x)"
+    ]

@@ -21,8 +21,9 @@ def list_speakers(timeout_s: float) -> None:
     from voiceguide.cast.discovery import discover_all
 
     discovery = asyncio.run(discover_all(timeout_s))
+    width = max((len(found.name) for found in discovery.found), default=0)
     for found in discovery.found:
-        click.echo(f"{found.name}\t{found.kind}\t{found.location}")
+        click.echo(f"{found.name:<{width}}  {found.kind:<13}  {found.location}")
     for problem in discovery.problems:
         click.echo(f"voiceguide: {problem}", err=True)
     if not discovery.found:
@@ -68,6 +69,7 @@ def cast_script(
     stages: pipeline.Stages | None,
 ) -> int:
     """Find the speaker, render, play; the exit status (130 after Ctrl-C)."""
+    pipeline.load_session(script)  # a mistake in the script is told before any search
     found = session.find_speaker(target, timeout_s)
     with session.temporary_folder() as folder:
         media = session.render(script, folder, options, stages)
