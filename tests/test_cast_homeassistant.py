@@ -8,7 +8,12 @@ fetching the URL it was given, and reports the state the player would be in.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,3 +232,38 @@ def test_stopping_posts_media_stop(home_assistant: FakeHomeAssistant) -> None:
         "/api/services/media_player/media_stop",
         {"entity_id": ENTITY},
     )
+
+
+def test_ctrl_c_stops_the_media_player(home_assistant: FakeHomeAssistant, script: Path) -> None:
+    home_assistant.plays_for_polls = 10_000  # plays until stopped
+    env = {**os.environ, "HA_URL": home_assistant.url, "HA_TOKEN": TOKEN}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "cast", str(script), "--to", f"ha:{ENTITY}", *CAST],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first.startswith("playing Kitchen stretch (0:03.")
+        deadline = time.monotonic() + 20
+        while not any(r.path.startswith("/api/states/") for r in home_assistant.requests):
+            assert time.monotonic() < deadline, "no status poll"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 130
+        assert process.stderr.read().strip() == f"voiceguide: stopped {ENTITY}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stop = home_assistant.requests[-1]
+    assert (stop.method, stop.path, stop.body, stop.authorization) == (
+        "POST",
+        "/api/services/media_player/media_stop",
+        {"entity_id": ENTITY},
+        f"Bearer {TOKEN}",
+    )
+    assert home_assistant.state == "idle"
