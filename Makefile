@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,system-voices]'
+	$(BIN)/pip install --quiet -e '.[dev,system-voices,cast]'
 	touch $(STAMP)
 
 ## Render the seed routine to audio/back-spasm-relief.mp3 and print its plan.

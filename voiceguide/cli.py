@@ -297,6 +297,91 @@ def cache_clear() -> None:
     store = PhraseCache(default_cache_dir())
     removed = store.clear()
     click.echo(f"removed {removed} phrases from {store.directory}")
+def _search_timeout(help_text: str) -> Callable[..., Any]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(1, 60),
+        default=4,
+        show_default=True,
+        metavar="S",
+        help=help_text,
+    )
+
+
+@cli.command()
+@_search_timeout("Seconds to listen for answers.")
+def speakers(timeout: float) -> None:
+    """List the speakers on the network: UPnP/DLNA, Google Cast and Sonos.
+
+    Prints each speaker's name, kind and address; `cast --to` takes the name
+    (or the UPnP address). A kind whose library is missing or whose search
+    failed is reported in one line.
+
+    \b
+    Examples:
+      voiceguide speakers
+      voiceguide speakers --timeout 10
+    """
+    from .cast.console import list_speakers
+
+    list_speakers(timeout)
+
+
+@cli.command()
+@click.argument("script", type=click.Path(path_type=Path))
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="NAME|URL",
+    help="The speaker: its name (see `speakers`), a UPnP description URL, "
+    "or ha:media_player.NAME to play through Home Assistant (HA_URL, HA_TOKEN).",
+)
+@click.option(
+    "--host",
+    metavar="ADDRESS",
+    help="Serve the audio on this local address.  [default: the one facing the speaker]",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port to serve on (0: any free one)."
+)
+@_search_timeout("Seconds to search for the speaker.")
+@click.option(
+    "--verbose", is_flag=True, help="Print every request the speaker makes for the audio."
+)
+@voice_options
+def cast(
+    script: Path,
+    target: str,
+    host: str | None,
+    port: int,
+    timeout: float,
+    verbose: bool,
+    engine: str | None,
+    voice: str | None,
+    rate: int | None,
+    no_cache: bool,
+) -> None:
+    """Play SCRIPT's session on a speaker on the home network.
+
+    Renders the session, serves the MP3 on the address the speaker can reach,
+    starts it with its title and length, and shows the position until it
+    ends. Ctrl-C stops the speaker (exit status 130).
+
+    \b
+    Examples:
+      voiceguide cast scripts/back-spasm-relief.yaml --to "Living Room"
+      voiceguide cast scripts/gentle-yoga.yaml --to http://192.168.1.20:49152/description.xml
+      HA_URL=http://homeassistant.local:8123 HA_TOKEN=... \\
+        voiceguide cast scripts/breathing-calm.yaml --to ha:media_player.kitchen
+    """
+    from .cast.console import cast_script
+
+    options = _options(engine, voice, rate, no_cache)
+    with _progress_bar(script.name, False) as stages:
+        code = cast_script(script, target, host, port, timeout, verbose, options, stages)
+    if code:
+        sys.exit(code)
 
 
 @cli.command()
