@@ -297,6 +297,8 @@ def cache_clear() -> None:
     store = PhraseCache(default_cache_dir())
     removed = store.clear()
     click.echo(f"removed {removed} phrases from {store.directory}")
+
+
 def _search_timeout(help_text: str) -> Callable[..., Any]:
     return click.option(
         "--timeout",
