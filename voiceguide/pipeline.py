@@ -17,6 +17,7 @@ from .errors import ScriptError, UsageError, UserError
 from .model import Session, Timeline
 from .outputs.session_files import ExportRequest, write_session
 from .plan import plan, spoken_phrases
+from .pronounce import respeller
 from .render import Mastered, master, render_chunks
 from .script import MAX_SCRIPT_BYTES, parse_script
 from .speech import get_engine
@@ -39,6 +40,8 @@ class VoiceOptions:
     rate_wpm: int | None = None
     use_cache: bool = True
     cache_dir: Path | None = None
+    voice_model: Path | None = None  # a Piper voice (.onnx beside its .onnx.json)
+    allow_fallback: bool = False  # English phrases for a language with no translation
 
 
 @dataclass
@@ -49,7 +52,7 @@ class Prepared:
     tones: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def load_session(path: Path) -> Session:
+def load_session(path: Path, allow_fallback: bool = False) -> Session:
     """Read and parse one script file."""
     source = str(path)
     try:
@@ -67,7 +70,7 @@ def load_session(path: Path) -> Session:
         raise UsageError(f"{source}: no such file") from None
     except PermissionError:
         raise UsageError(f"{source}: permission denied") from None
-    return parse_script(data, source)
+    return parse_script(data, source, allow_fallback=allow_fallback)
 
 
 def find_scripts(paths: list[Path]) -> list[Path]:
@@ -101,18 +104,19 @@ def clip_source(session: Session, options: VoiceOptions) -> ClipSource:
         language=session.language,
         voice_name=session.voice.name,
         rate_wpm=session.voice.rate_wpm,
+        model_path=options.voice_model,
     )
     cache = None
     if options.use_cache:
         cache = PhraseCache(options.cache_dir or default_cache_dir())
-    return ClipSource(engine, cache, OUTPUT_RATE_HZ)
+    return ClipSource(engine, cache, OUTPUT_RATE_HZ, respeller(session.pronounce))
 
 
 def prepare(
     path: Path, options: VoiceOptions = VoiceOptions(), progress: Progress | None = None
 ) -> Prepared:
     """Parse, synthesise every phrase (cached) and plan the session."""
-    session = with_voice_options(load_session(path), options)
+    session = with_voice_options(load_session(path, options.allow_fallback), options)
     return prepare_session(session, options, progress)
 
 

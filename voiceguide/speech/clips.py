@@ -84,10 +84,14 @@ class ClipSource:
         engine: Engine,
         cache: PhraseCache | None,
         output_rate_hz: int = OUTPUT_RATE_HZ,
+        respell: Callable[[str], str] | None = None,
     ) -> None:
         self.engine = engine
         self.cache = cache
         self.output_rate_hz = output_rate_hz
+        # What the engine is given for a phrase (a script's pronounce: mapping);
+        # clips are cached by the words spoken, not by the words written.
+        self.respell = respell or (lambda text: text)
         self._memo: dict[str, np.ndarray] = {}
 
     def clip(self, text: str) -> np.ndarray:
@@ -121,7 +125,7 @@ class ClipSource:
         return {text: result[text] for text in wanted}
 
     def _key(self, text: str) -> str:
-        return phrase_key(self.engine.id, self.output_rate_hz, text)
+        return phrase_key(self.engine.id, self.output_rate_hz, self.respell(text))
 
     def _lookup(self, text: str) -> np.ndarray | None:
         if text in self._memo:
@@ -134,7 +138,7 @@ class ClipSource:
         return None if found is None else self._remember(text, found)
 
     def _speak(self, text: str) -> np.ndarray:
-        pcm, rate_hz = self.engine.synthesize(text)
+        pcm, rate_hz = self.engine.synthesize(self.respell(text))
         clip = prepare_clip(pcm, rate_hz, self.output_rate_hz)
         if clip.size == 0:
             name = self.engine.id.split("/", 1)[0]
