@@ -156,6 +156,11 @@ def check(
     help="Also write one numbered track per chapter (NAME/NN-title.mp3) and NAME.m3u.",
 )
 @click.option(
+    "--stems",
+    is_flag=True,
+    help="Also write the voice alone and the ambience alone, NAME.voice.EXT and NAME.bed.EXT.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(1, 64),
@@ -171,6 +176,7 @@ def export(
     bitrate: int,
     subtitles: bool,
     split: bool,
+    stems: bool,
     jobs: int | None,
     quiet: bool,
     engine: str | None,
@@ -192,11 +198,13 @@ def export(
       voiceguide export scripts/back-spasm-relief.yaml
       voiceguide export scripts/back-spasm-relief.yaml -o ~/Music/back.mp3
       voiceguide export scripts/ --split --subtitles -j 2
+      voiceguide export scripts/espalda-suave.yaml --stems       (a script with ambience:)
+      voiceguide export scripts/nacken-entspannen.yaml --voice-model de_DE-thorsten-medium.onnx
     """
     paths = pipeline.find_scripts(list(scripts))
     options = _options(engine, voice, rate, no_cache, voice_model, allow_fallback)
     jobs_list = [
-        (path, pipeline.ExportRequest(dest, bitrate, subtitles, split))
+        (path, pipeline.ExportRequest(dest, bitrate, subtitles, split, stems))
         for path, dest in zip(paths, _destinations(paths, output, audio_format), strict=True)
     ]
     if len(jobs_list) == 1:

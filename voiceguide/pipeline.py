@@ -5,6 +5,7 @@ The CLI and the Python API both call these functions.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -13,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from . import cues
+from .ambience import Bed, levelled_with_bed, mixed
+from .ambience_file import bed_loop
 from .errors import ScriptError, UsageError, UserError
 from .model import Session, Timeline
 from .outputs.session_files import ExportRequest, write_session
@@ -50,6 +53,7 @@ class Prepared:
     timeline: Timeline
     speech: dict[str, np.ndarray]
     tones: dict[str, np.ndarray] = field(default_factory=dict)
+    bed_loop: np.ndarray | None = None  # the ambience, a seamless loop
 
 
 def load_session(path: Path, allow_fallback: bool = False) -> Session:
@@ -129,16 +133,36 @@ def prepare_session(
     timeline = plan(session, {t: len(c) for t, c in speech.items()}, tone_lengths, OUTPUT_RATE_HZ)
     used = {e.cue for e in timeline.sounds() if e.kind == "tone" and e.cue}
     tones = {name: cues.cue_samples(name, OUTPUT_RATE_HZ) for name in sorted(used)}
-    return Prepared(session, timeline, speech, tones)
+    return Prepared(session, timeline, speech, tones, bed_loop(session, OUTPUT_RATE_HZ))
 
 
 def mastered(prepared: Prepared) -> Mastered:
     return master(prepared.timeline, prepared.speech, prepared.tones)
 
 
+def mastered_with_bed(prepared: Prepared) -> tuple[Mastered, Bed | None]:
+    """The voice's clips and the bed under them, levelled together as one mix."""
+    voice = mastered(prepared)
+    ambience = prepared.session.ambience
+    if ambience is None or prepared.bed_loop is None:
+        return voice, None
+    return levelled_with_bed(prepared.timeline, voice, ambience, prepared.bed_loop)
+
+
+def layered_chunks(
+    prepared: Prepared, levels: Mastered, bed: Bed | None, chunk_samples: int = 1 << 16
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """(mix, voice, bed) chunks; without a bed, (voice,) chunks."""
+    voice = render_chunks(prepared.timeline, levels, chunk_samples)
+    if bed is None:
+        return ((chunk,) for chunk in voice)
+    return mixed(voice, bed)
+
+
 def pcm_chunks(prepared: Prepared, chunk_samples: int = 1 << 16) -> Iterator[np.ndarray]:
-    """The session's PCM, mastered, in chunks: never the whole session at once."""
-    return render_chunks(prepared.timeline, mastered(prepared), chunk_samples)
+    """The session's PCM, mastered and mixed, in chunks: never the whole session at once."""
+    levels, bed = mastered_with_bed(prepared)
+    return (layers[0] for layers in layered_chunks(prepared, levels, bed, chunk_samples))
 
 
 def default_output(script: Path, out_dir: Path, suffix: str = ".mp3") -> Path:
@@ -172,12 +196,23 @@ def export(
 def export_prepared(
     path: Path, prepared: Prepared, request: ExportRequest, stages: Stages | None = None
 ) -> ExportResult:
+    if request.stems and prepared.session.ambience is None:
+        raise UsageError(
+            f"{path}: --stems needs an ambience under the voice; this script has none "
+            "(add for example 'ambience: rain')"
+        )
     if stages is not None:
         stages("mastering")(0, 1)
-    levels = mastered(prepared)
-    chunks = render_chunks(prepared.timeline, levels)
+    levels, bed = mastered_with_bed(prepared)
+    layers = layered_chunks(prepared, levels, bed)
+    stems = None
+    if request.stems:
+        # One pass makes the mix and its stems; tee holds one chunk between them.
+        layers, for_stems = itertools.tee(layers)
+        stems = (layer[1:] for layer in for_stems)
+    chunks = (layer[0] for layer in layers)
     progress = stages("encoding") if stages else None
-    outputs = write_session(prepared.timeline, chunks, request, progress)
+    outputs = write_session(prepared.timeline, chunks, request, progress, stems=stems)
     timeline = prepared.timeline
     return ExportResult(path, outputs, timeline.duration_s, levels.loudness_lufs, timeline.notes)
 
