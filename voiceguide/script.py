@@ -60,7 +60,7 @@ TOP_KEYS = (
 )
 AMBIENCE_SOUNDS = ("none", "brown-noise", "rain", "ocean", "drone")
 AMBIENCE_KEYS = ("sound", "volume")
-AMBIENCE_VOLUME_DB = (-40.0, -10.0)
+AMBIENCE_VOLUME_DB = (-40.0, -14.0)
 MAX_PRONOUNCE = 200
 STEP_KEYS = {
     "say": ("say",),
