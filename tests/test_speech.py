@@ -217,7 +217,9 @@ def test_espeak_clip_is_trimmed_and_faded() -> None:
 
 
 def test_unknown_engine_lists_the_known_ones() -> None:
-    with pytest.raises(EngineError, match=r"unknown speech engine 'nope'.*espeak, piper, pyttsx3, test"):
+    with pytest.raises(
+        EngineError, match=r"unknown speech engine 'nope'.*espeak, piper, pyttsx3, test"
+    ):
         get_engine("nope", language="en", voice_name=None, rate_wpm=150)
 
 
