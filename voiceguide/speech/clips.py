@@ -118,8 +118,16 @@ class ClipSource:
             result[text] = found
             if progress is not None:
                 progress(len(result), total)
-        for text in missing:
-            result[text] = self._speak(text)
+        # An engine that can speak several phrases at once (piper: one per
+        # core) gets them all; the others one by one.
+        many = getattr(self.engine, "synthesize_many", None)
+        spoken = (
+            many([self.respell(text) for text in missing])
+            if many is not None and missing
+            else (self.engine.synthesize(self.respell(text)) for text in missing)
+        )
+        for text, (pcm, rate_hz) in zip(missing, spoken, strict=True):
+            result[text] = self._prepared(text, pcm, rate_hz)
             if progress is not None:
                 progress(len(result), total)
         return {text: result[text] for text in wanted}
@@ -137,8 +145,7 @@ class ClipSource:
         found = self.cache.get(self._key(text))
         return None if found is None else self._remember(text, found)
 
-    def _speak(self, text: str) -> np.ndarray:
-        pcm, rate_hz = self.engine.synthesize(self.respell(text))
+    def _prepared(self, text: str, pcm: np.ndarray, rate_hz: int) -> np.ndarray:
         clip = prepare_clip(pcm, rate_hz, self.output_rate_hz)
         if clip.size == 0:
             name = self.engine.id.split("/", 1)[0]
