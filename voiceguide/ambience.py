@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
 from .dsp import k_weighted
+from .loudness import _LOUDNESS_OFFSET_DB as LOUDNESS_OFFSET_DB
 from .loudness import (
     HopEnergies,
-    clip_k_rms_db,
     hop_samples,
     integrated_loudness,
     limit_true_peak,
@@ -169,7 +170,12 @@ def seamless_loop(
 
 def _raised(t: np.ndarray) -> np.ndarray:
     """0 at t <= 0, 1 at t >= 1, a raised cosine between."""
-    return 0.5 - 0.5 * np.cos(np.pi * np.clip(t, 0.0, 1.0))
+    out = np.clip(t, 0.0, 1.0)
+    # Most samples sit on a flat part; the cosine is only worked out on ramps.
+    ramp = (out > 0.0) & (out < 1.0)
+    if ramp.any():
+        out[ramp] = 0.5 - 0.5 * np.cos(np.pi * out[ramp])
+    return out
 
 
 @dataclass(frozen=True)
@@ -192,26 +198,32 @@ class Ducking:
                 spans.append((event.start_sample, event.end_sample))
         return cls(tuple(spans), attack, release)
 
+    @cached_property
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        spans = np.array(self.spans, dtype=np.float64).reshape(-1, 2)
+        return spans[:, 0], spans[:, 1]
+
     def depth(self, positions: np.ndarray) -> np.ndarray:
         """0 (bed up) to 1 (fully down) at each sample position (ascending)."""
-        out = np.zeros(len(positions))
-        if len(positions) == 0 or not self.spans:
-            return out
-        first, last = int(positions[0]), int(positions[-1])
-        starts = np.array([s for s, _ in self.spans])
-        ends = np.array([e for _, e in self.spans])
-        lo = int(np.searchsorted(ends, first - self.release_samples, side="left"))
-        hi = int(np.searchsorted(starts, last + self.attack_samples, side="right"))
-        for start, end in self.spans[lo:hi]:
-            rising = _raised((positions - (start - self.attack_samples)) / self.attack_samples)
-            falling = 1.0 - _raised((positions - end) / self.release_samples)
-            np.maximum(out, np.minimum(rising, falling), out=out)
-        return out
+        p = np.asarray(positions, dtype=np.float64)
+        if not self.spans:
+            return np.zeros(len(p))
+        starts, ends = self._bounds
+        # Spans are at least attack + release apart, so at any position only
+        # the last span whose attack has begun can hold the bed down.
+        index = np.searchsorted(starts - self.attack_samples, p, side="right") - 1
+        known = index >= 0
+        span = np.maximum(index, 0)
+        rising = _raised((p - (starts[span] - self.attack_samples)) / self.attack_samples)
+        falling = 1.0 - _raised((p - ends[span]) / self.release_samples)
+        return np.where(known, np.minimum(rising, falling), 0.0)
 
 
 def _fades(positions: np.ndarray, duration: int, rate: int) -> np.ndarray:
     fade_in = max(1, min(round(FADE_IN_S * rate), duration // 2))
     fade_out = max(1, min(round(FADE_OUT_S * rate), duration // 2))
+    if len(positions) and fade_in <= positions.min() and positions.max() <= duration - fade_out:
+        return np.ones(len(positions))
     return _raised(positions / fade_in) * _raised((duration - positions) / fade_out)
 
 
@@ -234,7 +246,10 @@ class Bed:
         p = np.asarray(positions, dtype=np.float64)
         depth = self.ducking.depth(p)
         fades = _fades(p, self.duration_samples, self.rate)
-        return self.level * fades * 10 ** (-self.duck_db * depth / 20)
+        ducked = depth > 0.0
+        if ducked.any():
+            fades[ducked] *= 10 ** (-self.duck_db * depth[ducked] / 20)
+        return self.level * fades
 
     def chunk(self, start: int, stop: int) -> np.ndarray:
         """The bed from ``start`` to ``stop`` (samples), at its final level."""
@@ -245,57 +260,63 @@ class Bed:
         return replace(self, level=self.level * 10 ** (db / 20))
 
 
-def make_bed(ambience: Ambience, loop: np.ndarray, timeline: Timeline, mastered: Mastered) -> Bed:
-    """The bed ``volume_db`` below the voice's level, before the mix is levelled.
+_ENERGY_STRIDE = 32  # samples between stored points of the loop's energy curve
+_SETTLE_S = 0.5  # the K-weighting filter settles well within this
+_BLOCK_S = 10.0
 
-    The voice's level is its integrated loudness alone: its clips' nominal
-    level plus gain would overstate it wherever the limiter took peaks down.
+
+def _loop_energy_curve(loop: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """Running K-weighted energy of the loop at every ``_ENERGY_STRIDE``-th sample.
+
+    Filtered in blocks, each with the loop's preceding half second before it
+    so that the filter has settled as it would have in the session; a few
+    megabytes however long the loop. Also returns the whole loop's energy.
     """
-    rate = timeline.sample_rate_hz
-    voice_level_db = mastered.loudness_lufs
-    loop_level_db = clip_k_rms_db(loop, rate)
-    level = 10 ** ((voice_level_db + ambience.volume_db - loop_level_db) / 20)
-    return Bed(
-        loop=loop,
-        level=level,
-        duck_db=duck_db(ambience.volume_db),
-        ducking=Ducking.from_timeline(timeline),
-        duration_samples=timeline.duration_samples,
-        rate=rate,
-    )
+    length = len(loop)
+    settle, block = round(_SETTLE_S * rate), round(_BLOCK_S * rate)
+    points = [np.zeros(1)]
+    total = 0.0
+    for start in range(0, length, block):
+        stop = min(length, start + block)
+        before = loop[np.arange(start - settle, start) % length].astype(np.float64)
+        weighted = k_weighted(np.concatenate([before, loop[start:stop]]), rate)[settle:]
+        running = total + np.cumsum(weighted**2)
+        total = float(running[-1])
+        # Keep the curve at multiples of the stride (the first stored is 0).
+        first = (-start - 1) % _ENERGY_STRIDE
+        points.append(running[first::_ENERGY_STRIDE])
+    return np.concatenate(points), total
 
 
-def _bed_hop_energies(bed: Bed, hops: int, hop: int) -> np.ndarray:
-    """The bed's K-weighted energy in each 100 ms hop, from the loop's own energies.
+def _unit_bed_hop_energies(bed: Bed, hops: int, hop: int) -> tuple[np.ndarray, float]:
+    """The bed's K-weighted energy in each 100 ms hop at ``level`` 1, and the
+    loop's own K-weighted level in dB (as loudness, BS.1770 offset included).
 
-    The loop is K-weighted once (twice round, keeping the second turn, so the
-    filter has settled as it would have in the session); the gain changes
-    slowly against a hop, so it is taken at each hop's middle.
+    The gain changes slowly against a hop, so it is taken at each hop's middle.
     """
     length = len(bed.loop)
-    weighted = k_weighted(np.tile(bed.loop.astype(np.float64), 2), bed.rate)[length:]
-    cumsum = np.concatenate([[0.0], np.cumsum(weighted**2)])
-    total = cumsum[-1]
+    curve, total = _loop_energy_curve(bed.loop, bed.rate)
     starts = np.arange(hops, dtype=np.int64) * hop
     stops = np.minimum(starts + hop, bed.duration_samples)
 
     def upto(n: np.ndarray) -> np.ndarray:
-        # Energy of loop samples 0..n, counting whole turns round the loop.
-        return (n // length) * total + cumsum[n % length]
+        # Energy of the bed's first n samples: whole turns round the loop, then
+        # the curve at the nearest stored point.
+        within = np.minimum(np.rint((n % length) / _ENERGY_STRIDE).astype(np.int64), len(curve) - 1)
+        return (n // length) * total + curve[within]
 
-    energy = upto(stops) - upto(starts)
-    return energy * bed.gain_at((starts + stops) // 2) ** 2
+    energy = np.maximum(upto(stops) - upto(starts), 0.0)
+    gain = replace(bed, level=1.0).gain_at((starts + stops) // 2)
+    loop_level_db = 10 * np.log10(max(total, 1e-30) / length) + LOUDNESS_OFFSET_DB
+    return energy * gain**2, float(loop_level_db)
 
 
-def mix_loudness(timeline: Timeline, mastered: Mastered, bed: Bed) -> float:
-    """Integrated loudness of voice plus bed, from per-hop energies."""
-    rate = timeline.sample_rate_hz
-    energies = HopEnergies(timeline.duration_samples, rate)
+def _voice_energies(timeline: Timeline, clips: dict[tuple[str, str], np.ndarray]) -> HopEnergies:
+    energies = HopEnergies(timeline.duration_samples, timeline.sample_rate_hz)
     for event in timeline.sounds():
-        clip = mastered.clip_for(event)
-        energies.add_clip(event.start_sample, clip, key=(event.kind, event.text, event.cue))
-    energies.energies += _bed_hop_energies(bed, len(energies.energies), hop_samples(rate))
-    return integrated_loudness(energies, rate)
+        key = (event.kind, (event.text if event.kind == "speech" else event.cue) or "")
+        energies.add_clip(event.start_sample, clips[key], key=key)
+    return energies
 
 
 def levelled_with_bed(
@@ -311,10 +332,22 @@ def levelled_with_bed(
     A bed can make the mix louder (its energy under the voice) or quieter
     (blocks that were silence now pass the gates and pull the average down),
     so the voice's gain is searched with the bed kept ``volume_db`` below the
-    voice's own loudness at every step, re-limiting the voice's clips from
-    their mastered levels so that peaks stay under the ceiling.
+    voice's own loudness at every step (its clips' nominal level would
+    overstate it wherever the limiter took peaks down), re-limiting the
+    voice's clips from their mastered levels so that peaks stay under the
+    ceiling.
     """
     rate = timeline.sample_rate_hz
+    unit = Bed(
+        loop=loop,
+        level=1.0,
+        duck_db=duck_db(ambience.volume_db),
+        ducking=Ducking.from_timeline(timeline),
+        duration_samples=timeline.duration_samples,
+        rate=rate,
+    )
+    hops = -(-timeline.duration_samples // hop_samples(rate))
+    unit_energies, loop_level_db = _unit_bed_hop_energies(unit, hops, hop_samples(rate))
     peaks_db = {key: true_peak_dbtp(clip, rate) for key, clip in mastered.clips.items()}
 
     def attempt(change_db: float) -> tuple[Mastered, Bed, float]:
@@ -325,9 +358,13 @@ def levelled_with_bed(
             if peaks_db[key] + change_db > ceiling_dbtp:
                 scaled = limit_true_peak(scaled, rate, ceiling_dbtp).astype(np.float32)
             clips[key] = scaled
-        voice = Mastered(clips, voice_loudness(timeline, clips), mastered.gain_db + change_db)
-        bed = make_bed(ambience, loop, timeline, voice)
-        return voice, bed, mix_loudness(timeline, voice, bed)
+        energies = _voice_energies(timeline, clips)
+        voice_lufs = integrated_loudness(energies, rate)
+        level = 10 ** ((voice_lufs + ambience.volume_db - loop_level_db) / 20)
+        energies.energies += unit_energies * level**2
+        mix_lufs = integrated_loudness(energies, rate)
+        voice = Mastered(clips, voice_lufs, mastered.gain_db + change_db)
+        return voice, replace(unit, level=level), mix_lufs
 
     change_db = 0.0
     voice, bed, loudness = attempt(change_db)
@@ -340,17 +377,10 @@ def levelled_with_bed(
         (gain_a, loud_a), (gain_b, loud_b) = tried[-2:] if len(tried) > 1 else (tried[0],) * 2
         slope = (loud_b - loud_a) / (gain_b - gain_a) if gain_b != gain_a else 1.0
         change_db = min(MAX_RISE_DB, change_db + error / min(1.0, max(0.5, slope)))
+        del voice, bed  # one set of clips at a time
         voice, bed, loudness = attempt(change_db)
         tried.append((change_db, loudness))
     return replace(voice, loudness_lufs=loudness), bed
-
-
-def voice_loudness(timeline: Timeline, clips: dict[tuple[str, str], np.ndarray]) -> float:
-    energies = HopEnergies(timeline.duration_samples, timeline.sample_rate_hz)
-    for event in timeline.sounds():
-        clip = clips[(event.kind, (event.text if event.kind == "speech" else event.cue) or "")]
-        energies.add_clip(event.start_sample, clip, key=(event.kind, event.text, event.cue))
-    return integrated_loudness(energies, timeline.sample_rate_hz)
 
 
 def mixed(
