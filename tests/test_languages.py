@@ -136,3 +136,53 @@ def test_bad_pronounce_is_refused_with_its_place(text: str, where: str) -> None:
     with pytest.raises(ScriptError) as caught:
         parse_script("title: T\n" + text + "steps:\n  - say: Hi.\n", "t.yaml")
     assert str(caught.value).startswith(where), str(caught.value)
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from voiceguide.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err
+
+
+def test_cli_refuses_an_untranslated_language_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "pt.yaml"
+    script.write_text("title: T\nlanguage: pt\nsteps:\n  - say: Olá.\n")
+    code, err = _cli(["check", str(script), "--engine", "test", "--no-cache"], capsys)
+    assert code == 2
+    assert err.strip().count("\n") == 0 and f"{script}:2:11: language:" in err
+    code, err = _cli(
+        ["check", str(script), "--engine", "test", "--no-cache", "--allow-fallback"], capsys
+    )
+    assert code == 0, err
+
+
+def test_cli_stems_need_an_ambience_and_voice_model_needs_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = ROOT / "scripts/espalda-suave.yaml"
+    out = tmp_path / "x.mp3"
+    code, err = _cli(
+        ["export", str(script), "-o", str(out), "--engine", "test", "--no-cache", "--stems"], capsys
+    )
+    assert code == 2 and "--stems needs an ambience" in err and not out.exists()
+    code, err = _cli(
+        [
+            "export",
+            str(script),
+            "-o",
+            str(out),
+            "--no-cache",
+            "--voice-model",
+            str(tmp_path / "v.onnx"),
+        ],
+        capsys,
+    )
+    assert code == 1 and "Traceback" not in err and not out.exists()
+    assert err.strip().count("\n") == 0
