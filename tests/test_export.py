@@ -40,7 +40,7 @@ class Exported:
 @pytest.fixture(scope="module", params=SCRIPTS, ids=[p.stem for p in SCRIPTS])
 def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Exported:
     folder = tmp_path_factory.mktemp("export")
-    options = pipeline.VoiceOptions(cache_dir=folder / "cache")
+    options = pipeline.VoiceOptions(engine="espeak", cache_dir=folder / "cache")
     script: Path = request.param
     prepared = pipeline.prepare(script, options)
     dest = folder / f"{script.stem}.mp3"

@@ -153,6 +153,20 @@ VALID = {
                     say: Squeeze {rep} of {reps}.
                     hold: 3s
     """,
+    "pronounce and ambience": """
+        title: Sounds
+        language: de
+        pronounce: {psoas: so-as, lower back: lower back}
+        ambience: {sound: rain, volume: -24}
+        steps:
+          - say: Hallo.
+    """,
+    "ambience as a file path": """
+        title: Sounds
+        ambience: sounds/forest.ogg
+        steps:
+          - say: Hello.
+    """,
 }
 
 
@@ -347,6 +361,30 @@ BROKEN = {
         title: T
         steps:
           - say: A { brace.
+    """,
+    "pronounce as a list": """
+        title: T
+        pronounce: [psoas]
+        steps:
+          - say: Hello.
+    """,
+    "pronounce of a phrase with punctuation": """
+        title: T
+        pronounce: {"psoas!": so-as}
+        steps:
+          - say: Hello.
+    """,
+    "unknown ambience": """
+        title: T
+        ambience: thunder
+        steps:
+          - say: Hello.
+    """,
+    "ambience too loud": """
+        title: T
+        ambience: {sound: rain, volume: -3}
+        steps:
+          - say: Hello.
     """,
 }
 

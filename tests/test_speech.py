@@ -199,8 +199,9 @@ def test_list_engines_reports_espeak_with_english_voices() -> None:
 
 
 @pytest.mark.espeak
-def test_auto_is_espeak() -> None:
-    engine = get_engine("auto", language="en", voice_name=None, rate_wpm=150)
+def test_auto_is_espeak_where_piper_has_no_voice() -> None:
+    # piper's bundled voice is English; for other languages auto is espeak.
+    engine = get_engine("auto", language="es", voice_name=None, rate_wpm=150)
     assert engine.id.startswith("espeak-ng/")
 
 
@@ -216,7 +217,9 @@ def test_espeak_clip_is_trimmed_and_faded() -> None:
 
 
 def test_unknown_engine_lists_the_known_ones() -> None:
-    with pytest.raises(EngineError, match=r"unknown speech engine 'nope'.*espeak, pyttsx3, test"):
+    with pytest.raises(
+        EngineError, match=r"unknown speech engine 'nope'.*espeak, piper, pyttsx3, test"
+    ):
         get_engine("nope", language="en", voice_name=None, rate_wpm=150)
 
 

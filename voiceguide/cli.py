@@ -14,7 +14,7 @@ import click
 from . import __version__, pipeline
 from .errors import UsageError, UserError
 
-ENGINE_HELP = "Speech engine: auto, espeak, pyttsx3 or test (overrides the script)."
+ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
 
 
 def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,6 +34,17 @@ def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Synthesise every phrase afresh; do not read or write the cache.",
         ),
+        click.option(
+            "--voice-model",
+            type=click.Path(path_type=Path, dir_okay=False),
+            metavar="PATH",
+            help="A Piper voice (.onnx, its .onnx.json beside it); implies --engine piper.",
+        ),
+        click.option(
+            "--allow-fallback",
+            is_flag=True,
+            help="Speak built-in phrases in English when the script's language has no translation.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -41,9 +52,21 @@ def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _options(
-    engine: str | None, voice: str | None, rate: int | None, no_cache: bool
+    engine: str | None,
+    voice: str | None,
+    rate: int | None,
+    no_cache: bool,
+    voice_model: Path | None = None,
+    allow_fallback: bool = False,
 ) -> pipeline.VoiceOptions:
-    return pipeline.VoiceOptions(engine=engine, voice=voice, rate_wpm=rate, use_cache=not no_cache)
+    return pipeline.VoiceOptions(
+        engine=engine,
+        voice=voice,
+        rate_wpm=rate,
+        use_cache=not no_cache,
+        voice_model=voice_model,
+        allow_fallback=allow_fallback,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,6 +99,8 @@ def check(
     voice: str | None,
     rate: int | None,
     no_cache: bool,
+    voice_model: Path | None,
+    allow_fallback: bool,
 ) -> None:
     """Check SCRIPTS and show their planned timelines.
 
@@ -85,7 +110,7 @@ def check(
     """
     from .report import timeline_json, timeline_text
 
-    options = _options(engine, voice, rate, no_cache)
+    options = _options(engine, voice, rate, no_cache, voice_model, allow_fallback)
     results = []
     for path in pipeline.find_scripts(list(scripts)):
         prepared = pipeline.prepare(path, options)
@@ -131,6 +156,11 @@ def check(
     help="Also write one numbered track per chapter (NAME/NN-title.mp3) and NAME.m3u.",
 )
 @click.option(
+    "--stems",
+    is_flag=True,
+    help="Also write the voice alone and the ambience alone, NAME.voice.EXT and NAME.bed.EXT.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(1, 64),
@@ -146,12 +176,15 @@ def export(
     bitrate: int,
     subtitles: bool,
     split: bool,
+    stems: bool,
     jobs: int | None,
     quiet: bool,
     engine: str | None,
     voice: str | None,
     rate: int | None,
     no_cache: bool,
+    voice_model: Path | None,
+    allow_fallback: bool,
 ) -> None:
     """Render SCRIPTS (files or folders of *.yaml) to audio files.
 
@@ -165,11 +198,13 @@ def export(
       voiceguide export scripts/back-spasm-relief.yaml
       voiceguide export scripts/back-spasm-relief.yaml -o ~/Music/back.mp3
       voiceguide export scripts/ --split --subtitles -j 2
+      voiceguide export scripts/espalda-suave.yaml --stems       (a script with ambience:)
+      voiceguide export scripts/nacken-entspannen.yaml --voice-model de_DE-thorsten-medium.onnx
     """
     paths = pipeline.find_scripts(list(scripts))
-    options = _options(engine, voice, rate, no_cache)
+    options = _options(engine, voice, rate, no_cache, voice_model, allow_fallback)
     jobs_list = [
-        (path, pipeline.ExportRequest(dest, bitrate, subtitles, split))
+        (path, pipeline.ExportRequest(dest, bitrate, subtitles, split, stems))
         for path, dest in zip(paths, _destinations(paths, output, audio_format), strict=True)
     ]
     if len(jobs_list) == 1:
@@ -297,6 +332,93 @@ def cache_clear() -> None:
     store = PhraseCache(default_cache_dir())
     removed = store.clear()
     click.echo(f"removed {removed} phrases from {store.directory}")
+
+
+def _search_timeout(help_text: str) -> Callable[..., Any]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(1, 60),
+        default=4,
+        show_default=True,
+        metavar="S",
+        help=help_text,
+    )
+
+
+@cli.command()
+@_search_timeout("Seconds to listen for answers.")
+def speakers(timeout: float) -> None:
+    """List the speakers on the network: UPnP/DLNA, Google Cast and Sonos.
+
+    Prints each speaker's name, kind and address; `cast --to` takes the name
+    (or the UPnP address). A kind whose library is missing or whose search
+    failed is reported in one line.
+
+    \b
+    Examples:
+      voiceguide speakers
+      voiceguide speakers --timeout 10
+    """
+    from .cast.console import list_speakers
+
+    list_speakers(timeout)
+
+
+@cli.command()
+@click.argument("script", type=click.Path(path_type=Path))
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="NAME|URL",
+    help="The speaker: its name (see `speakers`), a UPnP description URL, "
+    "or ha:media_player.NAME to play through Home Assistant (HA_URL, HA_TOKEN).",
+)
+@click.option(
+    "--host",
+    metavar="ADDRESS",
+    help="Serve the audio on this local address.  [default: the one facing the speaker]",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port to serve on (0: any free one)."
+)
+@_search_timeout("Seconds to search for the speaker.")
+@click.option(
+    "--verbose", is_flag=True, help="Print every request the speaker makes for the audio."
+)
+@voice_options
+def cast(
+    script: Path,
+    target: str,
+    host: str | None,
+    port: int,
+    timeout: float,
+    verbose: bool,
+    engine: str | None,
+    voice: str | None,
+    rate: int | None,
+    no_cache: bool,
+) -> None:
+    """Play SCRIPT's session on a speaker on the home network.
+
+    Renders the session, serves the MP3 on the address the speaker can reach,
+    starts it with its title and length, and shows the position until it
+    ends. Ctrl-C stops the speaker (exit status 130).
+
+    \b
+    Examples:
+      voiceguide cast scripts/back-spasm-relief.yaml --to "Living Room"
+      voiceguide cast scripts/gentle-yoga.yaml --to http://192.168.1.20:49152/description.xml
+      HA_URL=http://homeassistant.local:8123 HA_TOKEN=... \\
+        voiceguide cast scripts/breathing-calm.yaml --to ha:media_player.kitchen
+    """
+    from .cast.console import cast_script
+
+    options = _options(engine, voice, rate, no_cache)
+    with _progress_bar(script.name, False) as stages:
+        code = cast_script(script, target, host, port, timeout, verbose, options, stages)
+    if code:
+        sys.exit(code)
 
 
 @cli.command()

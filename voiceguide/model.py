@@ -102,6 +102,18 @@ class Repeat:
 
 Step = Say | Pause | Exercise | Breathe | Sound | Repeat
 
+AmbienceSound = Literal["brown-noise", "rain", "ocean", "drone", "file"]
+
+
+@dataclass(frozen=True)
+class Ambience:
+    """A sound bed under the voice: generated from code, or a file looped."""
+
+    sound: AmbienceSound
+    line: int
+    path: str | None = None  # for "file": as written, relative to the script's folder
+    volume_db: float = -20.0  # the bed's level against the voice, before ducking
+
 
 @dataclass(frozen=True)
 class Session:
@@ -114,6 +126,9 @@ class Session:
     pace: float = 1.0
     verbosity: Verbosity = "full"
     countdown_s: int = 3
+    # Words spoken differently from how they are written: (written, spoken).
+    pronounce: tuple[tuple[str, str], ...] = ()
+    ambience: Ambience | None = None
 
 
 @dataclass(frozen=True)

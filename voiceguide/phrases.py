@@ -43,15 +43,136 @@ ENGLISH: dict[str, str] = {
     "count_10": "10",
 }
 
-TABLES: dict[str, dict[str, str]] = {"en": ENGLISH}
+GERMAN: dict[str, str] = {
+    "left": "links",
+    "right": "rechts",
+    "side_left": "Linke Seite.",
+    "side_right": "Rechte Seite.",
+    "switch_sides": "Seite wechseln.",
+    "again": "Noch einmal.",
+    "halfway": "Halbzeit.",
+    "inhale": "Einatmen.",
+    "hold_in": "Halten.",
+    "exhale": "Ausatmen.",
+    "hold_out": "Halten.",
+    "introduction": "Einleitung",
+    "round": "Runde {rep} von {reps}",
+    "pattern_box": "Box-Atmung",
+    "pattern_4-7-8": "Vier-sieben-acht-Atmung",
+    "pattern_coherent": "Kohärente Atmung",
+    "pattern_relax": "Entspannender Atem",
+    "pattern_custom": "Geführte Atmung",
+    "pattern_inhale": "ein für {n}",
+    "pattern_hold_in": "halten für {n}",
+    "pattern_exhale": "aus für {n}",
+    "pattern_hold_out": "halten für {n}",
+    "count_1": "Eins",
+    "count_2": "Zwei",
+    "count_3": "Drei",
+    "count_4": "Vier",
+    "count_5": "Fünf",
+    "count_6": "Sechs",
+    "count_7": "Sieben",
+    "count_8": "Acht",
+    "count_9": "Neun",
+    "count_10": "Zehn",
+}
+
+SPANISH: dict[str, str] = {
+    "left": "izquierda",
+    "right": "derecha",
+    "side_left": "Lado izquierdo.",
+    "side_right": "Lado derecho.",
+    "switch_sides": "Cambia de lado.",
+    "again": "Una vez más.",
+    "halfway": "Mitad.",
+    "inhale": "Inhala.",
+    "hold_in": "Mantén.",
+    "exhale": "Exhala.",
+    "hold_out": "Mantén.",
+    "introduction": "Introducción",
+    "round": "ronda {rep} de {reps}",
+    "pattern_box": "Respiración cuadrada",
+    "pattern_4-7-8": "Respiración cuatro, siete, ocho",
+    "pattern_coherent": "Respiración coherente",
+    "pattern_relax": "Respiración relajante",
+    "pattern_custom": "Respiración guiada",
+    "pattern_inhale": "inhala {n}",
+    "pattern_hold_in": "mantén {n}",
+    "pattern_exhale": "exhala {n}",
+    "pattern_hold_out": "mantén {n}",
+    "count_1": "Uno",
+    "count_2": "Dos",
+    "count_3": "Tres",
+    "count_4": "Cuatro",
+    "count_5": "Cinco",
+    "count_6": "Seis",
+    "count_7": "Siete",
+    "count_8": "Ocho",
+    "count_9": "Nueve",
+    "count_10": "Diez",
+}
+
+FRENCH: dict[str, str] = {
+    "left": "gauche",
+    "right": "droite",
+    "side_left": "Côté gauche.",
+    "side_right": "Côté droit.",
+    "switch_sides": "Changez de côté.",
+    "again": "Encore une fois.",
+    "halfway": "À mi-chemin.",
+    "inhale": "Inspirez.",
+    "hold_in": "Retenez.",
+    "exhale": "Expirez.",
+    "hold_out": "Retenez.",
+    "introduction": "Introduction",
+    "round": "tour {rep} sur {reps}",
+    "pattern_box": "Respiration carrée",
+    "pattern_4-7-8": "Respiration quatre, sept, huit",
+    "pattern_coherent": "Cohérence cardiaque",
+    "pattern_relax": "Respiration apaisante",
+    "pattern_custom": "Respiration guidée",
+    "pattern_inhale": "inspirez sur {n}",
+    "pattern_hold_in": "retenez sur {n}",
+    "pattern_exhale": "expirez sur {n}",
+    "pattern_hold_out": "retenez sur {n}",
+    "count_1": "Un",
+    "count_2": "Deux",
+    "count_3": "Trois",
+    "count_4": "Quatre",
+    "count_5": "Cinq",
+    "count_6": "Six",
+    "count_7": "Sept",
+    "count_8": "Huit",
+    "count_9": "Neuf",
+    "count_10": "Dix",
+}
+
+TABLES: dict[str, dict[str, str]] = {"en": ENGLISH, "de": GERMAN, "es": SPANISH, "fr": FRENCH}
+
+
+def _table_for(language: str) -> dict[str, str] | None:
+    tag = language.lower()
+    return TABLES.get(tag) or TABLES.get(tag.split("-")[0])
+
+
+def has_translation(language: str) -> bool:
+    """Whether the built-in phrases exist in ``language`` (or its primary language)."""
+    return _table_for(language) is not None
+
+
+def translated_languages() -> list[str]:
+    return sorted(TABLES)
 
 
 class Phrases:
-    """Looks up built-in phrases for one language."""
+    """Looks up built-in phrases for one language; English where there is no table.
+
+    Whether falling back is allowed is the script parser's decision.
+    """
 
     def __init__(self, language: str) -> None:
-        base = language.split("-")[0].lower()
-        self.table = TABLES.get(language, TABLES.get(base, ENGLISH))
+        self.table = _table_for(language) or ENGLISH
 
     def __getitem__(self, key: str) -> str:
         return self.table[key]

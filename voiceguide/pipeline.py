@@ -5,6 +5,7 @@ The CLI and the Python API both call these functions.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -13,10 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from . import cues
+from .ambience import Bed, levelled_with_bed, mixed
+from .ambience_file import bed_loop
 from .errors import ScriptError, UsageError, UserError
 from .model import Session, Timeline
 from .outputs.session_files import ExportRequest, write_session
 from .plan import plan, spoken_phrases
+from .pronounce import respeller
 from .render import Mastered, master, render_chunks
 from .script import MAX_SCRIPT_BYTES, parse_script
 from .speech import get_engine
@@ -39,6 +43,8 @@ class VoiceOptions:
     rate_wpm: int | None = None
     use_cache: bool = True
     cache_dir: Path | None = None
+    voice_model: Path | None = None  # a Piper voice (.onnx beside its .onnx.json)
+    allow_fallback: bool = False  # English phrases for a language with no translation
 
 
 @dataclass
@@ -47,9 +53,10 @@ class Prepared:
     timeline: Timeline
     speech: dict[str, np.ndarray]
     tones: dict[str, np.ndarray] = field(default_factory=dict)
+    bed_loop: np.ndarray | None = None  # the ambience, a seamless loop
 
 
-def load_session(path: Path) -> Session:
+def load_session(path: Path, allow_fallback: bool = False) -> Session:
     """Read and parse one script file."""
     source = str(path)
     try:
@@ -67,7 +74,7 @@ def load_session(path: Path) -> Session:
         raise UsageError(f"{source}: no such file") from None
     except PermissionError:
         raise UsageError(f"{source}: permission denied") from None
-    return parse_script(data, source)
+    return parse_script(data, source, allow_fallback=allow_fallback)
 
 
 def find_scripts(paths: list[Path]) -> list[Path]:
@@ -101,18 +108,19 @@ def clip_source(session: Session, options: VoiceOptions) -> ClipSource:
         language=session.language,
         voice_name=session.voice.name,
         rate_wpm=session.voice.rate_wpm,
+        model_path=options.voice_model,
     )
     cache = None
     if options.use_cache:
         cache = PhraseCache(options.cache_dir or default_cache_dir())
-    return ClipSource(engine, cache, OUTPUT_RATE_HZ)
+    return ClipSource(engine, cache, OUTPUT_RATE_HZ, respeller(session.pronounce))
 
 
 def prepare(
     path: Path, options: VoiceOptions = VoiceOptions(), progress: Progress | None = None
 ) -> Prepared:
     """Parse, synthesise every phrase (cached) and plan the session."""
-    session = with_voice_options(load_session(path), options)
+    session = with_voice_options(load_session(path, options.allow_fallback), options)
     return prepare_session(session, options, progress)
 
 
@@ -125,16 +133,36 @@ def prepare_session(
     timeline = plan(session, {t: len(c) for t, c in speech.items()}, tone_lengths, OUTPUT_RATE_HZ)
     used = {e.cue for e in timeline.sounds() if e.kind == "tone" and e.cue}
     tones = {name: cues.cue_samples(name, OUTPUT_RATE_HZ) for name in sorted(used)}
-    return Prepared(session, timeline, speech, tones)
+    return Prepared(session, timeline, speech, tones, bed_loop(session, OUTPUT_RATE_HZ))
 
 
 def mastered(prepared: Prepared) -> Mastered:
     return master(prepared.timeline, prepared.speech, prepared.tones)
 
 
+def mastered_with_bed(prepared: Prepared) -> tuple[Mastered, Bed | None]:
+    """The voice's clips and the bed under them, levelled together as one mix."""
+    voice = mastered(prepared)
+    ambience = prepared.session.ambience
+    if ambience is None or prepared.bed_loop is None:
+        return voice, None
+    return levelled_with_bed(prepared.timeline, voice, ambience, prepared.bed_loop)
+
+
+def layered_chunks(
+    prepared: Prepared, levels: Mastered, bed: Bed | None, chunk_samples: int = 1 << 16
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """(mix, voice, bed) chunks; without a bed, (voice,) chunks."""
+    voice = render_chunks(prepared.timeline, levels, chunk_samples)
+    if bed is None:
+        return ((chunk,) for chunk in voice)
+    return mixed(voice, bed)
+
+
 def pcm_chunks(prepared: Prepared, chunk_samples: int = 1 << 16) -> Iterator[np.ndarray]:
-    """The session's PCM, mastered, in chunks: never the whole session at once."""
-    return render_chunks(prepared.timeline, mastered(prepared), chunk_samples)
+    """The session's PCM, mastered and mixed, in chunks: never the whole session at once."""
+    levels, bed = mastered_with_bed(prepared)
+    return (layers[0] for layers in layered_chunks(prepared, levels, bed, chunk_samples))
 
 
 def default_output(script: Path, out_dir: Path, suffix: str = ".mp3") -> Path:
@@ -168,12 +196,23 @@ def export(
 def export_prepared(
     path: Path, prepared: Prepared, request: ExportRequest, stages: Stages | None = None
 ) -> ExportResult:
+    if request.stems and prepared.session.ambience is None:
+        raise UsageError(
+            f"{path}: --stems needs an ambience under the voice; this script has none "
+            "(add for example 'ambience: rain')"
+        )
     if stages is not None:
         stages("mastering")(0, 1)
-    levels = mastered(prepared)
-    chunks = render_chunks(prepared.timeline, levels)
+    levels, bed = mastered_with_bed(prepared)
+    layers = layered_chunks(prepared, levels, bed)
+    stems = None
+    if request.stems:
+        # One pass makes the mix and its stems; tee holds one chunk between them.
+        layers, for_stems = itertools.tee(layers)
+        stems = (layer[1:] for layer in for_stems)
+    chunks = (layer[0] for layer in layers)
     progress = stages("encoding") if stages else None
-    outputs = write_session(prepared.timeline, chunks, request, progress)
+    outputs = write_session(prepared.timeline, chunks, request, progress, stems=stems)
     timeline = prepared.timeline
     return ExportResult(path, outputs, timeline.duration_s, levels.loudness_lufs, timeline.notes)
 

@@ -20,6 +20,7 @@ from .durations import (
 )
 from .errors import ScriptError
 from .model import (
+    Ambience,
     Breathe,
     BreathPattern,
     Exercise,
@@ -33,7 +34,9 @@ from .model import (
     Voice,
 )
 from .patterns import NAMED_PATTERNS, RELAX
+from .phrases import has_translation, translated_languages
 from .placeholders import Context, check_placeholders
+from .pronounce import check_pronunciation
 
 MAX_SCRIPT_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 2000
@@ -43,7 +46,22 @@ MAX_NESTING = 8
 MAX_EXPANDED_STEPS = 20_000
 ENGINE_CHOICES = ("auto", "espeak", "pyttsx3", "piper", "test")
 STEP_KINDS = ("say", "pause", "exercise", "breathe", "sound", "repeat")
-TOP_KEYS = ("title", "description", "language", "voice", "pace", "verbosity", "countdown", "steps")
+TOP_KEYS = (
+    "title",
+    "description",
+    "language",
+    "voice",
+    "pace",
+    "verbosity",
+    "countdown",
+    "pronounce",
+    "ambience",
+    "steps",
+)
+AMBIENCE_SOUNDS = ("none", "brown-noise", "rain", "ocean", "drone")
+AMBIENCE_KEYS = ("sound", "volume")
+AMBIENCE_VOLUME_DB = (-40.0, -14.0)
+MAX_PRONOUNCE = 200
 STEP_KEYS = {
     "say": ("say",),
     "pause": ("pause",),
@@ -73,14 +91,21 @@ _T = TypeVar("_T")
 Node = yaml.Node
 
 
-def parse_script(data: bytes | str, source: str = "<script>") -> Session:
-    """Parse a script's bytes (or text) into a ``Session``, or raise ``ScriptError``."""
-    return _Reader(source).session(data)
+def parse_script(
+    data: bytes | str, source: str = "<script>", *, allow_fallback: bool = False
+) -> Session:
+    """Parse a script's bytes (or text) into a ``Session``, or raise ``ScriptError``.
+
+    A ``language`` without a translation of the built-in phrases is an error
+    unless ``allow_fallback`` (then those phrases are spoken in English).
+    """
+    return _Reader(source, allow_fallback).session(data)
 
 
 class _Reader:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, allow_fallback: bool = False) -> None:
         self.source = source
+        self.allow_fallback = allow_fallback
         self.expanded_steps = 0
 
     # -- errors -----------------------------------------------------------
@@ -115,6 +140,8 @@ class _Reader:
                 ),
             ),
             countdown_s=countdown_s,
+            pronounce=self.opt(fields, "pronounce", self.pronounce, ()),
+            ambience=self.opt(fields, "ambience", self.ambience),
         )
         steps = self.steps(steps_node, "steps", Context(), depth=0)
         self._check_static_length(steps, steps_node)
@@ -284,7 +311,65 @@ class _Reader:
                 "language",
                 f"expected a BCP 47 language tag such as en or de-DE, got '{value}'",
             )
+        if not self.allow_fallback and not has_translation(value):
+            self.fail(
+                node,
+                "language",
+                f"voiceguide's own phrases (sides, breathing, countdown) have no translation "
+                f"for '{value}' (there are: {', '.join(translated_languages())}); "
+                "run with --allow-fallback to speak them in English",
+            )
         return value
+
+    def pronounce(self, node: Node) -> tuple[tuple[str, str], ...]:
+        if not isinstance(node, yaml.MappingNode):
+            expected = "expected a mapping of 'word: how to say it'"
+            self.fail(node, "pronounce", f"{expected}, got {_what(node)}")
+        if len(node.value) > MAX_PRONOUNCE:
+            self.fail(node, "pronounce", f"at most {MAX_PRONOUNCE} words, got {len(node.value)}")
+        seen: dict[str, str] = {}
+        pairs = []
+        for key_node, value_node in node.value:
+            written = self.text(key_node, "pronounce")
+            field = f"pronounce.{written}"
+            problem = check_pronunciation(written)
+            if problem:
+                self.fail(key_node, field, problem)
+            if written.casefold() in seen:
+                self.fail(
+                    key_node, field, f"'{written}' is already given as '{seen[written.casefold()]}'"
+                )
+            seen[written.casefold()] = written
+            pairs.append((written, self.text(value_node, field)))
+        return tuple(pairs)
+
+    def ambience(self, node: Node) -> Ambience | None:
+        volume_db = -20.0
+        sound_node = node
+        if isinstance(node, yaml.MappingNode):
+            fields = self.mapping(node, "ambience", AMBIENCE_KEYS)
+            if "sound" not in fields:
+                self.fail(node, "ambience", "an ambience mapping needs 'sound' (e.g. sound: rain)")
+            sound_node = fields["sound"]
+            low, high = AMBIENCE_VOLUME_DB
+            volume_db = self.opt(
+                fields, "volume", lambda n: self.number(n, "ambience.volume", low, high), -20.0
+            )
+        field = "ambience.sound" if sound_node is not node else "ambience"
+        value = self.text(sound_node, field)
+        line = sound_node.start_mark.line + 1
+        if value == "none":
+            return None
+        if value in AMBIENCE_SOUNDS:
+            return Ambience(cast(Any, value), line, volume_db=volume_db)
+        if "/" not in value and "." not in value:
+            self.fail(
+                sound_node,
+                field,
+                f"expected one of {', '.join(AMBIENCE_SOUNDS)} or a sound file's path, "
+                f"got '{value}'",
+            )
+        return Ambience("file", line, path=value, volume_db=volume_db)
 
     def voice(self, node: Node) -> Voice:
         fields = self.mapping(node, "voice", VOICE_KEYS)

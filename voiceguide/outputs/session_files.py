@@ -29,6 +29,14 @@ class ExportRequest:
     bitrate_kbps: int = 128
     subtitles: bool = False
     split: bool = False
+    stems: bool = False  # also NAME.voice.EXT and NAME.bed.EXT, aligned to the mix
+
+
+STEM_NAMES = ("voice", "bed")
+
+
+def stem_paths(dest: Path) -> list[Path]:
+    return [dest.with_name(f"{dest.stem}.{name}{dest.suffix}") for name in STEM_NAMES]
 
 
 def planned_outputs(request: ExportRequest, timeline: Timeline) -> list[Path]:
@@ -40,6 +48,8 @@ def planned_outputs(request: ExportRequest, timeline: Timeline) -> list[Path]:
     if request.split:
         paths.extend(_track_paths(dest, timeline.chapters))
         paths.append(dest.with_suffix(".m3u"))
+    if request.stems:
+        paths.extend(stem_paths(dest))
     return paths
 
 
@@ -63,8 +73,13 @@ def write_session(
     progress: Callable[[int, int], None] | None = None,
     *,
     comment: str | None = None,
+    stems: Iterable[tuple[np.ndarray, ...]] | None = None,
 ) -> list[Path]:
-    """Encode ``chunks`` (the whole session, in order) into the requested files."""
+    """Encode ``chunks`` (the whole session, in order) into the requested files.
+
+    With ``request.stems``, ``stems`` yields the (voice, bed) chunks that make
+    up each chunk of ``chunks``, in step with it.
+    """
     dest = request.dest
     if dest.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise OutputError(
@@ -78,6 +93,11 @@ def write_session(
         main_temp = files.temp_for(dest)
         track_temps = [files.temp_for(p) for p in tracks]
         with AudioWriter(main_temp, rate, bitrate_kbps=request.bitrate_kbps) as writer:
+            if request.stems:
+                if stems is None:
+                    raise ValueError("stems were requested but none were given")
+                stem_temps = [files.temp_for(p) for p in stem_paths(dest)]
+                chunks = _with_stems(chunks, stems, stem_temps, rate, request.bitrate_kbps)
             _encode(timeline, chunks, writer, track_temps, request, progress)
         session_tags = Tags(
             title=timeline.title,
@@ -88,6 +108,9 @@ def write_session(
             chapters=chapters_from_timeline(timeline),
         )
         write_tags(main_temp, session_tags)
+        if request.stems:
+            for name, temp in zip(STEM_NAMES, stem_temps, strict=True):
+                write_tags(temp, replace(session_tags, title=f"{timeline.title} ({name})"))
         for number, (chapter, temp) in enumerate(zip(timeline.chapters, track_temps, strict=False)):
             track = (number + 1, len(tracks))
             write_tags(temp, replace(session_tags, title=chapter.title, track=track, chapters=()))
@@ -106,6 +129,25 @@ def write_session(
             ]
             files.temp_for(dest.with_suffix(".m3u")).write_text(m3u(entries), encoding="utf-8")
     return outputs
+
+
+def _with_stems(
+    chunks: Iterable[np.ndarray],
+    stems: Iterable[tuple[np.ndarray, ...]],
+    temps: list[Path],
+    rate: int,
+    bitrate_kbps: int,
+) -> Iterable[np.ndarray]:
+    """``chunks`` as they are, writing each one's stems as it passes."""
+    writers = [AudioWriter(p, rate, bitrate_kbps=bitrate_kbps) for p in temps]
+    try:
+        for chunk, layers in zip(chunks, stems, strict=True):
+            for writer, layer in zip(writers, layers, strict=True):
+                writer.write(layer)
+            yield chunk
+    finally:
+        for writer in writers:
+            writer.close()
 
 
 def _encode(

@@ -7,7 +7,8 @@ that placing it against silence never clicks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from math import gcd
 
 import numpy as np
@@ -84,10 +85,14 @@ class ClipSource:
         engine: Engine,
         cache: PhraseCache | None,
         output_rate_hz: int = OUTPUT_RATE_HZ,
+        respell: Callable[[str], str] | None = None,
     ) -> None:
         self.engine = engine
         self.cache = cache
         self.output_rate_hz = output_rate_hz
+        # What the engine is given for a phrase (a script's pronounce: mapping);
+        # clips are cached by the words spoken, not by the words written.
+        self.respell = respell or (lambda text: text)
         self._memo: dict[str, np.ndarray] = {}
 
     def clip(self, text: str) -> np.ndarray:
@@ -114,8 +119,8 @@ class ClipSource:
             result[text] = found
             if progress is not None:
                 progress(len(result), total)
-        for text in missing:
-            result[text] = self._speak(text)
+        for text, (pcm, rate_hz) in zip(missing, self._spoken(missing), strict=True):
+            result[text] = self._prepared(text, pcm, rate_hz)
             if progress is not None:
                 progress(len(result), total)
         if self.cache is not None and self.cache.added:
@@ -124,7 +129,7 @@ class ClipSource:
         return {text: result[text] for text in wanted}
 
     def _key(self, text: str) -> str:
-        return phrase_key(self.engine.id, self.output_rate_hz, text)
+        return phrase_key(self.engine.id, self.output_rate_hz, self.respell(text))
 
     def _lookup(self, text: str) -> np.ndarray | None:
         if text in self._memo:
@@ -136,18 +141,40 @@ class ClipSource:
         found = self.cache.get(self._key(text))
         return None if found is None else self._remember(text, found)
 
-    def _speak(self, text: str) -> np.ndarray:
-        name = self.engine.id.split("/", 1)[0]
+    def _spoken(self, texts: list[str]) -> Iterator[tuple[np.ndarray, int]]:
+        # An engine that can speak several phrases at once (piper: one per
+        # core) gets them all; the others one by one.
+        many = getattr(self.engine, "synthesize_many", None)
+        if many is not None and len(texts) > 1:
+            with self._engine_failure(f"'{texts[0]}' and {len(texts) - 1} more phrases"):
+                results = many([self.respell(text) for text in texts])
+            yield from results
+            return
+        for text in texts:
+            with self._engine_failure(f"'{text}'"):
+                result = self.engine.synthesize(self.respell(text))
+            yield result
+
+    @contextmanager
+    def _engine_failure(self, phrases: str) -> Iterator[None]:
         try:
-            pcm, rate_hz = self.engine.synthesize(text)
+            yield
         except EngineError:
             raise
         except Exception as exc:
             # An engine is a foreign library: its failure is reported as the
             # engine's, on the phrase, not as voiceguide's own bug.
-            raise EngineError(f"the {name} engine failed ({exc!r}) on: '{text}'") from exc
+            name = self._engine_name
+            raise EngineError(f"the {name} engine failed ({exc!r}) on: {phrases}") from exc
+
+    @property
+    def _engine_name(self) -> str:
+        return self.engine.id.split("/", 1)[0]
+
+    def _prepared(self, text: str, pcm: np.ndarray, rate_hz: int) -> np.ndarray:
         clip = prepare_clip(pcm, rate_hz, self.output_rate_hz)
         if clip.size == 0:
+            name = self._engine_name
             raise EngineError(f"the {name} engine produced no sound for: '{text}'")
         if self.cache is not None:
             self.cache.put(self._key(text), clip)
