@@ -19,7 +19,7 @@ def main(argv: list[str]) -> None:
     if len(argv) != 2:
         sys.exit("usage: render_pcm.py SCRIPT OUT.npy")
     script, out = Path(argv[0]), Path(argv[1])
-    prepared = pipeline.prepare(script)
+    prepared = pipeline.prepare(script, pipeline.VoiceOptions(engine="espeak"))
     pcm = render.render_all(prepared.timeline, pipeline.mastered(prepared))
     np.save(out, np.asarray(pcm, dtype=np.float32))
     print(f"{len(pcm)} samples at {prepared.timeline.sample_rate_hz} Hz")

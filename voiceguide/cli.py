@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -18,8 +19,8 @@ ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides th
 
 
 def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The engine flags every command that speaks shares."""
-    options = [
+    """The engine flags every command that speaks shares, given to it as ``options``."""
+    flags = [
         click.option("--engine", "-e", metavar="NAME", help=ENGINE_HELP),
         click.option("--voice", "-v", metavar="ID", help="The engine's voice id (see `voices`)."),
         click.option(
@@ -46,27 +47,24 @@ def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Speak built-in phrases in English when the script's language has no translation.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
 
+    @functools.wraps(command)
+    def with_options(**kwargs: Any) -> Any:
+        # The command sees one VoiceOptions, however many flags make it up.
+        kwargs["options"] = pipeline.VoiceOptions(
+            engine=kwargs.pop("engine"),
+            voice=kwargs.pop("voice"),
+            rate_wpm=kwargs.pop("rate"),
+            use_cache=not kwargs.pop("no_cache"),
+            voice_model=kwargs.pop("voice_model"),
+            allow_fallback=kwargs.pop("allow_fallback"),
+        )
+        return command(**kwargs)
 
-def _options(
-    engine: str | None,
-    voice: str | None,
-    rate: int | None,
-    no_cache: bool,
-    voice_model: Path | None = None,
-    allow_fallback: bool = False,
-) -> pipeline.VoiceOptions:
-    return pipeline.VoiceOptions(
-        engine=engine,
-        voice=voice,
-        rate_wpm=rate,
-        use_cache=not no_cache,
-        voice_model=voice_model,
-        allow_fallback=allow_fallback,
-    )
+    wrapped: Callable[..., Any] = with_options
+    for flag in reversed(flags):
+        wrapped = flag(wrapped)
+    return wrapped
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,12 +93,7 @@ def check(
     scripts: tuple[Path, ...],
     as_json: bool,
     brief: bool,
-    engine: str | None,
-    voice: str | None,
-    rate: int | None,
-    no_cache: bool,
-    voice_model: Path | None,
-    allow_fallback: bool,
+    options: pipeline.VoiceOptions,
 ) -> None:
     """Check SCRIPTS and show their planned timelines.
 
@@ -110,7 +103,6 @@ def check(
     """
     from .report import timeline_json, timeline_text
 
-    options = _options(engine, voice, rate, no_cache, voice_model, allow_fallback)
     results = []
     for path in pipeline.find_scripts(list(scripts)):
         prepared = pipeline.prepare(path, options)
@@ -179,12 +171,7 @@ def export(
     stems: bool,
     jobs: int | None,
     quiet: bool,
-    engine: str | None,
-    voice: str | None,
-    rate: int | None,
-    no_cache: bool,
-    voice_model: Path | None,
-    allow_fallback: bool,
+    options: pipeline.VoiceOptions,
 ) -> None:
     """Render SCRIPTS (files or folders of *.yaml) to audio files.
 
@@ -202,7 +189,6 @@ def export(
       voiceguide export scripts/nacken-entspannen.yaml --voice-model de_DE-thorsten-medium.onnx
     """
     paths = pipeline.find_scripts(list(scripts))
-    options = _options(engine, voice, rate, no_cache, voice_model, allow_fallback)
     jobs_list = [
         (path, pipeline.ExportRequest(dest, bitrate, subtitles, split, stems))
         for path, dest in zip(paths, _destinations(paths, output, audio_format), strict=True)
@@ -394,10 +380,7 @@ def cast(
     port: int,
     timeout: float,
     verbose: bool,
-    engine: str | None,
-    voice: str | None,
-    rate: int | None,
-    no_cache: bool,
+    options: pipeline.VoiceOptions,
 ) -> None:
     """Play SCRIPT's session on a speaker on the home network.
 
@@ -414,7 +397,6 @@ def cast(
     """
     from .cast.console import cast_script
 
-    options = _options(engine, voice, rate, no_cache)
     with _progress_bar(script.name, False) as stages:
         code = cast_script(script, target, host, port, timeout, verbose, options, stages)
     if code:
@@ -456,10 +438,7 @@ def serve(
     cache_dir: Path | None,
     bitrate: int,
     jobs: int,
-    engine: str | None,
-    voice: str | None,
-    rate: int | None,
-    no_cache: bool,
+    options: pipeline.VoiceOptions,
 ) -> None:
     """Serve the scripts in SOURCES (a folder or files; default scripts/) over HTTP.
 
@@ -477,7 +456,7 @@ def serve(
     from .server import RenderSettings, default_cache_dir
     from .server import serve as run_server
 
-    settings = RenderSettings(_options(engine, voice, rate, no_cache), bitrate)
+    settings = RenderSettings(options, bitrate)
     try:
         run_server(
             list(sources) or [Path("scripts")],
