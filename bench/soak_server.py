@@ -629,7 +629,7 @@ async def soak(args: argparse.Namespace, work: Path) -> Figures:
         idle_closed_after_s=[round(s, 1) if s is not None else None for s in idle],
         answered_after=answered_after,
         exit_status=exit_status,
-        problems=tally.problems[:50],
+        problems=tally.problems,
     )
     judge(figures, args)
     return figures
@@ -685,13 +685,14 @@ def main(argv: list[str]) -> int:
         parser.error("--minutes must be at least 0.5 (the idle sockets need 25 s)")
     with tempfile.TemporaryDirectory(prefix="voiceguide-soak-") as work:
         figures = asyncio.run(soak(args, Path(work)))
-    report = figures.__dict__
+    # Every problem counts in errors; the first 50 are shown.
+    report = {**figures.__dict__, "problems": figures.problems[:50]}
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     for key, value in report.items():
         if key != "problems":
             print(f"{key}: {value}")
-    for problem in figures.problems:
+    for problem in report["problems"]:
         print(f"PROBLEM: {problem}")
     return 1 if figures.errors else 0
 
