@@ -324,7 +324,11 @@ def play(
     from .live.session import play as play_session
 
     options = PlayOptions(device, start_from, wait, extend_s, journal)
-    result = play_session(script, _options(engine, voice, rate, no_cache), options)
+    try:
+        result = play_session(script, _options(engine, voice, rate, no_cache), options)
+    except KeyboardInterrupt:
+        click.echo("\nvoiceguide: stopped", err=True)
+        sys.exit(130)
     if not result.finished:
         click.echo(f"stopped at {_clock(result.played_s)}", err=True)
 

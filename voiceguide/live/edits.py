@@ -53,9 +53,7 @@ def splice(timeline: Timeline, at: int, resume_from: int) -> Timeline:
     """
     shift = at - resume_from
     head = [
-        e if e.end_sample <= at else _cut_off(e, at)
-        for e in timeline.events
-        if e.start_sample < at
+        e if e.end_sample <= at else _cut_off(e, at) for e in timeline.events if e.start_sample < at
     ]
     tail: list[Event] = []
     for e in timeline.events:
@@ -64,13 +62,13 @@ def splice(timeline: Timeline, at: int, resume_from: int) -> Timeline:
         if e.start_sample >= resume_from:
             tail.append(_shifted(e, shift))
         elif e.kind in SOUND_KINDS:
-            tail.append(
-                Event("silence", at, e.end_sample + shift, e.step, cue="cut", line=e.line)
-            )
+            tail.append(Event("silence", at, e.end_sample + shift, e.step, cue="cut", line=e.line))
         else:
             tail.append(replace(e, start_sample=at, end_sample=e.end_sample + shift))
     chapters = [
-        replace(c, end_sample=min(c.end_sample, at)) for c in timeline.chapters if c.start_sample < at
+        replace(c, end_sample=min(c.end_sample, at))
+        for c in timeline.chapters
+        if c.start_sample < at
     ]
     for c in timeline.chapters:
         if c.end_sample > resume_from:
@@ -174,9 +172,9 @@ def countdown_start(timeline: Timeline, hold: Event, count_words: dict[int, str]
         before = hold.end_sample - e.start_sample
         number, rest = divmod(before, rate)
         counting = rest == 0 and 1 <= number <= MAX_COUNTDOWN_S
-        if counting and (e.text == count_words.get(number) or e.cue == "tick"):
-            start = min(start, e.start_sample)
-        elif e.cue == "end_of_hold":
+        if (
+            counting and (e.text == count_words.get(number) or e.cue == "tick")
+        ) or e.cue == "end_of_hold":
             start = min(start, e.start_sample)
     return start
 
@@ -210,7 +208,9 @@ def _merge_hold(timeline: Timeline, hold: Event, new_end: int) -> Timeline:
     parts = [
         e
         for e in timeline.events
-        if e.kind == "hold" and e.step == hold.step and hold.start_sample <= e.start_sample < new_end
+        if e.kind == "hold"
+        and e.step == hold.step
+        and hold.start_sample <= e.start_sample < new_end
     ]
     events = [e for e in timeline.events if e not in parts]
     events.append(replace(hold, end_sample=new_end))
@@ -275,7 +275,7 @@ def start_of(timeline: Timeline, step_count: int, wanted: str) -> int:
 def wait_points(timeline: Timeline, introduction: str) -> list[int]:
     """Where ``--wait`` waits for a key: before each exercise or breathing block, not
     before a second side (it follows on) nor the introduction."""
-    firsts = {}
+    firsts: dict[int, Event] = {}
     for e in timeline.events:
         if e.kind in SOUND_KINDS:
             firsts.setdefault(e.start_sample, e)

@@ -25,6 +25,8 @@ def opening(
     count = 0
     while True:
         count += 1
-        part = prepare_session(replace(session, steps=session.steps[:count]), options, source=source)
+        part = prepare_session(
+            replace(session, steps=session.steps[:count]), options, source=source
+        )
         if part.timeline.duration_s >= min_s or count >= len(session.steps):
             return part

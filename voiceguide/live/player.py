@@ -21,7 +21,7 @@ from ..model import Event, Timeline
 from ..render import Mastered, mix_into
 
 BLOCK_S = 0.05
-AHEAD_BLOCKS = 4
+AHEAD_S = 0.5
 
 Edit = Callable[[Timeline, int], Timeline]
 
@@ -44,6 +44,7 @@ class Player:
         *,
         final: bool = True,
         wait_points: list[int] | None = None,
+        ahead_s: float = AHEAD_S,
     ) -> None:
         self.timeline = timeline
         self.mastered = mastered
@@ -51,6 +52,7 @@ class Player:
         self._sounds = _sorted_sounds(timeline)
         self._ends = [e.end_sample for e in self._sounds]
         self._block = round(BLOCK_S * timeline.sample_rate_hz)
+        self.ahead_samples = round(ahead_s * timeline.sample_rate_hz)
         self._lock = threading.Condition()
         self._queue: deque[np.ndarray] = deque()
         self._render_at = 0  # next timeline sample to render
@@ -72,6 +74,7 @@ class Player:
         with self._lock:
             filled = 0
             if not self.paused:
+                self._render_ahead(frames)
                 while filled < frames and self._queue:
                     block = self._queue[0]
                     take = min(len(block), frames - filled)
@@ -119,18 +122,29 @@ class Player:
         while True:
             with self._lock:
                 while not self._stopped and (
-                    len(self._queue) >= AHEAD_BLOCKS or self._render_at >= self._render_limit()
+                    self._queued() >= self.ahead_samples or self._render_at >= self._render_limit()
                 ):
                     self._lock.wait(0.5)
                 if self._stopped:
                     return
-                start = self._render_at
-                end = min(start + self._block, self._render_limit())
-                index = bisect.bisect_right(self._ends, start)
-                block = np.zeros(end - start, dtype=np.float32)
-                mix_into(block, start, self._sounds, index, self.mastered)
-                self._queue.append(block)
-                self._render_at = end
+                self._render_block()
+
+    def _queued(self) -> int:
+        return sum(len(block) for block in self._queue)
+
+    def _render_block(self) -> None:
+        start = self._render_at
+        end = min(start + self._block, self._render_limit())
+        index = bisect.bisect_right(self._ends, start)
+        block = np.zeros(end - start, dtype=np.float32)
+        mix_into(block, start, self._sounds, index, self.mastered)
+        self._queue.append(block)
+        self._render_at = end
+
+    def _render_ahead(self, frames: int) -> None:
+        """Renders here what the render thread has not: the device must never wait."""
+        while self._queued() < frames and self._render_at < self._render_limit():
+            self._render_block()
 
     # -- controls -----------------------------------------------------------------------------
     def edit(self, what: str, change: Edit, **detail: object) -> None:
@@ -175,6 +189,9 @@ class Player:
         with self._lock:
             if change is not None:
                 self._set(change(self.timeline, self.played), self.mastered)
+            # What was rendered while paused may be from before the change.
+            self._queue.clear()
+            self._render_at = self.played
             self.paused = False
             self.marks.append(Mark("resume", self.device_frames, self.played))
             self._lock.notify_all()

@@ -15,10 +15,10 @@ import numpy as np
 from .. import pipeline
 from ..errors import AudioDeviceError, UsageError, UserError
 from ..model import Session, Timeline
+from ..outputs.atomic import write_text_atomic
 from ..phrases import Phrases
 from ..plan import STEP_GAP_S
 from ..render import Mastered, with_speech
-from ..outputs.atomic import write_text_atomic
 from ..report import timeline_json
 from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
 from . import edits, recap
@@ -118,7 +118,9 @@ class _Controller:
     # -- getting ready -----------------------------------------------------------------
     def _whole(self) -> tuple[Timeline, Mastered]:
         with self.speaker.lock:
-            prepared = pipeline.prepare_session(self.session, self.voice, source=self.speaker.source)
+            prepared = pipeline.prepare_session(
+                self.session, self.voice, source=self.speaker.source
+            )
             self.speaker.source.clip(recap.closing_text(self.session.language))
         return prepared.timeline, pipeline.mastered(prepared)
 
@@ -161,6 +163,8 @@ class _Controller:
                 background.thread.start()
             with keys() as reader:
                 self._loop(player, reader, background)
+            if player.finished.is_set():
+                self._drain(player)
         finally:
             self.status.clear()
             player.stop()
@@ -191,6 +195,13 @@ class _Controller:
                     "the audio device stopped taking sound (unplugged, or its sound server "
                     "ended); playback stopped"
                 )
+
+    def _drain(self, player: Player) -> None:
+        """Until the device has played what it took: closing it drops its buffer."""
+        target = player.device_frames + 2 * self.output.buffer_frames
+        deadline = time.monotonic() + 4 * self.output.buffer_frames / self.rate + 0.5
+        while player.device_frames < target and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def _act(self, player: Player, action: str) -> str | None:
         self.note = ""
