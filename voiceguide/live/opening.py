@@ -14,13 +14,13 @@ from ..model import Session
 from ..pipeline import Prepared, VoiceOptions, prepare_session
 from ..speech.clips import ClipSource
 
-# Long enough to master the rest of a long session behind it.
-OPENING_S = 20.0
+# The openings played while the next is prepared: the first is short so that
+# it is mastered at once (mastering costs per clip), each lasts long enough to
+# prepare the next behind it, and the whole session follows the last.
+OPENING_S = (3.0, 30.0)
 
 
-def opening(
-    session: Session, source: ClipSource, options: VoiceOptions, min_s: float = OPENING_S
-) -> Prepared:
+def opening(session: Session, source: ClipSource, options: VoiceOptions, min_s: float) -> Prepared:
     """The fewest first steps that last ``min_s`` (or all of them), planned."""
     count = 0
     while True:

@@ -63,6 +63,7 @@ class Player:
         self.waiting = False
         self._wait_points = sorted(wait_points or [])
         self._stopped = False
+        self._sealed = False
         self.finished = threading.Event()
         self.marks: list[Mark] = []
         self._thread = threading.Thread(target=self._render_loop, name="render", daemon=True)
@@ -161,16 +162,29 @@ class Player:
         with self._lock:
             self.mastered = mastered
 
-    def upgrade(self, timeline: Timeline, mastered: Mastered, wait_points: list[int]) -> None:
-        """The whole session, planned once the opening plays: the same up to its end."""
+    def upgrade(
+        self, timeline: Timeline, mastered: Mastered, wait_points: list[int], *, final: bool = True
+    ) -> None:
+        """More of the session (or all of it, ``final``), planned while the opening
+        plays: the same as what it replaces up to that one's end."""
         with self._lock:
+            if self._sealed:
+                return
             self._set(timeline, mastered)
             self._wait_points = [
                 w for w in wait_points if w > self.played or (self.waiting and w == self.played)
             ]
-            self.final = True
-            self.marks.append(Mark("planned", self.device_frames, self.played))
+            self.final = final
+            what = "planned" if final else "opening"
+            self.marks.append(Mark(what, self.device_frames, self.played))
             self._lock.notify_all()
+
+    def seal(self) -> None:
+        """What plays now is all there will be (q was pressed): no more of the plan
+        comes in, and its end is the end."""
+        with self._lock:
+            self._sealed = True
+            self.final = True
 
     def _set(self, timeline: Timeline, mastered: Mastered) -> None:
         self.timeline = timeline

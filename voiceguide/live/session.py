@@ -24,7 +24,7 @@ from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
 from . import edits, recap
 from .device import Output
 from .keys import NoKeys, keys
-from .opening import opening
+from .opening import OPENING_S, opening
 from .player import Player
 from .status import StatusLine, status_line
 
@@ -126,9 +126,8 @@ class _Controller:
 
     def _player(self) -> tuple[Player, _Background | None]:
         if self.options.start_from is None:
-            with self.speaker.lock:
-                first = opening(self.session, self.speaker.source, self.voice)
-            if len(first.session.steps) < len(self.session.steps):
+            first = self._opening(OPENING_S[0])
+            if first is not None:
                 player = Player(
                     first.timeline,
                     pipeline.mastered(first),
@@ -137,6 +136,16 @@ class _Controller:
                 )
 
                 def finish() -> None:
+                    for min_s in OPENING_S[1:]:
+                        longer = self._opening(min_s)
+                        if longer is None:
+                            break
+                        player.upgrade(
+                            longer.timeline,
+                            pipeline.mastered(longer),
+                            self._waits(longer.timeline),
+                            final=False,
+                        )
                     timeline, mastered = self._whole()
                     player.upgrade(timeline, mastered, self._waits(timeline))
 
@@ -149,6 +158,12 @@ class _Controller:
                 raise UsageError(f"--from: {exc}") from None
             timeline = edits.splice(timeline, 0, start)
         return Player(timeline, mastered, wait_points=self._waits(timeline)), None
+
+    def _opening(self, min_s: float) -> pipeline.Prepared | None:
+        """The first steps lasting ``min_s``; None when they are the whole session."""
+        with self.speaker.lock:
+            part = opening(self.session, self.speaker.source, self.voice, min_s)
+        return part if len(part.session.steps) < len(self.session.steps) else None
 
     def _waits(self, timeline: Timeline) -> list[int]:
         return edits.wait_points(timeline, self.introduction) if self.options.wait else []
@@ -186,7 +201,9 @@ class _Controller:
                 error = background.error
                 raise error if isinstance(error, UserError) else RuntimeError(error)
             timeline, at = player.position()
-            line = status_line(timeline, at, paused=player.paused, waiting=player.waiting)
+            line = status_line(
+                timeline, at, paused=player.paused, waiting=player.waiting, planned=player.final
+            )
             self.status.show(f"{line}  {self.note}" if self.note else line)
             if player.device_frames != frames:
                 frames, moved = player.device_frames, time.monotonic()
@@ -209,8 +226,9 @@ class _Controller:
             player.release_wait()
             return None
         if action == "quit":
-            if self.closing or not player.final:
+            if self.closing:
                 return "stop"
+            player.seal()
             self._say(player, "close", recap.closing_text(self.session.language), edits.closed)
             self.closing = True
         elif action == "pause":

@@ -12,7 +12,14 @@ from .edits import SOUND_KINDS, container_at
 from .recap import chapter_title_at
 
 
-def status_line(timeline: Timeline, at: int, *, paused: bool = False, waiting: bool = False) -> str:
+def status_line(
+    timeline: Timeline,
+    at: int,
+    *,
+    paused: bool = False,
+    waiting: bool = False,
+    planned: bool = True,
+) -> str:
     """E.g. "▶ Single knee to chest (left) · hold 0:12.0 left · 3:05.2 / 10:12.0 (30%)"."""
     rate = timeline.sample_rate_hz
     state = "paused (space resumes)" if paused else "▶"
@@ -34,8 +41,11 @@ def status_line(timeline: Timeline, at: int, *, paused: bool = False, waiting: b
         if now is not None and now.text:
             parts.append(_short(now.text))
     total = timeline.duration_samples
-    percent = 100 * at // total if total else 100
-    parts.append(f"{clock(at / rate)} / {clock(total / rate)} ({percent}%)")
+    if planned:
+        percent = 100 * at // total if total else 100
+        parts.append(f"{clock(at / rate)} / {clock(total / rate)} ({percent}%)")
+    else:
+        parts.append(f"{clock(at / rate)} (preparing the rest)")
     return " · ".join(parts)
 
 
