@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model import Event, Timeline
-from ..render import Mastered, mix_into
+from ..render import Mastered, mix_into, with_speech
 
 BLOCK_S = 0.05
 AHEAD_S = 0.5
 
 Edit = Callable[[Timeline, int], Timeline]
+WaitPoints = Callable[[Timeline], list[int]]
 
 
 @dataclass
@@ -64,6 +65,8 @@ class Player:
         self._wait_points = sorted(wait_points or [])
         self._stopped = False
         self._sealed = False
+        self._edits: list[tuple[int, Edit]] = []
+        self._extra: dict[str, np.ndarray] = {}
         self.finished = threading.Event()
         self.marks: list[Mark] = []
         self._thread = threading.Thread(target=self._render_loop, name="render", daemon=True)
@@ -152,36 +155,55 @@ class Player:
         """Apply ``change(timeline, at)`` at the first sample not yet taken by the device."""
         with self._lock:
             at = self.played
-            self._queue.clear()
-            self._set(change(self.timeline, at), self.mastered)
-            self._render_at = at
+            self._apply(at, change)
             self.marks.append(Mark(what, self.device_frames, at, dict(detail)))
             self._lock.notify_all()
 
-    def set_mastered(self, mastered: Mastered) -> None:
+    def _apply(self, at: int, change: Edit) -> None:
+        self._edits.append((at, change))
+        self._set(change(self.timeline, at), self.mastered)
+        # What was rendered ahead is from before the change.
+        self._queue.clear()
+        self._render_at = at
+
+    def say(self, text: str, clip: np.ndarray) -> None:
+        """A phrase said live (recap, closing cue), levelled like the session's own."""
         with self._lock:
-            self.mastered = mastered
+            self._extra[text] = clip
+            self.mastered = with_speech(self.mastered, text, clip, self.timeline.sample_rate_hz)
 
     def upgrade(
-        self, timeline: Timeline, mastered: Mastered, wait_points: list[int], *, final: bool = True
+        self,
+        timeline: Timeline,
+        mastered: Mastered,
+        wait_points: WaitPoints,
+        *,
+        final: bool = True,
     ) -> None:
         """More of the session (or all of it, ``final``), planned while the opening
-        plays: the same as what it replaces up to that one's end."""
+        plays: the same as what it replaces up to that one's end, so the edits made
+        so far, made again on it, give the same timeline there."""
         with self._lock:
             if self._sealed:
                 return
+            for at, change in self._edits:
+                timeline = change(timeline, at)
+            for text, clip in self._extra.items():
+                mastered = with_speech(mastered, text, clip, timeline.sample_rate_hz)
             self._set(timeline, mastered)
             self._wait_points = [
-                w for w in wait_points if w > self.played or (self.waiting and w == self.played)
+                w
+                for w in wait_points(timeline)
+                if w > self.played or (self.waiting and w == self.played)
             ]
             self.final = final
-            what = "planned" if final else "opening"
-            self.marks.append(Mark(what, self.device_frames, self.played))
+            self.marks.append(
+                Mark("planned" if final else "opening", self.device_frames, self.played)
+            )
             self._lock.notify_all()
 
     def seal(self) -> None:
-        """What plays now is all there will be (q was pressed): no more of the plan
-        comes in, and its end is the end."""
+        """What plays now is all there will be (q was pressed): its end is the end."""
         with self._lock:
             self._sealed = True
             self.final = True
@@ -201,11 +223,7 @@ class Player:
 
     def resume(self, change: Edit | None = None) -> None:
         with self._lock:
-            if change is not None:
-                self._set(change(self.timeline, self.played), self.mastered)
-            # What was rendered while paused may be from before the change.
-            self._queue.clear()
-            self._render_at = self.played
+            self._apply(self.played, change or _unchanged)
             self.paused = False
             self.marks.append(Mark("resume", self.device_frames, self.played))
             self._lock.notify_all()
@@ -225,3 +243,7 @@ class Player:
 
 def _sorted_sounds(timeline: Timeline) -> list[Event]:
     return sorted(timeline.sounds(), key=lambda e: e.start_sample)
+
+
+def _unchanged(timeline: Timeline, at: int) -> Timeline:
+    return timeline

@@ -41,8 +41,12 @@ def chapter_title_at(timeline: Timeline, sample: int) -> str:
     return title
 
 
-def recap_text(timeline: Timeline, at: int) -> str:
-    """Where we are and what is left, e.g. "Right side, Single knee to chest. 15 seconds left."."""
+def recap_text(timeline: Timeline, at: int, *, planned: bool = True) -> str:
+    """Where we are and what is left, e.g. "Right side, Single knee to chest. 15 seconds left.".
+
+    Outside a hold it says how long the session has to go, when that is known
+    (``planned``: the timeline is the whole session).
+    """
     table = words(timeline.language)
     title = chapter_title_at(timeline, at)
     match = _SIDE_TITLE.match(title)
@@ -54,6 +58,8 @@ def recap_text(timeline: Timeline, at: int) -> str:
     if hold is not None:
         seconds = round((hold.end_sample - at) / rate)
         left = table["one_second_left"] if seconds <= 1 else table["seconds_left"].format(n=seconds)
+    elif not planned:
+        return f"{title}."
     else:
         minutes = round((timeline.duration_samples - at) / rate / 60)
         left = (

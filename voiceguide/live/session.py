@@ -18,7 +18,7 @@ from ..model import Session, Timeline
 from ..outputs.atomic import write_text_atomic
 from ..phrases import Phrases
 from ..plan import STEP_GAP_S
-from ..render import Mastered, with_speech
+from ..render import Mastered
 from ..report import timeline_json
 from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
 from . import edits, recap
@@ -140,14 +140,10 @@ class _Controller:
                         longer = self._opening(min_s)
                         if longer is None:
                             break
-                        player.upgrade(
-                            longer.timeline,
-                            pipeline.mastered(longer),
-                            self._waits(longer.timeline),
-                            final=False,
-                        )
+                        mastered = pipeline.mastered(longer)
+                        player.upgrade(longer.timeline, mastered, self._waits, final=False)
                     timeline, mastered = self._whole()
-                    player.upgrade(timeline, mastered, self._waits(timeline))
+                    player.upgrade(timeline, mastered, self._waits)
 
                 return player, _Background(finish)
         timeline, mastered = self._whole()
@@ -234,15 +230,16 @@ class _Controller:
         elif action == "pause":
             if not player.paused:
                 player.pause()
-            elif player.final:
-                timeline, at = player.position()
-                self._say(player, "resume", recap.recap_text(timeline, at), edits.resumed)
             else:
-                player.resume()
-        elif not player.final or self.closing:
-            self.note = "(a moment: still preparing)" if not player.final else ""
+                timeline, at = player.position()
+                text = recap.recap_text(timeline, at, planned=player.final)
+                self._say(player, "resume", text, edits.resumed)
+        elif self.closing:
+            pass
         elif action == "extend":
             self._extend(player)
+        elif action in ("next", "back") and not player.final:
+            self.note = "(a moment: still preparing the session)"
         elif action == "next":
             lead = round(SKIP_LEAD_S * self.rate)
             player.edit("next", lambda t, at: edits.skip_next(t, at, lead))
@@ -272,7 +269,7 @@ class _Controller:
         change: Callable[[Timeline, int, tuple, int], Timeline],
     ) -> None:
         clip = self.speaker.clip(text)
-        player.set_mastered(with_speech(player.mastered, text, clip, self.rate))
+        player.say(text, clip)
         timeline, at = player.position()
         step = edits._step_at(timeline, at)
         block, length = recap.spoken_block(text, len(clip), step, self.rate)
