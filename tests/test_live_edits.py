@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from test_plan import TONES, assert_tiles
 
 from voiceguide import pipeline
 from voiceguide.live import edits, recap
@@ -18,16 +19,6 @@ from voiceguide.plan import plan, spoken_phrases
 from voiceguide.script import parse_script
 
 RATE = 44100
-TONES = {
-    "inhale": 26460,
-    "exhale": 26460,
-    "hold": 22050,
-    "end_of_hold": 19845,
-    "switch_sides": 35280,
-    "chime": 66150,
-    "bell": 110250,
-    "tick": 2205,
-}
 COUNTS = recap.count_words("en")
 SCRIPTS = sorted(Path(__file__).parent.parent.joinpath("scripts").glob("*.yaml"))
 
@@ -62,20 +53,6 @@ def sounds(t: Timeline) -> list[Event]:
     return sorted(
         (e for e in t.events if e.kind in ("speech", "tone")), key=lambda e: e.start_sample
     )
-
-
-def assert_tiles(t: Timeline) -> None:
-    """Speech, tones and silence cover the session end to end, without overlap."""
-    flat = sorted(
-        (e for e in t.events if e.kind in ("speech", "silence", "tone")),
-        key=lambda e: e.start_sample,
-    )
-    cursor = 0
-    for e in flat:
-        assert e.start_sample == cursor, e
-        assert e.end_sample > e.start_sample
-        cursor = e.end_sample
-    assert cursor == t.duration_samples
 
 
 def holds(t: Timeline) -> list[Event]:

@@ -7,6 +7,7 @@ within 50 ms. Controls are pressed through a pseudo-terminal.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 from played import Journal, PtyPlay, assert_heard_as, expected_signal, onsets
@@ -103,10 +105,23 @@ def play(
     )
 
 
-def recorded(pulse: PulseServer) -> object:
+@contextlib.contextmanager
+def steered(
+    pulse: PulseServer, args: list[str], env: dict[str, str]
+) -> Iterator[tuple[PtyPlay, list[np.ndarray]]]:
+    """`play ARGS` on a pseudo-terminal while the sink is recorded; after the
+    block, it must have ended by itself with status 0, and the list holds what
+    was heard."""
     recording = pulse.record()
     recording.wait_until_flowing()
-    return recording
+    player = PtyPlay(args, env)
+    heard: list[np.ndarray] = []
+    try:
+        yield player, heard
+        assert player.finish() == 0, player.output[-500:]
+    finally:
+        player.close()
+        heard.append(recording.stop())
 
 
 def test_play_sounds_like_the_export(
@@ -139,19 +154,15 @@ def test_pause_adds_exactly_the_paused_time_and_a_recap(
     pulse: PulseServer, env: dict[str, str], tmp_path: Path
 ) -> None:
     script = write(tmp_path, HOLD)
-    recording = pulse.record()
-    recording.wait_until_flowing()
-    player = PtyPlay([str(script), "--journal", str(tmp_path / "j.json")], env)
-    try:
+    with steered(pulse, [str(script), "--journal", str(tmp_path / "j.json")], env) as (
+        player,
+        heard,
+    ):
         player.wait_for(r"hold 0:04\.\d left")
         paused_at = player.press(" ")
         player.wait_for("paused")
         time.sleep(1.2)
         resumed_at = player.press(" ")
-        assert player.finish() == 0
-    finally:
-        player.close()
-    heard = recording.stop()
     journal = Journal.read(tmp_path / "j.json")
     assert journal.starved_frames == 0
     pause, resume = journal.mark("pause"), journal.mark("resume")
@@ -168,24 +179,18 @@ def test_pause_adds_exactly_the_paused_time_and_a_recap(
     # And it was heard so: the paused time and the recap added, to within 50 ms.
     expected = expected_signal(script, journal, voice(env))
     assert len(expected) == planned.duration_samples + length + paused_frames
-    assert_heard_as(heard, expected)
+    assert_heard_as(heard[0], expected)
 
 
 def test_plus_extends_the_hold_and_keeps_the_countdown(
     pulse: PulseServer, env: dict[str, str], tmp_path: Path
 ) -> None:
     script = write(tmp_path, HOLD)
-    recording = pulse.record()
-    recording.wait_until_flowing()
-    player = PtyPlay([str(script), "--extend", "2", "--journal", str(tmp_path / "j.json")], env)
-    try:
+    args = [str(script), "--extend", "2", "--journal", str(tmp_path / "j.json")]
+    with steered(pulse, args, env) as (player, heard):
         player.wait_for(r"hold 0:04\.\d left")
         player.press("+")
         player.wait_for(r"hold 0:0[56]\.\d left")
-        assert player.finish() == 0
-    finally:
-        player.close()
-    heard = recording.stop()
     journal = Journal.read(tmp_path / "j.json")
     planned = pipeline.prepare(script, voice(env)).timeline
     at = journal.mark("extend")["timeline_sample"]
@@ -197,17 +202,17 @@ def test_plus_extends_the_hold_and_keeps_the_countdown(
     assert (counted["3"], counted["2"], counted["1"]) == (3 * RATE, 2 * RATE, RATE)
     expected = expected_signal(script, journal, voice(env))
     assert len(expected) == planned.duration_samples + 2 * RATE
-    assert_heard_as(heard, expected)
+    assert_heard_as(heard[0], expected)
 
 
 def test_next_back_and_quit_with_a_closing_cue(
     pulse: PulseServer, env: dict[str, str], tmp_path: Path
 ) -> None:
     script = write(tmp_path, TWO_PARTS)
-    recording = pulse.record()
-    recording.wait_until_flowing()
-    player = PtyPlay([str(script), "--journal", str(tmp_path / "j.json")], env)
-    try:
+    with steered(pulse, [str(script), "--journal", str(tmp_path / "j.json")], env) as (
+        player,
+        heard,
+    ):
         player.wait_for(r"Knee hug · hold 0:03\.\d left")
         player.press("n")
         player.wait_for(r"Cat stretch · hold 0:02\.\d left")
@@ -215,10 +220,6 @@ def test_next_back_and_quit_with_a_closing_cue(
         player.wait_for(r"Cat stretch · Cat stretch")
         player.wait_for(r"Cat stretch · hold 0:02\.\d left")
         player.press("q")
-        assert player.finish() == 0
-    finally:
-        player.close()
-    heard = recording.stop()
     journal = Journal.read(tmp_path / "j.json")
     controls = [m for m in journal.marks if m["what"] not in ("opening", "planned")]
     assert [m["what"] for m in controls] == ["next", "back", "close"]
@@ -233,7 +234,7 @@ def test_next_back_and_quit_with_a_closing_cue(
         (e.start_sample, e.text, e.cue) for e in expected_timeline.sounds()
     ]
     assert journal.timeline.duration_samples == close["timeline_sample"] + length
-    assert_heard_as(heard, expected_signal(script, journal, voice(env)))
+    assert_heard_as(heard[0], expected_signal(script, journal, voice(env)))
 
 
 def test_wait_waits_for_a_key_before_each_exercise(

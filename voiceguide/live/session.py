@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -87,6 +88,8 @@ def play(
     status_stream: TextIO | None = None,
 ) -> PlayResult:
     session = pipeline.with_voice_options(pipeline.load_session(path), voice)
+    if options.wait and not sys.stdin.isatty():
+        raise UsageError("--wait needs a keyboard: run play in a terminal")
     output = Output(OUTPUT_RATE_HZ, options.device)
     try:
         return _Controller(session, voice, options, output, status_stream).run()
