@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import replace
 from pathlib import Path
@@ -240,3 +241,15 @@ def test_status_line_shows_the_part_time_left_and_progress() -> None:
     assert "hold 0:12.0 left" in line
     assert line.endswith(f"({100 * (hold.end_sample - s(12)) // t.duration_samples}%)")
     assert status_line(replace(t), 0, paused=True).startswith("paused")
+
+
+def test_the_from_examples_in_the_docs_exist() -> None:
+    root = Path(__file__).parent.parent
+    texts = (root / "README.md").read_text() + (root / "voiceguide/cli.py").read_text()
+    examples = re.findall(r"voiceguide play (scripts/\S+\.yaml) --from (\"[^\"]+\"|\S+)", texts)
+    assert len(examples) >= 3
+    options = pipeline.VoiceOptions(engine="test", use_cache=False)
+    for script, wanted in examples:
+        session = pipeline.load_session(root / script)
+        timeline = pipeline.prepare(root / script, options).timeline
+        edits.start_of(timeline, len(session.steps), wanted.strip('"'))

@@ -56,6 +56,7 @@ def cli() -> None:
       voiceguide check scripts/back-spasm-relief.yaml     show the plan
       voiceguide export scripts/back-spasm-relief.yaml    write audio/back-spasm-relief.mp3
       voiceguide export scripts/ --split --subtitles      every script, tracks and transcripts
+      voiceguide play scripts/back-spasm-relief.yaml      hear it now, steered by keys
       voiceguide voices                                   engines and their voices
 
     The script format is described in docs/script-format.md; `voiceguide schema`
@@ -315,7 +316,7 @@ def play(
     Examples:
       voiceguide play scripts/back-spasm-relief.yaml
       voiceguide play scripts/gentle-yoga.yaml --from 4 --wait
-      voiceguide play scripts/core-strength.yaml --from "Side plank" -d "USB Audio"
+      voiceguide play scripts/core-strength.yaml --from "bird dog" -d "USB Audio"
 
     Without a sound server or device it says so and exits with status 1:
     use `export` for a file instead.

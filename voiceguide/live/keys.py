@@ -12,7 +12,7 @@ import os
 import select
 import sys
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Protocol, TextIO
 
 # What each key does; several keys may do one thing.
 KEYS = {
@@ -48,6 +48,12 @@ def actions(text: str) -> list[str]:
     return found
 
 
+class Keys(Protocol):
+    def read(self, timeout_s: float) -> list[str]:
+        """The actions pressed within ``timeout_s`` (empty if none)."""
+        ...
+
+
 class KeyReader:
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -72,7 +78,7 @@ class NoKeys:
 
 
 @contextlib.contextmanager
-def keys(stream: TextIO | None = None) -> Iterator[KeyReader | NoKeys]:
+def keys(stream: TextIO | None = None) -> Iterator[Keys]:
     stream = stream or sys.stdin
     try:
         fd = stream.fileno()

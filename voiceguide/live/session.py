@@ -24,7 +24,7 @@ from ..report import timeline_json
 from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
 from . import edits, recap
 from .device import Output
-from .keys import NoKeys, keys
+from .keys import Keys, NoKeys, keys
 from .opening import OPENING_S, opening
 from .player import Player
 from .status import StatusLine, status_line
@@ -187,8 +187,7 @@ class _Controller:
         timeline, at = player.position()
         return PlayResult(timeline.title, at / self.rate, player.finished.is_set())
 
-    def _loop(self, player: Player, reader: object, background: _Background | None) -> None:
-        assert hasattr(reader, "read")
+    def _loop(self, player: Player, reader: Keys, background: _Background | None) -> None:
         frames, moved = player.device_frames, time.monotonic()
         while not player.finished.is_set():
             for action in reader.read(POLL_S):
