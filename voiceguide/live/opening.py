@@ -17,7 +17,7 @@ from ..speech.clips import ClipSource
 # The openings played while the next is prepared: the first is short so that
 # it is mastered at once (mastering costs per clip), each lasts long enough to
 # prepare the next behind it, and the whole session follows the last.
-OPENING_S = (3.0, 30.0)
+OPENING_S = (5.0, 30.0)
 
 
 def opening(session: Session, source: ClipSource, options: VoiceOptions, min_s: float) -> Prepared:

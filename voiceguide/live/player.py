@@ -167,10 +167,19 @@ class Player:
         self._render_at = at
 
     def say(self, text: str, clip: np.ndarray) -> None:
-        """A phrase said live (recap, closing cue), levelled like the session's own."""
-        with self._lock:
-            self._extra[text] = clip
-            self.mastered = with_speech(self.mastered, text, clip, self.timeline.sample_rate_hz)
+        """A phrase said live (recap, closing cue), levelled like the session's own.
+
+        Levelling takes a while: it is done outside the lock the device waits on.
+        """
+        while True:
+            with self._lock:
+                mastered = self.mastered
+            levelled = with_speech(mastered, text, clip, self.timeline.sample_rate_hz)
+            with self._lock:
+                if self.mastered is mastered:
+                    self._extra[text] = clip
+                    self.mastered = levelled
+                    return
 
     def upgrade(
         self,
@@ -182,25 +191,34 @@ class Player:
     ) -> None:
         """More of the session (or all of it, ``final``), planned while the opening
         plays: the same as what it replaces up to that one's end, so the edits made
-        so far, made again on it, give the same timeline there."""
-        with self._lock:
-            if self._sealed:
+        so far, made again on it, give the same timeline there.
+
+        The edits and phrases are made again outside the lock the device waits on,
+        and again if a key changed them meanwhile.
+        """
+        while True:
+            with self._lock:
+                if self._sealed:
+                    return
+                done, extra = list(self._edits), dict(self._extra)
+            edited, levelled = timeline, mastered
+            for at, change in done:
+                edited = change(edited, at)
+            for text, clip in extra.items():
+                levelled = with_speech(levelled, text, clip, timeline.sample_rate_hz)
+            waits = wait_points(edited)
+            with self._lock:
+                if self._edits != done or self._extra.keys() != extra.keys():
+                    continue
+                self._set(edited, levelled)
+                self._wait_points = [
+                    w for w in waits if w > self.played or (self.waiting and w == self.played)
+                ]
+                self.final = final
+                what = "planned" if final else "opening"
+                self.marks.append(Mark(what, self.device_frames, self.played))
+                self._lock.notify_all()
                 return
-            for at, change in self._edits:
-                timeline = change(timeline, at)
-            for text, clip in self._extra.items():
-                mastered = with_speech(mastered, text, clip, timeline.sample_rate_hz)
-            self._set(timeline, mastered)
-            self._wait_points = [
-                w
-                for w in wait_points(timeline)
-                if w > self.played or (self.waiting and w == self.played)
-            ]
-            self.final = final
-            self.marks.append(
-                Mark("planned" if final else "opening", self.device_frames, self.played)
-            )
-            self._lock.notify_all()
 
     def seal(self) -> None:
         """What plays now is all there will be (q was pressed): its end is the end."""

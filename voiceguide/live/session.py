@@ -33,6 +33,7 @@ from .status import StatusLine, status_line
 STALL_S = 3.0
 POLL_S = 0.1
 SKIP_LEAD_S = 0.5
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True)
@@ -170,16 +171,22 @@ class _Controller:
     # -- playing -------------------------------------------------------------------------
     def run(self) -> PlayResult:
         player, background = self._player()
+        # The device's thread needs the interpreter lock every period; while the
+        # rest of the session is prepared, it must get it back quickly.
+        switch_interval_s = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         player.start()
         try:
             self.output.start(player.pull)
             if background is not None:
+                self._settle(player)
                 background.thread.start()
             with keys() as reader:
                 self._loop(player, reader, background)
             if player.finished.is_set():
                 self._drain(player)
         finally:
+            sys.setswitchinterval(switch_interval_s)
             self.status.clear()
             player.stop()
             if self.options.journal is not None:
@@ -210,6 +217,14 @@ class _Controller:
                     "the audio device stopped taking sound (unplugged, or its sound server "
                     "ended); playback stopped"
                 )
+
+    def _settle(self, player: Player) -> None:
+        """Until the device has filled its buffer: preparing the rest of the session
+        competes for the processor, and must not make the first sounds stutter."""
+        target = 2 * self.output.buffer_frames
+        deadline = time.monotonic() + 2.0
+        while player.device_frames < target and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def _drain(self, player: Player) -> None:
         """Until the device has played what it took: closing it drops its buffer."""
