@@ -18,8 +18,9 @@ import numpy as np
 from ..errors import AudioDeviceError
 
 # Large enough that a busy machine does not starve the sound server.
-# (Measured: 20 ms periods lost up to 1.5 s to underruns on a loaded 2-core machine.)
-PERIOD_MS = 100
+# (Measured: 20 ms periods lost up to 1.5 s to underruns on a loaded 2-core
+# machine, 3 x 100 ms up to 0.26 s while a phrase was levelled.)
+PERIOD_MS = 200
 PERIODS = 3
 NO_DEVICE_HINT = (
     "use `voiceguide export` to write an audio file, or `voiceguide serve` to play "

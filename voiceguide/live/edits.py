@@ -109,7 +109,7 @@ def insert(
         else:
             events.append(replace(e, end_sample=e.end_sample + length))
     placed = sorted((_shifted(e, at) for e in block), key=lambda e: e.start_sample)
-    step = _step_at(timeline, at)
+    step = step_at(timeline, at)
     cursor = at
     for e in placed:
         if e.start_sample > cursor:
@@ -129,7 +129,7 @@ def insert(
     return _rebuilt(timeline, events, chapters, timeline.duration_samples + length)
 
 
-def _step_at(timeline: Timeline, sample: int) -> int:
+def step_at(timeline: Timeline, sample: int) -> int:
     before = [e.step for e in timeline.events if e.start_sample <= sample]
     return before[-1] if before else 0
 

@@ -174,6 +174,9 @@ class Player:
         while True:
             with self._lock:
                 mastered = self.mastered
+                if ("speech", text) in mastered.clips:
+                    self._extra[text] = clip
+                    return
             levelled = with_speech(mastered, text, clip, self.timeline.sample_rate_hz)
             with self._lock:
                 if self.mastered is mastered:

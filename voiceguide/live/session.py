@@ -117,6 +117,7 @@ class _Controller:
         self.counts = recap.count_words(session.language)
         self.introduction = Phrases(session.language)["introduction"]
         self.closing = False
+        self.recap = ""
         self.note = ""
 
     # -- getting ready -----------------------------------------------------------------
@@ -148,6 +149,7 @@ class _Controller:
                         player.upgrade(longer.timeline, mastered, self._waits, final=False)
                     timeline, mastered = self._whole()
                     player.upgrade(timeline, mastered, self._waits)
+                    self._ready_to_close(player)
 
                 return player, _Background(finish)
         timeline, mastered = self._whole()
@@ -157,7 +159,14 @@ class _Controller:
             except ValueError as exc:
                 raise UsageError(f"--from: {exc}") from None
             timeline = edits.splice(timeline, 0, start)
-        return Player(timeline, mastered, wait_points=self._waits(timeline)), None
+        player = Player(timeline, mastered, wait_points=self._waits(timeline))
+        self._ready_to_close(player)
+        return player, None
+
+    def _ready_to_close(self, player: Player) -> None:
+        """The closing cue levelled ahead: q must not make the sound stutter."""
+        text = recap.closing_text(self.session.language)
+        player.say(text, self.speaker.clip(text))
 
     def _opening(self, min_s: float) -> pipeline.Prepared | None:
         """The first steps lasting ``min_s``; None when they are the whole session."""
@@ -247,10 +256,12 @@ class _Controller:
         elif action == "pause":
             if not player.paused:
                 player.pause()
-            else:
+                # Said on resuming; made now, while nothing plays.
                 timeline, at = player.position()
-                text = recap.recap_text(timeline, at, planned=player.final)
-                self._say(player, "resume", text, edits.resumed)
+                self.recap = recap.recap_text(timeline, at, planned=player.final)
+                player.say(self.recap, self.speaker.clip(self.recap))
+            else:
+                self._say(player, "resume", self.recap, edits.resumed)
         elif self.closing:
             pass
         elif action == "extend":
@@ -288,7 +299,7 @@ class _Controller:
         clip = self.speaker.clip(text)
         player.say(text, clip)
         timeline, at = player.position()
-        step = edits._step_at(timeline, at)
+        step = edits.step_at(timeline, at)
         block, length = recap.spoken_block(text, len(clip), step, self.rate)
         if what == "resume":
             player.resume(lambda t, at: change(t, at, block, length))
