@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,system-voices]'
+	$(BIN)/pip install --quiet -e '.[dev,system-voices,cast]'
 	touch $(STAMP)
 
 ## Render the seed routine to audio/back-spasm-relief.mp3 and print its plan.
@@ -34,6 +34,12 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run.py --write docs/benchmarks.md
+
+## The property tests with many more examples (figures go in docs/reliability.md).
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP)
+	VOICEGUIDE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:xdist -p no:cacheprovider \
+		tests/test_properties.py --hypothesis-show-statistics -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -312,6 +312,7 @@ def figure_d(bench: Bench) -> Result:
         return Result("d", figure, goal, "not measured", "not measured", details)
     info = bench.info(name)
     baseline_out = bench.work / "out" / "baseline.mp3"
+    baseline_out.parent.mkdir(exist_ok=True)
     baseline = [
         sys.executable,
         str(BENCH / "baseline_pyttsx3_pydub.py"),

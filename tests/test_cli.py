@@ -221,3 +221,19 @@ def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
     assert "voiceguide export scripts/back-spasm-relief.yaml" in out
     code, out, _ = run(["export", "--help"], capsys)
     assert "--split" in out and "-16 LUFS" in out
+
+
+def test_cache_info_and_clear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    script = tmp_path / "s.yaml"
+    script.write_text("title: x\nsteps:\n  - say: One.\n  - say: Two.\n", encoding="utf-8")
+    code, _, _ = run(["check", str(script), "--engine", "test"], capsys)
+    assert code == 0
+    code, out, _ = run(["cache", "info"], capsys)
+    assert code == 0 and f"{tmp_path / 'voiceguide'}: 2 phrases" in out
+    code, out, _ = run(["cache", "clear"], capsys)
+    assert code == 0 and out.startswith("removed 2 phrases")
+    code, out, _ = run(["cache", "info"], capsys)
+    assert ": 0 phrases, 0.0 MB" in out

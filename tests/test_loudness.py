@@ -9,13 +9,16 @@ from voiceguide.loudness import (
     SILENCE_DB,
     HopEnergies,
     clip_k_rms_db,
+    envelope_peak_db,
     hop_samples,
     integrated_loudness,
     k_squared_cumsum,
     k_weighted,
     k_weighting_sos,
     limit_true_peak,
+    limiter_gain,
     true_peak_dbtp,
+    true_peak_envelope,
 )
 
 # ITU-R BS.1770-4 Table 1 and 2: the published K-weighting at 48 kHz.
@@ -315,3 +318,32 @@ def test_limiter_adds_no_clicks() -> None:
     step = np.abs(np.diff(gain)) / np.diff(np.flatnonzero(where))
     assert np.max(step) < 0.01
     assert np.all(gain <= 1.0)
+
+
+def test_limiter_with_a_given_envelope_and_scale_equals_limiting_the_scaled_clip() -> None:
+    rate = 48000
+    x = (0.3 * loud_clip(rate)).astype(np.float64)
+    envelope = true_peak_envelope(x)
+    for scale in (0.5, 2.0, 4.0):
+        given = limit_true_peak(x, rate, -1.0, envelope=envelope, scale=scale)
+        direct = limit_true_peak(x * scale, rate, -1.0)
+        np.testing.assert_allclose(given, direct, rtol=1e-9, atol=1e-12)
+        assert true_peak_dbtp(given, rate) <= -1.0 + 0.05
+
+
+def test_true_peak_envelope_scales_with_the_signal() -> None:
+    x = loud_clip()
+    np.testing.assert_allclose(true_peak_envelope(3.0 * x), 3.0 * true_peak_envelope(x), rtol=1e-6)
+    assert envelope_peak_db(true_peak_envelope(x)) == pytest.approx(true_peak_dbtp(x, 48000))
+
+
+def test_limiter_gain_is_none_under_the_ceiling_and_below_one_at_peaks() -> None:
+    rate = 48000
+    x = loud_clip(rate)
+    envelope = true_peak_envelope(x)
+    assert limiter_gain(envelope, rate, -1.0, scale=0.2) is None
+    gain = limiter_gain(envelope, rate, -1.0)
+    assert gain is not None and gain.shape == x.shape
+    assert np.all(gain <= 1.0)
+    peak = int(np.argmax(envelope))
+    assert gain[peak] * envelope[peak] <= 10 ** (-1.0 / 20) + 1e-9

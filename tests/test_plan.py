@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from voiceguide.errors import ScriptError
 from voiceguide.model import Event, Timeline
 from voiceguide.plan import (
     POSITION_GAP_S,
@@ -413,3 +414,13 @@ def test_spoken_phrases_lists_every_spoken_text() -> None:
     t = make(SPEC_EXAMPLE)
     assert {e.text for e in sounds(t) if e.kind == "speech"} <= set(phrases)
     assert len(phrases) == len(set(phrases))
+
+
+def test_a_session_with_nothing_to_play_is_refused_naming_verbosity() -> None:
+    with pytest.raises(ScriptError, match="nothing is left to play") as caught:
+        make("title: x\nverbosity: cues\nsteps:\n  - say: Only words.\n  - say: More words.\n")
+    assert caught.value.field == "verbosity" and caught.value.line == 4
+    # A sound or a pause is something to play.
+    assert make(
+        "title: x\nverbosity: cues\nsteps:\n  - say: Words.\n  - sound: bell\n"
+    ).duration_samples

@@ -10,7 +10,7 @@ import pytest
 from scipy.signal import resample_poly
 
 from voiceguide import pipeline
-from voiceguide.render import CEILING_DBTP, TARGET_LUFS, render_all, render_chunks
+from voiceguide.render import CEILING_DBTP, TARGET_LUFS, master, render_all, render_chunks
 from voiceguide.script import parse_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,11 +40,12 @@ def test_every_sound_is_its_clip_at_its_planned_sample(prepared: pipeline.Prepar
         assert np.array_equal(audio[event.start_sample : event.end_sample], clip)
 
 
-def test_loudness_and_true_peak_targets(prepared: pipeline.Prepared) -> None:
-    mastered = pipeline.mastered(prepared)
+@pytest.mark.parametrize("target_lufs", [TARGET_LUFS, -23.0, -12.0])
+def test_loudness_and_true_peak_targets(prepared: pipeline.Prepared, target_lufs: float) -> None:
+    mastered = master(prepared.timeline, prepared.speech, prepared.tones, target_lufs=target_lufs)
     audio = render_all(prepared.timeline, mastered).astype(np.float64)
     measured = pyloudnorm.Meter(44100).integrated_loudness(audio)
-    assert abs(measured - TARGET_LUFS) <= 0.2
+    assert abs(measured - target_lufs) <= 0.2
     assert abs(mastered.loudness_lufs - measured) <= 0.1
     peak_db = 20 * np.log10(np.max(np.abs(resample_poly(audio, 4, 1))))
     assert peak_db <= CEILING_DBTP + 0.1

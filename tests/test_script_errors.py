@@ -181,6 +181,13 @@ CASES: list[tuple[str, str | bytes, int | None, str | None, str]] = [
         "steps[0].say",
         "control characters",
     ),
+    (
+        "10,000-word step",
+        "title: x\nsteps:\n  - say: " + " ".join(["stretch"] * 10_000) + "\n",
+        3,
+        "steps[0].say",
+        "split it into steps",
+    ),
 ]
 
 

@@ -24,7 +24,7 @@ from voiceguide.errors import EngineError
 from voiceguide.speech import ENGINE_NAMES, get_engine, list_engines
 from voiceguide.speech import cache as cache_module
 from voiceguide.speech.base import Engine, VoiceInfo
-from voiceguide.speech.cache import PhraseCache, default_cache_dir, phrase_key
+from voiceguide.speech.cache import PhraseCache, default_cache_dir, encode, phrase_key
 from voiceguide.speech.clips import (
     OUTPUT_RATE_HZ,
     SILENCE_THRESHOLD,
@@ -386,7 +386,15 @@ def test_wait_for_wav_waits_until_the_file_is_whole_and_still(tmp_path: Path) ->
     assert clock.sleeps >= 4  # missing, two partial writes, then seen twice whole
 
 
-@pytest.mark.parametrize("content", [None, b"RIFF\xff\xff\x00\x00WAVEfmt ", b"not a wav at all"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,
+        b"RIFF\xff\xff\x00\x00WAVEfmt ",
+        b"not a wav at all",
+        _wav_bytes(np.zeros(0, dtype=np.int16)),  # the header a driver writes before the speech
+    ],
+)
 def test_wait_for_wav_gives_up_after_its_timeout(tmp_path: Path, content: bytes | None) -> None:
     path = tmp_path / "phrase.wav"
     if content is not None:
@@ -544,6 +552,21 @@ def test_clip_source_blank_text_is_an_empty_clip() -> None:
 def test_clip_source_rejects_silence_for_real_text() -> None:
     with pytest.raises(EngineError, match=r"the mute engine produced no sound for: 'Relax\.'"):
         ClipSource(SilentEngine(), None).clip("Relax.")
+
+
+class CrashingEngine(SilentEngine):
+    id = "flaky/1"
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        raise RuntimeError("synthesis thread died")
+
+
+def test_a_crashing_engine_is_an_engine_error_naming_the_phrase() -> None:
+    with pytest.raises(EngineError) as caught:
+        ClipSource(CrashingEngine(), None).clip("Relax.")
+    assert str(caught.value) == (
+        "the flaky engine failed (RuntimeError('synthesis thread died')) on: 'Relax.'"
+    )
 
 
 # --- PhraseCache ---------------------------------------------------------------------
@@ -705,3 +728,55 @@ def test_two_processes_fill_one_cache(tmp_path: Path) -> None:
         got = cache.get(key)
         assert got is not None and np.array_equal(got, expected)
         assert hashlib.sha256(raw[52:]).digest() == raw[20:52]
+
+
+def test_cache_trims_least_recently_used_to_its_bound(tmp_path: Path) -> None:
+    clip = np.linspace(-0.5, 0.5, 1000, dtype=np.float32)
+    entry_bytes = len(encode(clip))
+    cache = PhraseCache(tmp_path, max_bytes=3 * entry_bytes)
+    keys = [phrase_key("test", 44100, f"phrase {n}") for n in range(5)]
+    for age, key in enumerate(keys):
+        cache.put(key, clip)
+        os.utime(cache.path(key), (1000 + age, 1000 + age))
+    assert cache.get(keys[0]) is not None  # used just now: the newest
+    assert cache.trim() == 2
+    assert cache.size_bytes() == 3 * entry_bytes
+    kept = {key for key in keys if cache.path(key).exists()}
+    assert kept == {keys[0], keys[3], keys[4]}
+
+
+def test_clip_source_keeps_the_cache_within_its_bound(tmp_path: Path) -> None:
+    engine = get_engine("test", language="en", voice_name=None, rate_wpm=150)
+    probe = ClipSource(engine, None).clip("One two three.")
+    bound = 2 * len(encode(probe)) + 100
+    source = ClipSource(engine, PhraseCache(tmp_path, max_bytes=bound))
+    source.clips([f"Phrase number {n}." for n in range(6)])
+    assert PhraseCache(tmp_path).size_bytes() <= bound
+
+
+def test_cache_clear_removes_entries_and_stray_temporaries(tmp_path: Path) -> None:
+    cache = PhraseCache(tmp_path)
+    key = phrase_key("test", 44100, "x")
+    cache.put(key, np.zeros(10, dtype=np.float32))
+    stray = cache.path(key).parent / ".tmp-abc.clip"
+    stray.write_bytes(b"half")
+    assert cache.clear() == 1
+    assert list(tmp_path.rglob("*.clip")) == []
+
+
+@pytest.mark.espeak
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Crème brûlée, naïve façade.",
+        "Smile 😀 now.",
+        "日本語のテキスト。",
+        "مرحبا بالعالم",
+        "Zürich → Köln",
+    ],
+)
+def test_espeak_says_unusual_but_valid_text(text: str) -> None:
+    engine = get_engine("espeak", language="en", voice_name=None, rate_wpm=150)
+    clip = ClipSource(engine, None).clip(text)
+    assert clip.dtype == np.float32 and len(clip) > OUTPUT_RATE_HZ // 10
+    assert np.all(np.isfinite(clip)) and np.max(np.abs(clip)) <= 1.0

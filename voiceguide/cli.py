@@ -267,6 +267,126 @@ def voices(engine: str | None) -> None:
             click.echo(f"  {v.id:<24} {v.name}" + (f"  ({languages})" if languages else ""))
 
 
+@cli.group()
+def cache() -> None:
+    """The phrase cache: spoken phrases kept so exports need not speak them again.
+
+    It lives in $XDG_CACHE_HOME/voiceguide (default ~/.cache/voiceguide), is
+    safe to share between processes, checks every entry's checksum (a damaged
+    one is spoken again) and keeps itself under 512 MiB by dropping the least
+    recently used phrases.
+    """
+
+
+@cache.command("info")
+def cache_info() -> None:
+    """Show where the cache is, how many phrases it holds and its size."""
+    from .speech.cache import PhraseCache, default_cache_dir
+
+    store = PhraseCache(default_cache_dir())
+    entries = store.entries()
+    size_mb = sum(size for _, size, _ in entries) / 1e6
+    click.echo(f"{store.directory}: {len(entries)} phrases, {size_mb:.1f} MB")
+    click.echo(f"limit: {store.max_bytes / 2**20:.0f} MiB (least recently used dropped first)")
+
+
+@cache.command("clear")
+def cache_clear() -> None:
+    """Delete every cached phrase (they are spoken again when next needed)."""
+    from .speech.cache import PhraseCache, default_cache_dir
+
+    store = PhraseCache(default_cache_dir())
+    removed = store.clear()
+    click.echo(f"removed {removed} phrases from {store.directory}")
+
+
+def _search_timeout(help_text: str) -> Callable[..., Any]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(1, 60),
+        default=4,
+        show_default=True,
+        metavar="S",
+        help=help_text,
+    )
+
+
+@cli.command()
+@_search_timeout("Seconds to listen for answers.")
+def speakers(timeout: float) -> None:
+    """List the speakers on the network: UPnP/DLNA, Google Cast and Sonos.
+
+    Prints each speaker's name, kind and address; `cast --to` takes the name
+    (or the UPnP address). A kind whose library is missing or whose search
+    failed is reported in one line.
+
+    \b
+    Examples:
+      voiceguide speakers
+      voiceguide speakers --timeout 10
+    """
+    from .cast.console import list_speakers
+
+    list_speakers(timeout)
+
+
+@cli.command()
+@click.argument("script", type=click.Path(path_type=Path))
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="NAME|URL",
+    help="The speaker: its name (see `speakers`), a UPnP description URL, "
+    "or ha:media_player.NAME to play through Home Assistant (HA_URL, HA_TOKEN).",
+)
+@click.option(
+    "--host",
+    metavar="ADDRESS",
+    help="Serve the audio on this local address.  [default: the one facing the speaker]",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port to serve on (0: any free one)."
+)
+@_search_timeout("Seconds to search for the speaker.")
+@click.option(
+    "--verbose", is_flag=True, help="Print every request the speaker makes for the audio."
+)
+@voice_options
+def cast(
+    script: Path,
+    target: str,
+    host: str | None,
+    port: int,
+    timeout: float,
+    verbose: bool,
+    engine: str | None,
+    voice: str | None,
+    rate: int | None,
+    no_cache: bool,
+) -> None:
+    """Play SCRIPT's session on a speaker on the home network.
+
+    Renders the session, serves the MP3 on the address the speaker can reach,
+    starts it with its title and length, and shows the position until it
+    ends. Ctrl-C stops the speaker (exit status 130).
+
+    \b
+    Examples:
+      voiceguide cast scripts/back-spasm-relief.yaml --to "Living Room"
+      voiceguide cast scripts/gentle-yoga.yaml --to http://192.168.1.20:49152/description.xml
+      HA_URL=http://homeassistant.local:8123 HA_TOKEN=... \\
+        voiceguide cast scripts/breathing-calm.yaml --to ha:media_player.kitchen
+    """
+    from .cast.console import cast_script
+
+    options = _options(engine, voice, rate, no_cache)
+    with _progress_bar(script.name, False) as stages:
+        code = cast_script(script, target, host, port, timeout, verbose, options, stages)
+    if code:
+        sys.exit(code)
+
+
 @cli.command()
 @click.argument("script", type=click.Path(path_type=Path))
 @click.option("--device", "-d", metavar="NAME", help="Play on this device (see `devices`).")
@@ -357,6 +477,69 @@ def schema() -> None:
     from importlib.resources import files
 
     click.echo(files("voiceguide").joinpath("data/script.schema.json").read_text("utf-8"))
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Where rendered sessions are kept.  [default: ~/.cache/voiceguide/served]",
+)
+@click.option("--bitrate", type=click.IntRange(32, 320), default=128, metavar="KBPS")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=1,
+    metavar="N",
+    help="Sessions rendered at once.  [default: 1]",
+)
+@voice_options
+def serve(
+    sources: tuple[Path, ...],
+    host: str,
+    port: int,
+    cache_dir: Path | None,
+    bitrate: int,
+    jobs: int,
+    engine: str | None,
+    voice: str | None,
+    rate: int | None,
+    no_cache: bool,
+) -> None:
+    """Serve the scripts in SOURCES (a folder or files; default scripts/) over HTTP.
+
+    Open the address it prints in a browser for the library and the web
+    player; podcast apps subscribe to /feed.xml. Each session is rendered on
+    first request, kept in the cache, and rendered again when its script
+    changes. Only 127.0.0.1 is served unless --host says otherwise.
+
+    \b
+    Examples:
+      voiceguide serve                               scripts/ on http://127.0.0.1:8765/
+      voiceguide serve scripts/ --host 0.0.0.0       the whole home network
+      voiceguide serve mine.yaml --port 9000
+    """
+    from .server import RenderSettings, default_cache_dir
+    from .server import serve as run_server
+
+    settings = RenderSettings(_options(engine, voice, rate, no_cache), bitrate)
+    try:
+        run_server(
+            list(sources) or [Path("scripts")],
+            host=host,
+            port=port,
+            cache_dir=cache_dir or default_cache_dir(),
+            settings=settings,
+            workers=jobs,
+            ready=lambda url: click.echo(f"Serving on {url}  (Ctrl-C stops)", err=True),
+        )
+    except KeyboardInterrupt:
+        click.echo("voiceguide: stopped", err=True)
 
 
 @contextmanager

@@ -141,8 +141,15 @@ def integrated_loudness(hop_energies: HopEnergies | np.ndarray, sample_rate_hz: 
     return _LOUDNESS_OFFSET_DB + _db(float(np.mean(z[gated])))
 
 
-def _oversampled_envelope(x: np.ndarray) -> np.ndarray:
-    """Per-sample peak of the 4x oversampled signal on both sides of each sample."""
+def true_peak_envelope(x: np.ndarray) -> np.ndarray:
+    """Per-sample peak of the 4x oversampled signal on both sides of each sample.
+
+    Linear in ``x``'s scale: the envelope of ``g * x`` is ``g`` times this one,
+    so a clip's envelope serves every gain tried for it.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) == 0:
+        return np.zeros(0)
     up = np.abs(resample_poly(x, _OVERSAMPLE, 1))
     # Element-wise maxima of strided views: a reduce over a 4-wide axis is
     # several times slower in numpy.
@@ -158,12 +165,21 @@ def true_peak_dbtp(x: np.ndarray, sample_rate_hz: int) -> float:
     _check_rate(sample_rate_hz)
     if len(x) == 0:
         return SILENCE_DB
-    peak = float(np.max(_oversampled_envelope(np.asarray(x, dtype=np.float64))))
+    return envelope_peak_db(true_peak_envelope(x))
+
+
+def envelope_peak_db(envelope: np.ndarray) -> float:
+    """The true peak, in dBTP, that a ``true_peak_envelope`` shows."""
+    peak = float(np.max(envelope)) if len(envelope) else 0.0
     return max(20.0 * float(np.log10(peak)) if peak > 0 else -np.inf, SILENCE_DB)
 
 
-def _limiter_gain(envelope: np.ndarray, ceiling: float, radius: int, half: int) -> np.ndarray:
-    need = np.minimum(1.0, ceiling / np.maximum(envelope, 1e-30))
+def _limiter_gain(
+    envelope: np.ndarray, ceiling: float, sample_rate_hz: int, scale: float = 1.0
+) -> np.ndarray:
+    radius = max(1, round(_LIMITER_RADIUS_S * sample_rate_hz))
+    half = max(1, radius // 2)
+    need = np.minimum(1.0, ceiling / np.maximum(scale * envelope.astype(np.float64), 1e-30))
     # Each peak's gain is held over +-radius; the average over +-half (half <=
     # radius) then only mixes values already <= that peak's need, so smoothing
     # never lets a peak through.
@@ -175,32 +191,62 @@ def _limiter_gain(envelope: np.ndarray, ceiling: float, radius: int, half: int) 
     return np.minimum(1.0, 1.0 - smooth)
 
 
-def limit_true_peak(x: np.ndarray, sample_rate_hz: int, ceiling_dbtp: float) -> np.ndarray:
-    """Offline look-ahead limiter: ``x`` with true peak <= ``ceiling_dbtp`` (+0.05 dB).
+def limiter_gain(
+    envelope: np.ndarray, sample_rate_hz: int, ceiling_dbtp: float, scale: float = 1.0
+) -> np.ndarray | None:
+    """One pass of the limiter's gain for ``scale * x``, from ``x``'s ``true_peak_envelope``.
+
+    ``None`` where nothing reaches the ceiling. The first step of
+    ``limit_true_peak``, which then only checks the result and trims a hair
+    more where gain ripples left one: cheap, since the envelope is given, so
+    it is what a search over gains uses.
+    """
+    _check_rate(sample_rate_hz)
+    ceiling = 10.0 ** (ceiling_dbtp / 20.0)
+    if len(envelope) == 0 or scale * float(np.max(envelope)) <= ceiling:
+        return None
+    return _limiter_gain(envelope, ceiling, sample_rate_hz, scale)
+
+
+def limit_true_peak(
+    x: np.ndarray,
+    sample_rate_hz: int,
+    ceiling_dbtp: float,
+    *,
+    envelope: np.ndarray | None = None,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """Offline look-ahead limiter: ``scale * x`` with true peak <= ``ceiling_dbtp`` (+0.05 dB).
 
     Only the neighbourhood of each over-ceiling peak is attenuated, with a
-    smooth gain; a clip already under the ceiling comes back bit-identical.
+    smooth gain; a clip already under the ceiling comes back unchanged (bit-
+    identical at ``scale`` 1). ``envelope``, ``x``'s own ``true_peak_envelope``
+    if the caller has it, saves computing it again.
     """
     _check_rate(sample_rate_hz)
     x = np.asarray(x)
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float64)
     if len(x) == 0:
-        return x.copy()
+        return x.astype(dtype)
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
     tolerance = 10.0 ** (_LIMITER_TOLERANCE_DB / 20.0)
-    radius = max(1, round(_LIMITER_RADIUS_S * sample_rate_hz))
-    half = max(1, radius // 2)
-    out = x.astype(np.float64)
-    # One envelope per pass serves both the check and the next gain; gain
-    # ripples between samples can leave a hair over, which the next pass removes.
-    envelope = _oversampled_envelope(out)
-    if float(envelope.max()) <= ceiling:
-        return x.copy()
-    for _ in range(_LIMITER_PASSES):
-        out = out * _limiter_gain(envelope, ceiling, radius, half)
-        envelope = _oversampled_envelope(out)
+    if envelope is None:
+        envelope = true_peak_envelope(x)
+    if scale * float(np.max(envelope)) <= ceiling:
+        return (x * scale).astype(dtype) if scale != 1.0 else x.copy()
+    out = x.astype(np.float64) * scale
+    gain = limiter_gain(envelope, sample_rate_hz, ceiling_dbtp, scale)
+    if gain is not None:
+        out *= gain
+    # Gain ripples between samples can leave a hair over, which the next pass removes.
+    for _ in range(_LIMITER_PASSES - 1):
+        envelope = true_peak_envelope(out)
         if float(envelope.max()) <= ceiling * tolerance:
             break
+        out = out * _limiter_gain(envelope, ceiling, sample_rate_hz)
+    else:
+        envelope = true_peak_envelope(out)
     excess = float(envelope.max()) / ceiling
     if excess > tolerance:
         out = out / excess
-    return out.astype(x.dtype) if np.issubdtype(x.dtype, np.floating) else out
+    return out.astype(dtype)

@@ -154,6 +154,8 @@ class _Planner:
             self.step(step, _Where(index, step.line))
         self.flush_pauses()
         duration = self.cursor
+        if duration == 0:
+            self.nothing_to_play()
         if self.check_length and duration > self.samples(MAX_SESSION_S):
             self.too_long()
         return Timeline(
@@ -434,6 +436,17 @@ class _Planner:
         self.place_breathing(slots, pattern, start, end, where, label)
         self.emit_cues(slots.placed, end, where, "breath")
         self.want_gap("step")
+
+    def nothing_to_play(self) -> None:
+        # Only spoken text, and "cues" leaves it out: an empty file would
+        # play as nothing at all, and chapters of no length confuse players.
+        raise ScriptError(
+            f"at verbosity '{self.session.verbosity}' nothing is left to play; "
+            "add an exercise, breathe, sound or pause step, or use verbosity full",
+            source=self.session.source,
+            line=self.session.steps[0].line,
+            field="verbosity",
+        )
 
     def too_long(self) -> None:
         limit = self.samples(MAX_SESSION_S)

@@ -13,14 +13,23 @@ import errno
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 from types import TracebackType
+
+try:
+    import fcntl
+except ImportError:  # Windows: stale temporaries are left for the user to delete
+    fcntl = None  # type: ignore[assignment]
 
 from voiceguide.errors import OutputError
 
 # ".back.mp3.tmp-1a2b3c4d.mp3": hidden, traceable to its destination, and
 # ending in the real suffix for encoders that pick the format from it.
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.tmp-[0-9a-f]+(?P<suffix>\.[^.]*)?$")
+
+# A temporary this old whose lock nobody holds was left by a killed process.
+_STALE_AFTER_S = 10.0
 
 _REASONS = {
     errno.ENOSPC: "the disk is full",
@@ -77,6 +86,10 @@ class AtomicFiles:
 
     def __init__(self) -> None:
         self._temps: dict[Path, Path] = {}  # destination -> temporary
+        # Each temporary's descriptor stays open with a lock on it until the
+        # end: a lock the kernel drops when the process dies, even by kill -9,
+        # is how a later export tells an abandoned temporary from a live one.
+        self._locks: list[int] = []
         self._made_dirs: list[Path] = []
 
     def __enter__(self) -> AtomicFiles:
@@ -89,6 +102,7 @@ class AtomicFiles:
         if dest.is_dir():
             raise output_error(dest, IsADirectoryError(errno.EISDIR, "Is a directory"))
         self._make_parents(dest)
+        _remove_stale_temps(dest)
         while True:
             temp = dest.with_name(f".{dest.name}.tmp-{secrets.token_hex(4)}{dest.suffix}")
             try:
@@ -99,7 +113,9 @@ class AtomicFiles:
                 continue
             except OSError as exc:
                 raise output_error(dest, exc) from exc
-            os.close(fd)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            self._locks.append(fd)
             self._temps[dest] = temp
             return temp
 
@@ -156,16 +172,51 @@ class AtomicFiles:
                 _fsync(folder, os.O_RDONLY)
         self._temps.clear()
         self._made_dirs.clear()
+        self._unlock()
+
+    def _unlock(self) -> None:
+        for fd in self._locks:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._locks.clear()
 
     def _discard(self) -> None:
         for temp in self._temps.values():
             temp.unlink(missing_ok=True)
         self._temps.clear()
+        self._unlock()
         for folder in reversed(self._made_dirs):
             # A folder something else has put a file into stays.
             with contextlib.suppress(OSError):
                 folder.rmdir()
         self._made_dirs.clear()
+
+
+def _remove_stale_temps(dest: Path) -> None:
+    """Delete temporaries of ``dest`` that a killed export left behind."""
+    if fcntl is None:
+        return
+    try:
+        candidates = list(dest.parent.glob(f".{dest.name}.tmp-*"))
+    except OSError:
+        return
+    for temp in candidates:
+        if display_path(temp) != dest:
+            continue
+        try:
+            fd = os.open(temp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            # A fresh file may belong to an export that has not locked it yet.
+            if time.time() - os.fstat(fd).st_mtime < _STALE_AFTER_S:
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            temp.unlink(missing_ok=True)
+        except OSError:
+            continue  # locked: a live export is writing it
+        finally:
+            os.close(fd)
 
 
 def write_text_atomic(dest: Path, text: str) -> None:

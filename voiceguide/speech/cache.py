@@ -24,6 +24,9 @@ MAGIC = b"VGCLIP\r\n"  # the CR LF catches files mangled by text-mode transfers
 _HEADER = struct.Struct("<8sIQ32s")  # magic, version, sample count, payload sha256
 _SAMPLE = np.dtype("<f4")
 _SUFFIX = ".clip"
+# Roughly 1,000 phrases of a few seconds each: every phrase of dozens of
+# routines, while a disk is never filled by a cache nobody looks at.
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 
 # Directories already warned about: the warning is once per process, not once
 # per phrase or per cache object.
@@ -72,9 +75,11 @@ def _check_key(key: str) -> None:
 class PhraseCache:
     """Prepared clips by key, under ``directory`` (default: the user cache)."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.directory = directory if directory is not None else default_cache_dir() / "phrases"
+        self.max_bytes = max_bytes
         self.enabled = True
+        self.added = 0
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -101,6 +106,10 @@ class PhraseCache:
             # deleting costs one more synthesis later, nothing worse.
             with contextlib.suppress(OSError):
                 path.unlink()
+            return None
+        # Recently used entries are the last to go when the cache is trimmed.
+        with contextlib.suppress(OSError):
+            os.utime(path)
         return clip
 
     def put(self, key: str, clip: np.ndarray) -> None:
@@ -117,12 +126,57 @@ class PhraseCache:
                 with os.fdopen(handle, "wb") as file:
                     file.write(encode(clip))
                 os.replace(temporary, path)
+                self.added += 1
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
                 raise
         except OSError as exc:
             self._disable(exc)
+
+    def entries(self) -> list[tuple[Path, int, float]]:
+        """Every entry as (path, size in bytes, last use), oldest first."""
+        found = []
+        for path in self.directory.glob(f"*/*{_SUFFIX}"):
+            if path.name.startswith("."):
+                continue  # a temporary of a write in progress
+            with contextlib.suppress(OSError):
+                info = path.stat()
+                found.append((path, info.st_size, info.st_mtime))
+        return sorted(found, key=lambda entry: entry[2])
+
+    def size_bytes(self) -> int:
+        return sum(size for _, size, _ in self.entries())
+
+    def trim(self) -> int:
+        """Remove the least recently used entries until the cache fits ``max_bytes``.
+
+        Returns how many were removed. Safe while other processes use the
+        cache: an entry removed under a reader is only a miss for it.
+        """
+        entries = self.entries()
+        excess = sum(size for _, size, _ in entries) - self.max_bytes
+        removed = 0
+        for path, size, _ in entries:
+            if excess <= 0:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+            excess -= size
+        return removed
+
+    def clear(self) -> int:
+        """Remove every entry (and stray temporaries); returns how many entries."""
+        self.max_bytes, limit = 0, self.max_bytes
+        try:
+            removed = self.trim()
+        finally:
+            self.max_bytes = limit
+        for temporary in self.directory.glob(f"*/.tmp-*{_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        return removed
 
     def _disable(self, error: OSError) -> None:
         self.enabled = False

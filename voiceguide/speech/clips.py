@@ -118,6 +118,9 @@ class ClipSource:
             result[text] = self._speak(text)
             if progress is not None:
                 progress(len(result), total)
+        if self.cache is not None and self.cache.added:
+            self.cache.trim()
+            self.cache.added = 0
         return {text: result[text] for text in wanted}
 
     def _key(self, text: str) -> str:
@@ -134,10 +137,17 @@ class ClipSource:
         return None if found is None else self._remember(text, found)
 
     def _speak(self, text: str) -> np.ndarray:
-        pcm, rate_hz = self.engine.synthesize(text)
+        name = self.engine.id.split("/", 1)[0]
+        try:
+            pcm, rate_hz = self.engine.synthesize(text)
+        except EngineError:
+            raise
+        except Exception as exc:
+            # An engine is a foreign library: its failure is reported as the
+            # engine's, on the phrase, not as voiceguide's own bug.
+            raise EngineError(f"the {name} engine failed ({exc!r}) on: '{text}'") from exc
         clip = prepare_clip(pcm, rate_hz, self.output_rate_hz)
         if clip.size == 0:
-            name = self.engine.id.split("/", 1)[0]
             raise EngineError(f"the {name} engine produced no sound for: '{text}'")
         if self.cache is not None:
             self.cache.put(self._key(text), clip)

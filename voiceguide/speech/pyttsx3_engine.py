@@ -133,7 +133,11 @@ def _choose_voice(voices: list[VoiceInfo], language: str, voice_name: str | None
 
 
 def _riff_complete(data: bytes) -> bool:
-    """Whether ``data`` is a whole RIFF/WAVE file: sizes agree with the length."""
+    """Whether ``data`` is a whole RIFF/WAVE file with audio: sizes agree with the length.
+
+    A header with no frames yet is not whole: the driver writes it before the
+    speech, and on a busy machine it can sit unchanged for two looks.
+    """
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return False
     if struct.unpack_from("<I", data, 4)[0] + 8 != len(data):
@@ -142,7 +146,7 @@ def _riff_complete(data: bytes) -> bool:
     while offset + 8 <= len(data):
         chunk, size = struct.unpack_from("<4sI", data, offset)
         if chunk == b"data":
-            return offset + 8 + size <= len(data)
+            return size > 0 and offset + 8 + size <= len(data)
         offset += 8 + size + (size & 1)
     return False
 

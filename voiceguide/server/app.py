@@ -1,0 +1,284 @@
+"""The HTTP server: routes over the library and the render cache.
+
+Routes (all GET, HEAD too):
+
+    /                       the library page
+    /play/{id}              the player page of one session
+    /sessions.json          every session: id, title, duration, urls, chapters (or its error)
+    /sessions/{id}.mp3      the audio, rendered on first request (Range, ETag, 206)
+    /sessions/{id}.vtt      its transcript (WebVTT)
+    /sessions/{id}.json     its planned timeline, as `voiceguide check --json` prints it
+    /feed.xml               a podcast feed of every session, with chapters
+    /playlist.m3u           an M3U playlist of every session
+    /static/{name}          the web player's own files
+
+A script with an error is listed with it, and its files answer 422.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import re
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from ..outputs.playlist import m3u
+from . import pages
+from .feed import FeedItem, podcast_feed
+from .jobs import RenderSettings
+from .library import Entry, Library
+from .renders import RenderCache, Rendered, RenderFailed, WorkerLost
+from .static import StaticFiles
+
+LIBRARY: web.AppKey[Library] = web.AppKey("library", Library)
+RENDERS: web.AppKey[RenderCache] = web.AppKey("renders", RenderCache)
+STATIC: web.AppKey[StaticFiles] = web.AppKey("static", StaticFiles)
+
+_SESSION_FILE = re.compile(r"^(?P<id>[a-z0-9-]+)\.(?P<kind>mp3|vtt|json)$")
+# What a Host header may hold to be echoed into URLs: a name or address and a port.
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def default_executor(workers: int) -> Executor:
+    # "spawn": a worker must not inherit the event loop's threads mid-flight.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def make_app(
+    sources: list[Path],
+    cache_dir: Path,
+    settings: RenderSettings | None = None,
+    *,
+    executor: Executor | None = None,
+    workers: int = 1,
+) -> web.Application:
+    """The web application serving the scripts in ``sources`` (folders or files)."""
+    library = Library(sources)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    app = web.Application(middlewares=[worker_lost_is_503])
+    app[LIBRARY] = library
+    if executor is None:
+        renders = RenderCache(
+            cache_dir,
+            settings or RenderSettings(),
+            default_executor(workers),
+            renew=lambda: default_executor(workers),
+        )
+    else:  # the caller's, which the caller also stops
+        renders = RenderCache(cache_dir, settings or RenderSettings(), executor)
+    app[RENDERS] = renders
+    app[STATIC] = StaticFiles.load()
+
+    async def shut_down(_: web.Application) -> None:
+        if executor is None:
+            renders.executor.shutdown(wait=False, cancel_futures=True)
+
+    app.on_cleanup.append(shut_down)
+    app.add_routes(
+        [
+            web.get("/", library_page),
+            web.get("/play/{id}", player_page),
+            web.get("/sessions.json", sessions_json),
+            web.get("/sessions/{file}", session_file),
+            web.get("/feed.xml", feed),
+            web.get("/playlist.m3u", playlist),
+            web.get("/static/{name}", static_file),
+        ]
+    )
+    return app
+
+
+@web.middleware
+async def worker_lost_is_503(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A render worker that died is the machine's trouble for now, not a bug: try again."""
+    try:
+        return await handler(request)
+    except WorkerLost as exc:
+        return web.Response(status=503, text=f"{exc}; try again\n", headers={"Retry-After": "1"})
+
+
+def base_url(request: web.Request) -> str:
+    """The address the client used, for absolute URLs; its socket's if the Host is odd."""
+    host = request.headers.get("Host", "")
+    if not _HOST.match(host):
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        host = f"{sockname[0]}:{sockname[1]}" if sockname else "localhost"
+        if ":" in host.rsplit(":", 1)[0]:
+            address, port = host.rsplit(":", 1)
+            host = f"[{address}]:{port}"
+    return f"{request.scheme}://{host}"
+
+
+def _entry(request: web.Request, ident: str) -> Entry:
+    entry = request.app[LIBRARY].get(ident)
+    if entry is None:
+        raise web.HTTPNotFound(text="no such session\n")
+    return entry
+
+
+async def _plans(request: web.Request) -> list[tuple[Entry, Rendered | RenderFailed]]:
+    """Every session with its plan or its error, in library order."""
+    renders = request.app[RENDERS]
+    entries = request.app[LIBRARY].entries()
+    results = await asyncio.gather(*(renders.plan(e) for e in entries), return_exceptions=True)
+    out: list[tuple[Entry, Rendered | RenderFailed]] = []
+    for entry, result in zip(entries, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, RenderFailed):
+            raise result
+        out.append((entry, result))
+    return out
+
+
+def session_summary(base: str, entry: Entry, result: Rendered | RenderFailed) -> dict[str, Any]:
+    urls = {
+        "url": f"{base}/sessions/{entry.id}.mp3",
+        "page": f"{base}/play/{entry.id}",
+        "transcript": f"{base}/sessions/{entry.id}.vtt",
+        "timeline": f"{base}/sessions/{entry.id}.json",
+    }
+    if isinstance(result, RenderFailed):
+        return {"id": entry.id, "title": entry.path.stem, "error": result.failure.message, **urls}
+    plan = result.plan
+    return {
+        "id": entry.id,
+        "title": plan["title"],
+        "description": plan["description"],
+        "duration": plan["duration"],
+        **urls,
+        "chapters": plan["chapters"],
+        "error": None,
+    }
+
+
+async def sessions_json(request: web.Request) -> web.Response:
+    base = base_url(request)
+    sessions = [session_summary(base, e, r) for e, r in await _plans(request)]
+    return web.json_response({"sessions": sessions}, dumps=_dumps)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=1)
+
+
+def _failed(error: RenderFailed) -> web.Response:
+    status = 422 if error.failure.bad_script else 500
+    return web.Response(status=status, text=error.failure.message + "\n")
+
+
+async def session_file(request: web.Request) -> web.StreamResponse:
+    match = _SESSION_FILE.match(request.match_info["file"])
+    if match is None:
+        raise web.HTTPNotFound(text="no such session\n")
+    entry = _entry(request, match["id"])
+    renders = request.app[RENDERS]
+    try:
+        if match["kind"] == "json":
+            return web.json_response((await renders.plan(entry)).plan, dumps=_dumps)
+        rendered = await renders.audio(entry)
+    except RenderFailed as error:
+        return _failed(error)
+    headers = {"Cache-Control": "no-cache"}
+    if match["kind"] == "vtt":
+        headers["Content-Type"] = "text/vtt; charset=utf-8"
+        return web.FileResponse(rendered.files.vtt, headers=headers)
+    headers["Content-Type"] = "audio/mpeg"
+    return await _audio_response(request, rendered.files.mp3, headers)
+
+
+async def _audio_response(
+    request: web.Request, path: Path, headers: dict[str, str]
+) -> web.StreamResponse:
+    """The file with Range, HEAD and validators from aiohttp, and If-Range by ETag.
+
+    aiohttp reads If-Range only as a date. A player resuming a download of a
+    session whose script has since changed sends the old ETag there; it must
+    get the whole new file, not a range of it spliced onto the old bytes.
+    """
+    response = web.FileResponse(path, headers=headers)
+    if_range = request.headers.get("If-Range", "")
+    if if_range.startswith(('"', "W/")) and "Range" in request.headers:
+        stat = path.stat()
+        # The ETag FileResponse sends (tests/test_server.py checks the two agree).
+        current = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        if if_range != current:
+            without_range = request.headers.copy()
+            del without_range["Range"]
+            await response.prepare(request.clone(headers=without_range))
+    return response
+
+
+def _feed_items(
+    base: str, plans: list[tuple[Entry, Rendered | RenderFailed]], cache: RenderCache
+) -> list[FeedItem]:
+    items = []
+    for entry, result in plans:
+        if isinstance(result, RenderFailed):
+            continue
+        plan = result.plan
+        mp3 = result.files.mp3
+        size = mp3.stat().st_size if mp3.is_file() else 0
+        published = datetime.fromtimestamp(entry.path.stat().st_mtime, UTC)
+        items.append(
+            FeedItem(
+                id=entry.id,
+                title=plan["title"],
+                description=plan["description"],
+                duration_s=plan["duration"],
+                chapters=[(c["title"], c["start"]) for c in plan["chapters"]],
+                audio_url=f"{base}/sessions/{entry.id}.mp3",
+                page_url=f"{base}/play/{entry.id}",
+                size_bytes=size,
+                version=cache.key(entry),
+                published=published,
+            )
+        )
+    return items
+
+
+async def feed(request: web.Request) -> web.Response:
+    base = base_url(request)
+    items = _feed_items(base, await _plans(request), request.app[RENDERS])
+    body = podcast_feed("voiceguide sessions", base + "/", items)
+    return web.Response(body=body, content_type="application/rss+xml", charset="utf-8")
+
+
+async def playlist(request: web.Request) -> web.Response:
+    base = base_url(request)
+    entries = [
+        (r.plan["duration"], r.plan["title"], f"{base}/sessions/{e.id}.mp3")
+        for e, r in await _plans(request)
+        if not isinstance(r, RenderFailed)
+    ]
+    return web.Response(text=m3u(entries), content_type="audio/x-mpegurl", charset="utf-8")
+
+
+async def library_page(request: web.Request) -> web.Response:
+    sessions = [session_summary("", e, r) for e, r in await _plans(request)]
+    return web.Response(text=pages.library(sessions), content_type="text/html", charset="utf-8")
+
+
+async def player_page(request: web.Request) -> web.Response:
+    entry = _entry(request, request.match_info["id"])
+    try:
+        result: Rendered | RenderFailed = await request.app[RENDERS].plan(entry)
+    except RenderFailed as error:
+        result = error
+    summary = session_summary("", entry, result)
+    status = 422 if isinstance(result, RenderFailed) else 200
+    return web.Response(
+        status=status, text=pages.player(summary), content_type="text/html", charset="utf-8"
+    )
+
+
+async def static_file(request: web.Request) -> web.Response:
+    found = request.app[STATIC].get(request.match_info["name"])
+    if found is None:
+        raise web.HTTPNotFound(text="no such file\n")
+    return found.response(request)

@@ -1,0 +1,404 @@
+// voiceguide web player: follows the planned timeline while the audio plays.
+// Plain script, no build step: the page is complete without it, this adds the live parts.
+(function () {
+  "use strict";
+
+  const $ = (selector) => document.querySelector(selector);
+  const sessionId = document.body.dataset.session;
+  const audio = $("#audio");
+  if (!sessionId || !audio) return;
+
+  const ui = {
+    play: $("#play"), back: $("#back"), next: $("#next"),
+    exercise: $("#exercise"), side: $("#side"), step: $("#step"), phase: $("#phase"),
+    chapterCount: $("#chapter-count"),
+    hold: $("#hold"), holdLeft: $("#hold-left"), holdFill: $("#hold-fill"),
+    status: $("#status"), resume: $("#resume"), resumeText: $("#resume-text"),
+    restart: $("#restart"), strip: $("#strip"), bars: $("#strip-bars"), playhead: $("#playhead"),
+    elapsed: $("#elapsed"), remaining: $("#remaining"),
+    chapters: Array.from(document.querySelectorAll(".chapter")), transcript: $("#transcript"),
+  };
+  const STEP_S = 15;
+  const storageKey = "voiceguide:position:" + sessionId;
+  const PHASES = { inhale: "Breathe in", hold_in: "Hold the breath", exhale: "Breathe out", hold_out: "Rest, empty" };
+
+  let plan = null; // the timeline, as `voiceguide check --json` prints it
+  let duration = 0;
+  let chapters = ui.chapters.map((b) => ({ start: Number(b.dataset.start), title: b.querySelector(".chapter-title").textContent }));
+  let speech = [], holds = [], breaths = [];
+  let shown = {};
+  let cues = [];
+  let wakeLock = null;
+
+  // ---- time helpers -------------------------------------------------------
+
+  function clock(seconds) {
+    const s = Math.max(0, Math.floor(seconds + 1e-6));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    const mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(r).padStart(2, "0");
+  }
+
+  function lastAtOrBefore(list, t) {
+    // list sorted by start; binary search for the last item with start <= t
+    let lo = 0, hi = list.length - 1, found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].start <= t) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    return found;
+  }
+
+  function containing(list, t) {
+    const i = lastAtOrBefore(list, t);
+    return i >= 0 && t < list[i].end ? list[i] : null;
+  }
+
+  function splitSide(title) {
+    const match = /^(.*) \((left|right)\)$/.exec(title);
+    return match ? { name: match[1], side: match[2] === "left" ? "Left side" : "Right side" } : { name: title, side: "" };
+  }
+
+  // ---- what is happening now ---------------------------------------------
+
+  function setText(element, key, text) {
+    if (shown[key] !== text) { element.textContent = text; shown[key] = text; }
+  }
+
+  function chapterIndexAt(t) { return Math.max(0, lastAtOrBefore(chapters, t)); }
+
+  function render() {
+    const t = audio.currentTime || 0;
+    const total = duration || (plan ? plan.duration : 0);
+    if (chapters.length) {
+      const index = chapterIndexAt(t);
+      const { name, side } = splitSide(chapters[index].title);
+      setText(ui.exercise, "exercise", name);
+      setText(ui.chapterCount, "count", "Part " + (index + 1) + " of " + chapters.length);
+      setText(ui.side, "side", side);
+      ui.side.hidden = !side;
+      if (shown.chapter !== index) {
+        ui.chapters.forEach((b, i) => b.setAttribute("aria-current", i === index ? "true" : "false"));
+        shown.chapter = index;
+        updateMediaMetadata(index);
+      }
+    }
+    if (speech.length && (t > 0 || !audio.paused)) {
+      const i = lastAtOrBefore(speech, t);
+      setText(ui.step, "step", i >= 0 ? speech[i].text : speech[0].text);
+    }
+    const hold = containing(holds, t);
+    ui.hold.hidden = !hold;
+    if (hold) {
+      setText(ui.holdLeft, "holdLeft", clock(Math.ceil(hold.end - t - 1e-6)));
+      ui.holdFill.style.width = (100 * (t - hold.start) / (hold.end - hold.start)).toFixed(2) + "%";
+    }
+    // The breathing phase, unless the voice is saying just that right now.
+    const breath = containing(breaths, t);
+    const phase = breath ? PHASES[breath.cue] || "Breathe" : "";
+    const plain = (text) => (text || "").toLowerCase().replace(/[^a-z ]/g, "").trim();
+    ui.phase.hidden = !phase || plain(phase) === plain(shown.step);
+    if (phase) setText(ui.phase, "phase", phase);
+    followTranscript();
+    if (total > 0) {
+      const fraction = Math.min(1, t / total);
+      ui.playhead.style.left = (100 * fraction).toFixed(3) + "%";
+      setText(ui.elapsed, "elapsed", clock(t));
+      setText(ui.remaining, "remaining", "-" + clock(total - t));
+      ui.strip.setAttribute("aria-valuenow", String(Math.round(t)));
+      ui.strip.setAttribute("aria-valuetext", clock(t) + " of " + clock(total) + ", " + (shown.exercise || ""));
+    }
+  }
+
+  let frame = 0;
+  function tick() {
+    render();
+    frame = audio.paused ? 0 : requestAnimationFrame(tick);
+  }
+
+  // ---- the timeline strip --------------------------------------------------
+
+  function drawStrip() {
+    const total = plan.duration;
+    const bars = document.createDocumentFragment();
+    const add = (cls, start, end) => {
+      const bar = document.createElement("div");
+      bar.className = "bar " + cls;
+      bar.style.left = (100 * start / total) + "%";
+      if (end !== null) bar.style.width = Math.max(0.15, 100 * (end - start) / total) + "%";
+      bars.appendChild(bar);
+    };
+    chapters.forEach((c, i) => { if (i) add("bar-chapter", c.start, null); });
+    holds.forEach((e) => add("bar-hold", e.start, e.end));
+    mergeRuns(breaths).forEach((e) => add("bar-breath", e.start, e.end));
+    speech.forEach((e) => add("bar-speech", e.start, e.end));
+    ui.bars.replaceChildren(bars);
+  }
+
+  function mergeRuns(list) {
+    const runs = [];
+    for (const e of list) {
+      const last = runs[runs.length - 1];
+      if (last && e.start - last.end < 0.05) last.end = e.end; else runs.push({ start: e.start, end: e.end });
+    }
+    return runs;
+  }
+
+  function seekTo(seconds, play) {
+    const total = duration || (plan && plan.duration) || 0;
+    audio.currentTime = Math.max(0, Math.min(seconds, Math.max(0, total - 0.05)));
+    render();
+    if (play && audio.paused) start();
+  }
+
+  function stripSeek(event) {
+    const rect = ui.strip.getBoundingClientRect();
+    const total = duration || (plan && plan.duration) || 0;
+    seekTo(total * Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width)), false);
+  }
+
+  ui.strip.addEventListener("click", stripSeek);
+  ui.strip.addEventListener("keydown", (event) => {
+    const t = audio.currentTime;
+    const moves = {
+      ArrowLeft: t - STEP_S, ArrowDown: t - STEP_S, ArrowRight: t + STEP_S, ArrowUp: t + STEP_S,
+      Home: 0, End: (duration || plan.duration), PageUp: chapterStart(-1), PageDown: chapterStart(1),
+    };
+    if (event.key in moves) { event.preventDefault(); event.stopPropagation(); seekTo(moves[event.key], false); }
+  });
+
+  // ---- chapters ----------------------------------------------------------
+
+  function chapterStart(offset) {
+    const t = audio.currentTime;
+    let index = chapterIndexAt(t);
+    // "previous" from a few seconds into a chapter means its own start, as music players do
+    if (offset < 0 && t - chapters[index].start > 3) offset = 0;
+    index = Math.min(chapters.length - 1, Math.max(0, index + offset));
+    return chapters[index].start;
+  }
+
+  ui.chapters.forEach((button, index) => {
+    button.addEventListener("click", () => seekTo(chapters[index].start, true));
+  });
+  ui.next.addEventListener("click", () => { if (chapters.length) seekTo(chapterStart(1), false); });
+  ui.back.addEventListener("click", () => seekTo(audio.currentTime - STEP_S, false));
+
+  // ---- transcript from the WebVTT track -----------------------------------
+
+  function buildTranscript(track) {
+    cues = Array.from(track.cues || []);
+    const items = document.createDocumentFragment();
+    cues.forEach((cue, i) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "cue";
+      button.dataset.index = String(i);
+      const time = document.createElement("span");
+      time.className = "cue-time";
+      time.textContent = clock(cue.startTime);
+      button.append(time, document.createTextNode(cue.text));
+      button.addEventListener("click", () => seekTo(cue.startTime, false));
+      li.appendChild(button);
+      items.appendChild(li);
+    });
+    ui.transcript.replaceChildren(items);
+    shown.cue = undefined;
+    followTranscript();
+  }
+
+  function followTranscript() {
+    // The cue being said, or the last one said: the same rule as the step text.
+    const t = audio.currentTime;
+    let current = -1;
+    for (let i = 0; i < cues.length && cues[i].startTime <= t + 1e-3; i++) current = i;
+    if (current === shown.cue) return;
+    shown.cue = current;
+    ui.transcript.querySelectorAll(".cue").forEach((button, i) => {
+      button.classList.toggle("active", i === current);
+      button.classList.toggle("past", i < current);
+      if (i === current) button.setAttribute("aria-current", "true"); else button.removeAttribute("aria-current");
+    });
+    const element = ui.transcript.querySelector(".cue.active");
+    if (element) {
+      // Scroll the transcript box only, never the page the person is looking at.
+      const box = ui.transcript;
+      const top = element.offsetTop - box.offsetTop - box.clientHeight / 3;
+      if (Math.abs(box.scrollTop - top) > 4) box.scrollTop = top;
+    }
+  }
+
+  const trackElement = audio.querySelector("track");
+  if (trackElement) {
+    const track = trackElement.track;
+    track.mode = "hidden"; // load the cues and fire cuechange without drawing captions
+    const ready = () => buildTranscript(track);
+    trackElement.addEventListener("load", ready);
+    if (trackElement.readyState === 2) ready();
+    track.addEventListener("cuechange", followTranscript);
+  }
+
+  // ---- play / pause ------------------------------------------------------
+
+  function start() {
+    const playing = audio.play();
+    if (audio.readyState < 3) ui.status.textContent = "Preparing the audio…";
+    if (playing && playing.catch) {
+      playing.catch((error) => { ui.status.textContent = "Could not start: " + error.message; });
+    }
+  }
+
+  function toggle() { if (audio.paused) start(); else audio.pause(); }
+
+  ui.play.addEventListener("click", toggle);
+  ui.restart.addEventListener("click", () => { seekTo(0, false); ui.resume.hidden = true; forget(); });
+
+  audio.addEventListener("play", () => {
+    document.body.classList.add("is-playing");
+    ui.play.setAttribute("aria-label", "Pause");
+    if (!frame) frame = requestAnimationFrame(tick);
+    keepScreenOn();
+    setPlaybackState("playing");
+  });
+  audio.addEventListener("playing", () => { ui.status.textContent = ""; });
+  audio.addEventListener("waiting", () => { ui.status.textContent = "Loading…"; });
+  audio.addEventListener("pause", () => {
+    document.body.classList.remove("is-playing");
+    ui.play.setAttribute("aria-label", "Play");
+    remember();
+    releaseScreen();
+    setPlaybackState("paused");
+    render();
+  });
+  audio.addEventListener("ended", () => { forget(); ui.status.textContent = "Well done. Session complete."; });
+  audio.addEventListener("error", () => {
+    ui.status.textContent = "The audio could not be loaded (" + (audio.error ? audio.error.code : "?") + ").";
+  });
+  audio.addEventListener("timeupdate", () => { if (audio.paused) render(); maybeRemember(); updatePosition(); });
+  audio.addEventListener("seeked", () => { render(); updatePosition(); remember(); });
+  audio.addEventListener("loadedmetadata", () => {
+    duration = audio.duration;
+    resumePosition();
+    render();
+    updatePosition();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const onControl = event.target.closest && event.target.closest("button, a, input, [role=slider]");
+    if ((event.key === " " || event.key === "k") && !onControl) { event.preventDefault(); toggle(); }
+    else if (event.key === "j" || (event.key === "ArrowLeft" && !onControl)) seekTo(audio.currentTime - STEP_S, false);
+    else if (event.key === "l" || (event.key === "ArrowRight" && !onControl)) seekTo(audio.currentTime + STEP_S, false);
+    else if (event.key === "n" && chapters.length) seekTo(chapterStart(1), false);
+    else if (event.key === "p" && chapters.length) seekTo(chapterStart(-1), false);
+  });
+
+  // ---- resume after a reload -------------------------------------------------
+
+  let lastSaved = 0;
+  function remember() {
+    const t = audio.currentTime;
+    if (!(duration > 0) || t < 1) return;
+    try { localStorage.setItem(storageKey, JSON.stringify({ t: t, duration: duration })); } catch (e) { /* private mode */ }
+    lastSaved = Date.now();
+  }
+  function maybeRemember() { if (Date.now() - lastSaved > 2000) remember(); }
+  function forget() { try { localStorage.removeItem(storageKey); } catch (e) { /* private mode */ } }
+
+  function resumePosition() {
+    let saved = null;
+    try { saved = JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { saved = null; }
+    // A different length means the script changed: its old positions mean nothing now.
+    if (!saved || Math.abs(saved.duration - duration) > 0.5 || saved.t < 3 || saved.t > duration - 3) return;
+    audio.currentTime = saved.t;
+    ui.resumeText.textContent = "Picked up where you left off, at " + clock(saved.t) + ".";
+    ui.resume.hidden = false;
+  }
+  window.addEventListener("pagehide", remember);
+
+  // ---- lock screen, headphones and the screen itself ---------------------------
+
+  const media = "mediaSession" in navigator ? navigator.mediaSession : null;
+
+  function artwork(text) {
+    // The chapter, drawn as the "album art" a lock screen shows.
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 512;
+    const g = canvas.getContext("2d");
+    if (!g) return [];
+    g.fillStyle = "#0e1216"; g.fillRect(0, 0, 512, 512);
+    g.strokeStyle = "#8fc7b2"; g.lineWidth = 10; g.beginPath(); g.arc(256, 170, 70, 0, 2 * Math.PI); g.stroke();
+    g.fillStyle = "#e9e3d8"; g.font = "600 40px system-ui, sans-serif"; g.textAlign = "center";
+    const words = text.split(" "), lines = [];
+    let line = "";
+    for (const word of words) {
+      const tryLine = line ? line + " " + word : word;
+      if (g.measureText(tryLine).width > 440 && line) { lines.push(line); line = word; } else line = tryLine;
+    }
+    lines.push(line);
+    lines.slice(0, 3).forEach((l, i) => g.fillText(l, 256, 320 + i * 50));
+    return [{ src: canvas.toDataURL("image/png"), sizes: "512x512", type: "image/png" }];
+  }
+
+  function updateMediaMetadata(index) {
+    if (!media || !window.MediaMetadata) return;
+    const title = plan ? plan.title : $("#title").textContent;
+    const chapter = chapters[index] ? chapters[index].title : "";
+    media.metadata = new MediaMetadata({ title: title, artist: "voiceguide", album: chapter, artwork: artwork(chapter || title) });
+  }
+
+  function setPlaybackState(state) { if (media) media.playbackState = state; }
+
+  function updatePosition() {
+    if (!media || !media.setPositionState || !(duration > 0)) return;
+    try {
+      media.setPositionState({ duration: duration, playbackRate: audio.playbackRate, position: Math.min(audio.currentTime, duration) });
+    } catch (e) { /* a browser that refuses a value mid-seek */ }
+  }
+
+  if (media) {
+    const handlers = {
+      play: () => start(),
+      pause: () => audio.pause(),
+      seekbackward: (d) => seekTo(audio.currentTime - ((d && d.seekOffset) || STEP_S), false),
+      seekforward: (d) => seekTo(audio.currentTime + ((d && d.seekOffset) || STEP_S), false),
+      seekto: (d) => seekTo(d.seekTime, false),
+      previoustrack: () => seekTo(chapterStart(-1), false),
+      nexttrack: () => seekTo(chapterStart(1), false),
+    };
+    for (const [action, handler] of Object.entries(handlers)) {
+      try { media.setActionHandler(action, handler); } catch (e) { /* action not offered here */ }
+    }
+  }
+
+  async function keepScreenOn() {
+    if (!("wakeLock" in navigator) || wakeLock) return;
+    try {
+      wakeLock = await navigator.wakeLock.request("screen");
+      wakeLock.addEventListener("release", () => { wakeLock = null; });
+    } catch (e) { wakeLock = null; /* refused: battery saver, or not visible */ }
+  }
+  function releaseScreen() { if (wakeLock) { wakeLock.release(); wakeLock = null; } }
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && !audio.paused) keepScreenOn();
+  });
+
+  // ---- the plan ------------------------------------------------------------
+
+  fetch("/sessions/" + encodeURIComponent(sessionId) + ".json")
+    .then((response) => { if (!response.ok) throw new Error(response.status); return response.json(); })
+    .then((timeline) => {
+      plan = timeline;
+      const byStart = (a, b) => a.start - b.start;
+      speech = plan.events.filter((e) => e.kind === "speech").sort(byStart);
+      holds = plan.events.filter((e) => e.kind === "hold").sort(byStart);
+      breaths = plan.events.filter((e) => e.kind === "breath").sort(byStart);
+      chapters = plan.chapters.map((c) => ({ start: c.start, end: c.end, title: c.title }));
+      drawStrip();
+      shown = { cue: shown.cue };
+      render();
+      document.body.dataset.ready = "true";
+    })
+    .catch((error) => { ui.status.textContent = "Could not load the plan (" + error.message + ")."; });
+})();
