@@ -161,7 +161,14 @@ def timeline_from_json(data: dict[str, Any]) -> Timeline:
         for c in data["chapters"]
     )
     return Timeline(
-        data["title"], rate, data["duration_samples"], events, chapters, language=data["language"]
+        data["title"],
+        rate,
+        data["duration_samples"],
+        events,
+        chapters,
+        notes=tuple(data["notes"]),
+        description=data["description"],
+        language=data["language"],
     )
 
 
