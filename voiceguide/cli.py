@@ -77,6 +77,7 @@ def cli() -> None:
       voiceguide check scripts/back-spasm-relief.yaml     show the plan
       voiceguide export scripts/back-spasm-relief.yaml    write audio/back-spasm-relief.mp3
       voiceguide export scripts/ --split --subtitles      every script, tracks and transcripts
+      voiceguide play scripts/back-spasm-relief.yaml      hear it now, steered by keys
       voiceguide voices                                   engines and their voices
 
     The script format is described in docs/script-format.md; `voiceguide schema`
@@ -401,6 +402,90 @@ def cast(
         code = cast_script(script, target, host, port, timeout, verbose, options, stages)
     if code:
         sys.exit(code)
+
+
+@cli.command()
+@click.argument("script", type=click.Path(path_type=Path))
+@click.option("--device", "-d", metavar="NAME", help="Play on this device (see `devices`).")
+@click.option(
+    "--from",
+    "start_from",
+    metavar="STEP",
+    help="Start at step number STEP (from 1) or at the exercise whose name starts so.",
+)
+@click.option("--wait", is_flag=True, help="Wait for a key before each exercise.")
+@click.option(
+    "--extend",
+    "extend_s",
+    type=click.FloatRange(0.5, 300),
+    default=15.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How much longer + makes the current hold or rest.",
+)
+@click.option("--journal", type=click.Path(path_type=Path), hidden=True)
+@voice_options
+def play(
+    script: Path,
+    device: str | None,
+    start_from: str | None,
+    wait: bool,
+    extend_s: float,
+    journal: Path | None,
+    engine: str | None,
+    voice: str | None,
+    rate: int | None,
+    no_cache: bool,
+) -> None:
+    """Play SCRIPT through the speakers, to follow with your eyes closed.
+
+    It starts speaking at once and sounds exactly like the export. Keys (no
+    Enter needed; a clicker that types keys works too):
+
+    \b
+      space   pause; on resuming, a short recap says where you are
+      +       15 s more of the current hold or rest
+      n       skip to the next step      (also right arrow, Page Down)
+      b       back to the start of this exercise (left arrow, Page Up)
+      q       end with a short closing cue; q again stops at once
+
+    \b
+    Examples:
+      voiceguide play scripts/back-spasm-relief.yaml
+      voiceguide play scripts/gentle-yoga.yaml --from 4 --wait
+      voiceguide play scripts/core-strength.yaml --from "bird dog" -d "USB Audio"
+
+    Without a sound server or device it says so and exits with status 1:
+    use `export` for a file instead.
+    """
+    from .live.session import PlayOptions
+    from .live.session import play as play_session
+
+    options = PlayOptions(device, start_from, wait, extend_s, journal)
+    try:
+        result = play_session(script, _options(engine, voice, rate, no_cache), options)
+    except KeyboardInterrupt:
+        click.echo("\nvoiceguide: stopped", err=True)
+        sys.exit(130)
+    if not result.finished:
+        click.echo(f"stopped at {_clock(result.played_s)}", err=True)
+
+
+def _clock(seconds: float) -> str:
+    from .report import clock
+
+    return clock(seconds)
+
+
+@cli.command()
+def devices() -> None:
+    """List the audio output devices `play --device` accepts."""
+    from .live.device import list_devices
+
+    backend, names = list_devices()
+    click.echo(f"{backend}:")
+    for name in names:
+        click.echo(f"  {name}")
 
 
 @cli.command()

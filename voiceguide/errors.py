@@ -65,3 +65,9 @@ class OutputError(UserError):
     """An output could not be written: unwritable folder, disk full, ..."""
 
     exit_status = 1
+
+
+class AudioDeviceError(UserError):
+    """No sound server or device to play on, or it went away mid-session."""
+
+    exit_status = 1

@@ -125,9 +125,13 @@ def prepare(
 
 
 def prepare_session(
-    session: Session, options: VoiceOptions = VoiceOptions(), progress: Progress | None = None
+    session: Session,
+    options: VoiceOptions = VoiceOptions(),
+    progress: Progress | None = None,
+    source: ClipSource | None = None,
 ) -> Prepared:
-    source = clip_source(session, options)
+    """Synthesise every phrase of ``session`` (through ``source`` if given) and plan it."""
+    source = source or clip_source(session, options)
     speech = source.clips(spoken_phrases(session), progress=progress)
     tone_lengths = {name: cues.cue_length_samples(name, OUTPUT_RATE_HZ) for name in cues.CUE_NAMES}
     timeline = plan(session, {t: len(c) for t, c in speech.items()}, tone_lengths, OUTPUT_RATE_HZ)

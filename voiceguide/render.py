@@ -9,8 +9,8 @@ never held in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -212,20 +212,42 @@ def render_chunks(
     index = 0
     total = timeline.duration_samples
     for chunk_start in range(0, total, chunk_samples):
-        chunk_end = min(total, chunk_start + chunk_samples)
-        chunk = np.zeros(chunk_end - chunk_start, dtype=np.float32)
-        while index < len(sounds) and sounds[index].end_sample <= chunk_start:
-            index += 1
-        probe = index
-        while probe < len(sounds) and sounds[probe].start_sample < chunk_end:
-            event = sounds[probe]
-            clip = mastered.clip_for(event)
-            start = max(event.start_sample, chunk_start)
-            end = min(event.end_sample, chunk_end)
-            offset = start - event.start_sample
-            chunk[start - chunk_start : end - chunk_start] = clip[offset : offset + end - start]
-            probe += 1
+        chunk = np.zeros(min(total, chunk_start + chunk_samples) - chunk_start, dtype=np.float32)
+        index = mix_into(chunk, chunk_start, sounds, index, mastered)
         yield chunk
+
+
+def mix_into(
+    chunk: np.ndarray, chunk_start: int, sounds: Sequence[Event], index: int, mastered: Mastered
+) -> int:
+    """Writes into ``chunk`` (the span from ``chunk_start``) the parts of ``sounds``
+    (sorted by start) that fall in it; ``index`` is the first sound that may, and the
+    one for the next chunk is returned.
+    """
+    chunk_end = chunk_start + len(chunk)
+    while index < len(sounds) and sounds[index].end_sample <= chunk_start:
+        index += 1
+    probe = index
+    while probe < len(sounds) and sounds[probe].start_sample < chunk_end:
+        event = sounds[probe]
+        clip = mastered.clip_for(event)
+        start = max(event.start_sample, chunk_start)
+        end = min(event.end_sample, chunk_end)
+        offset = start - event.start_sample
+        chunk[start - chunk_start : end - chunk_start] = clip[offset : offset + end - start]
+        probe += 1
+    return index
+
+
+def with_speech(mastered: Mastered, text: str, clip: np.ndarray, rate: int) -> Mastered:
+    """``mastered`` and one more phrase, levelled and limited exactly as ``master``
+    treats its phrases at the gain it found."""
+    key: Key = ("speech", text)
+    if key in mastered.clips:
+        return mastered
+    alone = Timeline("", rate, len(clip), (Event("speech", 0, len(clip), 0, text=text),), ())
+    levelled, _ = _Clips(alone, {text: clip}, {}, CEILING_DBTP).clip(key, mastered.gain_db, "final")
+    return replace(mastered, clips={**mastered.clips, key: levelled})
 
 
 def render_all(timeline: Timeline, mastered: Mastered) -> np.ndarray:

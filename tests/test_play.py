@@ -1,0 +1,395 @@
+"""`voiceguide play` through a real PulseAudio null sink, recorded with parec.
+
+Each test plays a session of a few seconds, records the sink's monitor and
+compares what was heard with the plan: every sound within 50 ms, the end
+within 50 ms. Controls are pressed through a pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from played import (
+    Journal,
+    PtyPlay,
+    assert_heard_as,
+    device_sounds,
+    expected_signal,
+    onsets,
+    plan_sounds,
+)
+from pulse_server import PulseServer, missing, pulse_server
+
+from voiceguide import pipeline
+from voiceguide.live import edits, recap
+
+RATE = 44100
+SCRIPTS = sorted(Path(__file__).parent.parent.joinpath("scripts").glob("*.yaml"))
+
+SESSION = """\
+title: Played session
+steps:
+  - say: Lie down.
+  - pause: 1s
+  - exercise: Knee hug
+    say: Hug your knee.
+    hold: 3s
+    release: Let go.
+    rest: 1s
+  - sound: chime
+"""
+
+HOLD = """\
+title: Hold session
+steps:
+  - say: Lie down.
+  - exercise: Knee hug
+    say: Hug your knee.
+    hold: 5s
+    release: Let go.
+  - say: Done.
+"""
+
+TWO_PARTS = """\
+title: Two parts
+steps:
+  - exercise: Knee hug
+    say: Hug your knee.
+    hold: 5s
+    release: Let go.
+  - exercise: Cat stretch
+    say: Round your back.
+    hold: 5s
+    release: Relax.
+"""
+
+pytestmark = pytest.mark.pulseaudio
+
+
+@pytest.fixture(scope="module")
+def pulse() -> Iterator[PulseServer]:
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+    with pulse_server() as server:
+        yield server
+
+
+@pytest.fixture
+def env(pulse: PulseServer, tmp_path: Path) -> dict[str, str]:
+    return {**pulse.env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+def write(tmp_path: Path, text: str, name: str = "session.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def voice(env: dict[str, str]) -> pipeline.VoiceOptions:
+    return pipeline.VoiceOptions(cache_dir=Path(env["XDG_CACHE_HOME"]) / "voiceguide")
+
+
+def play(
+    args: list[str], env: dict[str, str], timeout_s: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voiceguide", "play", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+
+
+@contextlib.contextmanager
+def steered(
+    pulse: PulseServer, args: list[str], env: dict[str, str]
+) -> Iterator[tuple[PtyPlay, list[np.ndarray]]]:
+    """`play ARGS` on a pseudo-terminal while the sink is recorded; after the
+    block, it must have ended by itself with status 0, and the list holds what
+    was heard."""
+    recording = pulse.record()
+    recording.wait_until_flowing()
+    player = PtyPlay(args, env)
+    heard: list[np.ndarray] = []
+    try:
+        yield player, heard
+        assert player.finish() == 0, player.output[-500:]
+    finally:
+        player.close()
+        heard.append(recording.stop())
+
+
+def test_play_sounds_like_the_export(
+    pulse: PulseServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    script = write(tmp_path, SESSION)
+    wav = tmp_path / "export.wav"
+    subprocess.run(
+        [sys.executable, "-m", "voiceguide", "export", str(script), "-o", str(wav), "-q"],
+        env=env,
+        check=True,
+    )
+    recording = pulse.record()
+    recording.wait_until_flowing()
+    done = play([str(script), "--journal", str(tmp_path / "j.json")], env)
+    time.sleep(0.2)
+    heard = recording.stop()
+    assert done.returncode == 0, done.stderr
+    journal = Journal.read(tmp_path / "j.json")
+    assert journal.finished and journal.starved_frames == 0
+    exported, rate = soundfile.read(str(wav), dtype="float32")
+    assert rate == RATE
+    planned = pipeline.prepare(script, voice(env)).timeline
+    assert journal.timeline == planned
+    assert_heard_as(heard, exported, plan_sounds(planned))
+    assert len(onsets(exported)) >= 7
+
+
+def test_pause_adds_exactly_the_paused_time_and_a_recap(
+    pulse: PulseServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    script = write(tmp_path, HOLD)
+    with steered(pulse, [str(script), "--journal", str(tmp_path / "j.json")], env) as (
+        player,
+        heard,
+    ):
+        player.wait_for(r"hold 0:04\.\d left")
+        paused_at = player.press(" ")
+        player.wait_for("paused")
+        time.sleep(1.2)
+        resumed_at = player.press(" ")
+    journal = Journal.read(tmp_path / "j.json")
+    assert journal.starved_frames == 0
+    pause, resume = journal.mark("pause"), journal.mark("resume")
+    paused_frames = resume["device_frame"] - pause["device_frame"]
+    assert abs(paused_frames / RATE - (resumed_at - paused_at)) < 0.25
+    # The timeline after the pause is the plan with the recap put in, nothing else.
+    planned = pipeline.prepare(script, voice(env)).timeline
+    at = pause["timeline_sample"]
+    text = recap.recap_text(planned, at)
+    assert text.startswith("Knee hug.") and text.endswith("seconds left.")
+    spoken = next(e for e in journal.timeline.sounds() if e.text == text)
+    block, length = recap.spoken_block(text, spoken.length_samples, spoken.step, RATE)
+    assert journal.timeline.events == edits.resumed(planned, at, block, length).events
+    # And it was heard so: the paused time and the recap added, to within 50 ms.
+    expected = expected_signal(script, journal, voice(env))
+    assert len(expected) == planned.duration_samples + length + paused_frames
+    assert_heard_as(heard[0], expected, device_sounds(journal))
+
+
+def test_plus_extends_the_hold_and_keeps_the_countdown(
+    pulse: PulseServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    script = write(tmp_path, HOLD)
+    args = [str(script), "--extend", "2", "--journal", str(tmp_path / "j.json")]
+    with steered(pulse, args, env) as (player, heard):
+        player.wait_for(r"hold 0:04\.\d left")
+        player.press("+")
+        player.wait_for(r"hold 0:0[56]\.\d left")
+    journal = Journal.read(tmp_path / "j.json")
+    planned = pipeline.prepare(script, voice(env)).timeline
+    at = journal.mark("extend")["timeline_sample"]
+    longer = edits.extend(planned, at, 2 * RATE, recap.count_words("en"))
+    assert longer is not None and journal.timeline == longer
+    hold = next(e for e in longer.events if e.kind == "hold")
+    assert hold.length_samples == 7 * RATE
+    counted = {e.text: hold.end_sample - e.start_sample for e in longer.sounds()}
+    assert (counted["3"], counted["2"], counted["1"]) == (3 * RATE, 2 * RATE, RATE)
+    expected = expected_signal(script, journal, voice(env))
+    assert len(expected) == planned.duration_samples + 2 * RATE
+    assert_heard_as(heard[0], expected, device_sounds(journal))
+
+
+def test_next_back_and_quit_with_a_closing_cue(
+    pulse: PulseServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    script = write(tmp_path, TWO_PARTS)
+    with steered(pulse, [str(script), "--journal", str(tmp_path / "j.json")], env) as (
+        player,
+        heard,
+    ):
+        player.wait_for(r"Knee hug · hold 0:04\.\d left")
+        player.press("n")
+        player.wait_for(r"Cat stretch · hold 0:04\.\d left")
+        player.press("b")
+        player.wait_for(r"Cat stretch · Cat stretch")
+        player.wait_for(r"Cat stretch · hold 0:04\.\d left")
+        player.press("q")
+    journal = Journal.read(tmp_path / "j.json")
+    controls = [m for m in journal.marks if m["what"] not in ("opening", "planned")]
+    assert [m["what"] for m in controls] == ["next", "back", "close"]
+    planned = pipeline.prepare(script, voice(env)).timeline
+    nxt, back, close = controls
+    expected_timeline = edits.skip_next(planned, nxt["timeline_sample"], round(0.5 * RATE))
+    expected_timeline = edits.back_to_start(expected_timeline, back["timeline_sample"], RATE // 2)
+    closing = next(e for e in journal.timeline.sounds() if e.text == recap.closing_text("en"))
+    block, length = recap.spoken_block(closing.text or "", closing.length_samples, 1, RATE)
+    expected_timeline = edits.closed(expected_timeline, close["timeline_sample"], block, length)
+    assert [(e.start_sample, e.text, e.cue) for e in journal.timeline.sounds()] == [
+        (e.start_sample, e.text, e.cue) for e in expected_timeline.sounds()
+    ]
+    assert journal.timeline.duration_samples == close["timeline_sample"] + length
+    expected = expected_signal(script, journal, voice(env))
+    assert_heard_as(heard[0], expected, device_sounds(journal))
+
+
+def test_wait_waits_for_a_key_before_each_exercise(
+    pulse: PulseServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    script = write(tmp_path, TWO_PARTS)
+    player = PtyPlay([str(script), "--wait", "--journal", str(tmp_path / "j.json")], env)
+    try:
+        player.wait_for("waiting")
+        time.sleep(0.5)
+        player.press("x")
+        player.wait_for(r"▶ Knee hug")
+        player.wait_for("waiting")
+        player.press("\r")
+        assert player.finish() == 0
+    finally:
+        player.close()
+    journal = Journal.read(tmp_path / "j.json")
+    planned = pipeline.prepare(script, voice(env)).timeline
+    assert [m["timeline_sample"] for m in journal.marks if m["what"] == "wait"] == [
+        c.start_sample for c in planned.chapters
+    ]
+    waited = journal.gaps()
+    assert waited[0][1] >= 0.4 * RATE
+
+
+def test_from_starts_at_a_step_or_an_exercise(env: dict[str, str], tmp_path: Path) -> None:
+    script = write(tmp_path, TWO_PARTS)
+    done = play([str(script), "--from", "cat", "--journal", str(tmp_path / "j.json")], env)
+    assert done.returncode == 0, done.stderr
+    journal = Journal.read(tmp_path / "j.json")
+    assert journal.timeline.sounds()[0].text == "Cat stretch"
+    assert journal.timeline.sounds()[0].start_sample == 0
+    planned = pipeline.prepare(script, voice(env)).timeline
+    start = planned.chapters[1].start_sample
+    assert journal.timeline.duration_samples == planned.duration_samples - start
+    bad = play([str(script), "--from", "7"], env)
+    assert bad.returncode == 2
+    assert (
+        bad.stderr.strip() == "voiceguide: --from: there is no step 7; the script has steps 1 to 2"
+    )
+
+
+def test_ctrl_c_stops_at_once_and_restores_the_terminal(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    script = write(tmp_path, HOLD)
+    player = PtyPlay([str(script)], env)
+    try:
+        before = player.terminal_attrs()
+        player.wait_for("hold")
+        assert player.terminal_attrs() != before  # keys without Enter, no echo
+        pressed = player.press("\x03")
+        code = player.finish(timeout_s=10)
+        stopped_s = time.monotonic() - pressed
+        assert code == 130
+        assert stopped_s < 2.0
+        assert player.terminal_attrs() == before
+        assert "voiceguide: stopped" in player.output
+        assert "Traceback" not in player.output
+    finally:
+        player.close()
+
+
+def test_devices_lists_the_sink(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "devices"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "PulseAudio:"
+    assert "  Null Output" in done.stdout.splitlines()
+
+
+def test_the_server_going_away_stops_playback_cleanly(tmp_path: Path) -> None:
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+    script = write(tmp_path, HOLD)
+    with pulse_server() as server:
+        env = {**server.env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "voiceguide", "play", str(script)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.0)
+        server.process.kill()
+        server.process.wait()
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert err.strip().startswith("voiceguide: the audio device stopped")
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.pulseaudio
+def test_no_sound_server_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    empty = tmp_path / "run"
+    empty.mkdir(mode=0o700)
+    alsa = tmp_path / "asound.conf"
+    alsa.write_text("", encoding="utf-8")
+    env = {
+        **os.environ,
+        "XDG_RUNTIME_DIR": str(empty),
+        "PULSE_SERVER": f"unix:{empty}/none",
+        "ALSA_CONFIG_PATH": str(alsa),
+        "HOME": str(tmp_path),
+    }
+    script = write(tmp_path, HOLD)
+    done = play([str(script)], env)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("voiceguide: cannot play here: no ")
+    assert "`voiceguide export`" in lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("VOICEGUIDE_PLAY_BUNDLED"),
+    reason="plays every bundled script in real time (about 40 minutes): "
+    "set VOICEGUIDE_PLAY_BUNDLED=1",
+)
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_every_bundled_script_sounds_like_its_export(script: Path, tmp_path: Path) -> None:
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+    with pulse_server() as server:
+        env = {**server.env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        recording = server.record()
+        recording.wait_until_flowing()
+        done = play([str(script), "--journal", str(tmp_path / "j.json")], env, timeout_s=1200)
+        time.sleep(0.2)
+        heard = recording.stop()
+    assert done.returncode == 0, done.stderr
+    wav = tmp_path / "export.wav"
+    subprocess.run(
+        [sys.executable, "-m", "voiceguide", "export", str(script), "-o", str(wav), "-q"],
+        env=env,
+        check=True,
+    )
+    exported, _ = soundfile.read(str(wav), dtype="float32")
+    journal = Journal.read(tmp_path / "j.json")
+    assert journal.starved_frames == 0
+    planned = pipeline.prepare(script, voice(env)).timeline
+    assert journal.timeline == planned
+    assert_heard_as(heard, exported, plan_sounds(planned))

@@ -1,0 +1,32 @@
+"""The first part of a session, ready to play long before the whole of it.
+
+Synthesising and mastering a two-hour session takes seconds; its first steps
+take a few hundredths. The planner is sequential, so the plan of the first
+steps is, up to its end, the plan of the whole session: the opening plays at
+once while the rest is prepared behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..model import Session
+from ..pipeline import Prepared, VoiceOptions, prepare_session
+from ..speech.clips import ClipSource
+
+# The openings played while the next is prepared: the first is short so that
+# it is mastered at once (mastering costs per clip), each lasts long enough to
+# prepare the next behind it, and the whole session follows the last.
+OPENING_S = (5.0, 30.0)
+
+
+def opening(session: Session, source: ClipSource, options: VoiceOptions, min_s: float) -> Prepared:
+    """The fewest first steps that last ``min_s`` (or all of them), planned."""
+    count = 0
+    while True:
+        count += 1
+        part = prepare_session(
+            replace(session, steps=session.steps[:count]), options, source=source
+        )
+        if part.timeline.duration_s >= min_s or count >= len(session.steps):
+            return part

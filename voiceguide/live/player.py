@@ -1,0 +1,270 @@
+"""Pulls a timeline's PCM into a sound device, rendered ahead on a background thread.
+
+The device asks for frames from its own thread (``pull``); a render thread
+keeps a short queue of mastered blocks ahead of it. The position in the
+timeline moves only with the frames the device takes, so timing follows the
+device's clock. Edits (``edit``) drop what was rendered ahead and take effect
+at the first sample the device has not yet taken.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model import Event, Timeline
+from ..render import Mastered, mix_into, with_speech
+
+BLOCK_S = 0.05
+AHEAD_S = 0.5
+
+Edit = Callable[[Timeline, int], Timeline]
+WaitPoints = Callable[[Timeline], list[int]]
+
+
+@dataclass
+class Mark:
+    """Something that happened, at a device frame and a timeline sample (for --journal)."""
+
+    what: str
+    device_frame: int
+    timeline_sample: int
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+class Player:
+    def __init__(
+        self,
+        timeline: Timeline,
+        mastered: Mastered,
+        *,
+        final: bool = True,
+        wait_points: list[int] | None = None,
+        ahead_s: float = AHEAD_S,
+    ) -> None:
+        self.timeline = timeline
+        self.mastered = mastered
+        self.final = final  # False while only the opening is planned
+        self._sounds = _sorted_sounds(timeline)
+        self._ends = [e.end_sample for e in self._sounds]
+        self._block = round(BLOCK_S * timeline.sample_rate_hz)
+        self.ahead_samples = round(ahead_s * timeline.sample_rate_hz)
+        self._lock = threading.Condition()
+        self._queue: deque[np.ndarray] = deque()
+        self._render_at = 0  # next timeline sample to render
+        self.played = 0  # next timeline sample the device will take
+        self.device_frames = 0
+        self.starved_frames = 0
+        self.paused = False
+        self.waiting = False
+        self._wait_points = sorted(wait_points or [])
+        self._stopped = False
+        self._sealed = False
+        self._edits: list[tuple[int, Edit]] = []
+        self._extra: dict[str, np.ndarray] = {}
+        self.finished = threading.Event()
+        self.marks: list[Mark] = []
+        self._thread = threading.Thread(target=self._render_loop, name="render", daemon=True)
+
+    # -- the device's side ---------------------------------------------------------------
+    def pull(self, frames: int) -> np.ndarray:
+        """The next ``frames`` samples for the device (silence while paused or waiting)."""
+        out = np.zeros(frames, dtype=np.float32)
+        with self._lock:
+            filled = 0
+            if not self.paused:
+                self._render_ahead(frames)
+                while filled < frames and self._queue:
+                    block = self._queue[0]
+                    take = min(len(block), frames - filled)
+                    out[filled : filled + take] = block[:take]
+                    filled += take
+                    if take == len(block):
+                        self._queue.popleft()
+                    else:
+                        self._queue[0] = block[take:]
+                self.played += filled
+                self._arrive()
+                if filled < frames and not self.waiting and not self._at_end():
+                    self.starved_frames += frames - filled
+            self.device_frames += frames
+            self._lock.notify_all()
+        return out
+
+    def _arrive(self) -> None:
+        if self._wait_points and self.played >= self._wait_points[0] and not self.waiting:
+            self.waiting = True
+            self.marks.append(Mark("wait", self.device_frames, self.played))
+        if self.final and self.played >= self.timeline.duration_samples:
+            self.finished.set()
+
+    def _at_end(self) -> bool:
+        return self.final and self.played >= self.timeline.duration_samples
+
+    # -- the render thread -----------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._lock.notify_all()
+        self._thread.join(timeout=2)
+
+    def _render_limit(self) -> int:
+        limit = self.timeline.duration_samples
+        if self._wait_points:
+            limit = min(limit, self._wait_points[0])
+        return limit
+
+    def _render_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._stopped and (
+                    self._queued() >= self.ahead_samples or self._render_at >= self._render_limit()
+                ):
+                    self._lock.wait(0.5)
+                if self._stopped:
+                    return
+                self._render_block()
+
+    def _queued(self) -> int:
+        return sum(len(block) for block in self._queue)
+
+    def _render_block(self) -> None:
+        start = self._render_at
+        end = min(start + self._block, self._render_limit())
+        index = bisect.bisect_right(self._ends, start)
+        block = np.zeros(end - start, dtype=np.float32)
+        mix_into(block, start, self._sounds, index, self.mastered)
+        self._queue.append(block)
+        self._render_at = end
+
+    def _render_ahead(self, frames: int) -> None:
+        """Renders here what the render thread has not: the device must never wait."""
+        while self._queued() < frames and self._render_at < self._render_limit():
+            self._render_block()
+
+    # -- controls -----------------------------------------------------------------------------
+    def edit(self, what: str, change: Edit, **detail: object) -> None:
+        """Apply ``change(timeline, at)`` at the first sample not yet taken by the device."""
+        with self._lock:
+            at = self.played
+            self._apply(at, change)
+            self.marks.append(Mark(what, self.device_frames, at, dict(detail)))
+            self._lock.notify_all()
+
+    def _apply(self, at: int, change: Edit) -> None:
+        self._edits.append((at, change))
+        self._set(change(self.timeline, at), self.mastered)
+        # What was rendered ahead is from before the change.
+        self._queue.clear()
+        self._render_at = at
+
+    def say(self, text: str, clip: np.ndarray) -> None:
+        """A phrase said live (recap, closing cue), levelled like the session's own.
+
+        Levelling takes a while: it is done outside the lock the device waits on.
+        """
+        while True:
+            with self._lock:
+                mastered = self.mastered
+                if ("speech", text) in mastered.clips:
+                    self._extra[text] = clip
+                    return
+            levelled = with_speech(mastered, text, clip, self.timeline.sample_rate_hz)
+            with self._lock:
+                if self.mastered is mastered:
+                    self._extra[text] = clip
+                    self.mastered = levelled
+                    return
+
+    def upgrade(
+        self,
+        timeline: Timeline,
+        mastered: Mastered,
+        wait_points: WaitPoints,
+        *,
+        final: bool = True,
+    ) -> None:
+        """More of the session (or all of it, ``final``), planned while the opening
+        plays: the same as what it replaces up to that one's end, so the edits made
+        so far, made again on it, give the same timeline there.
+
+        The edits and phrases are made again outside the lock the device waits on,
+        and again if a key changed them meanwhile.
+        """
+        while True:
+            with self._lock:
+                if self._sealed:
+                    return
+                done, extra = list(self._edits), dict(self._extra)
+            edited, levelled = timeline, mastered
+            for at, change in done:
+                edited = change(edited, at)
+            for text, clip in extra.items():
+                levelled = with_speech(levelled, text, clip, timeline.sample_rate_hz)
+            waits = wait_points(edited)
+            with self._lock:
+                if self._edits != done or self._extra.keys() != extra.keys():
+                    continue
+                self._set(edited, levelled)
+                self._wait_points = [
+                    w for w in waits if w > self.played or (self.waiting and w == self.played)
+                ]
+                self.final = final
+                what = "planned" if final else "opening"
+                self.marks.append(Mark(what, self.device_frames, self.played))
+                self._lock.notify_all()
+                return
+
+    def seal(self) -> None:
+        """What plays now is all there will be (q was pressed): its end is the end."""
+        with self._lock:
+            self._sealed = True
+            self.final = True
+
+    def _set(self, timeline: Timeline, mastered: Mastered) -> None:
+        self.timeline = timeline
+        self.mastered = mastered
+        self._sounds = _sorted_sounds(timeline)
+        self._ends = [e.end_sample for e in self._sounds]
+
+    def pause(self) -> None:
+        with self._lock:
+            self.paused = True
+            self._queue.clear()
+            self._render_at = self.played
+            self.marks.append(Mark("pause", self.device_frames, self.played))
+
+    def resume(self, change: Edit | None = None) -> None:
+        with self._lock:
+            self._apply(self.played, change or _unchanged)
+            self.paused = False
+            self.marks.append(Mark("resume", self.device_frames, self.played))
+            self._lock.notify_all()
+
+    def release_wait(self) -> None:
+        with self._lock:
+            if self.waiting:
+                self._wait_points.pop(0)
+                self.waiting = False
+                self.marks.append(Mark("go", self.device_frames, self.played))
+                self._lock.notify_all()
+
+    def position(self) -> tuple[Timeline, int]:
+        with self._lock:
+            return self.timeline, self.played
+
+
+def _sorted_sounds(timeline: Timeline) -> list[Event]:
+    return sorted(timeline.sounds(), key=lambda e: e.start_sample)
+
+
+def _unchanged(timeline: Timeline, at: int) -> Timeline:
+    return timeline

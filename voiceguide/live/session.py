@@ -1,0 +1,320 @@
+"""``voiceguide play``: a session through the sound device, steered by keys."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from .. import pipeline
+from ..errors import AudioDeviceError, UsageError, UserError
+from ..model import Session, Timeline
+from ..outputs.atomic import write_text_atomic
+from ..phrases import Phrases
+from ..plan import STEP_GAP_S
+from ..render import Mastered
+from ..report import timeline_json
+from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
+from . import edits, recap
+from .device import Output
+from .keys import Keys, NoKeys, keys
+from .opening import OPENING_S, opening
+from .player import Player
+from .status import StatusLine, status_line
+
+# The device has taken nothing for this long: it has gone away.
+STALL_S = 3.0
+POLL_S = 0.1
+SKIP_LEAD_S = 0.5
+SWITCH_INTERVAL_S = 0.0005
+
+
+@dataclass(frozen=True)
+class PlayOptions:
+    device: str | None = None
+    start_from: str | None = None
+    wait: bool = False
+    extend_s: float = edits.DEFAULT_EXTEND_S
+    journal: Path | None = None
+
+
+@dataclass(frozen=True)
+class PlayResult:
+    title: str
+    played_s: float
+    finished: bool  # played to the end (or closed with q), not stopped
+
+
+class Speaker:
+    """Phrases said live, one at a time: engines keep global state."""
+
+    def __init__(self, source: ClipSource) -> None:
+        self.source = source
+        self.lock = threading.Lock()
+
+    def clip(self, text: str) -> np.ndarray:
+        with self.lock:
+            return self.source.clip(text)
+
+
+class _Background:
+    """Prepares and masters the whole session while its opening plays."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self._work = work
+        self.thread = threading.Thread(target=self._run, name="prepare", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # reported by the controller, on its thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+def play(
+    path: Path,
+    voice: pipeline.VoiceOptions,
+    options: PlayOptions,
+    status_stream: TextIO | None = None,
+) -> PlayResult:
+    session = pipeline.with_voice_options(pipeline.load_session(path), voice)
+    if options.wait and not sys.stdin.isatty():
+        raise UsageError("--wait needs a keyboard: run play in a terminal")
+    output = Output(OUTPUT_RATE_HZ, options.device)
+    try:
+        return _Controller(session, voice, options, output, status_stream).run()
+    finally:
+        output.close()
+
+
+class _Controller:
+    def __init__(
+        self,
+        session: Session,
+        voice: pipeline.VoiceOptions,
+        options: PlayOptions,
+        output: Output,
+        status_stream: TextIO | None,
+    ) -> None:
+        self.session = session
+        self.voice = voice
+        self.options = options
+        self.output = output
+        self.status = StatusLine(status_stream)
+        self.speaker = Speaker(pipeline.clip_source(session, voice))
+        self.rate = OUTPUT_RATE_HZ
+        self.counts = recap.count_words(session.language)
+        self.introduction = Phrases(session.language)["introduction"]
+        self.closing = False
+        self.recap = ""
+        self.note = ""
+
+    # -- getting ready -----------------------------------------------------------------
+    def _whole(self) -> tuple[Timeline, Mastered]:
+        with self.speaker.lock:
+            prepared = pipeline.prepare_session(
+                self.session, self.voice, source=self.speaker.source
+            )
+            self.speaker.source.clip(recap.closing_text(self.session.language))
+        return prepared.timeline, pipeline.mastered(prepared)
+
+    def _player(self) -> tuple[Player, _Background | None]:
+        if self.options.start_from is None:
+            first = self._opening(OPENING_S[0])
+            if first is not None:
+                player = Player(
+                    first.timeline,
+                    pipeline.mastered(first),
+                    final=False,
+                    wait_points=self._waits(first.timeline),
+                )
+
+                def finish() -> None:
+                    for min_s in OPENING_S[1:]:
+                        longer = self._opening(min_s)
+                        if longer is None:
+                            break
+                        mastered = pipeline.mastered(longer)
+                        player.upgrade(longer.timeline, mastered, self._waits, final=False)
+                    timeline, mastered = self._whole()
+                    player.upgrade(timeline, mastered, self._waits)
+                    self._ready_to_close(player)
+
+                return player, _Background(finish)
+        timeline, mastered = self._whole()
+        if self.options.start_from is not None:
+            try:
+                start = edits.start_of(timeline, len(self.session.steps), self.options.start_from)
+            except ValueError as exc:
+                raise UsageError(f"--from: {exc}") from None
+            timeline = edits.splice(timeline, 0, start)
+        player = Player(timeline, mastered, wait_points=self._waits(timeline))
+        self._ready_to_close(player)
+        return player, None
+
+    def _ready_to_close(self, player: Player) -> None:
+        """The closing cue levelled ahead: q must not make the sound stutter."""
+        text = recap.closing_text(self.session.language)
+        player.say(text, self.speaker.clip(text))
+
+    def _opening(self, min_s: float) -> pipeline.Prepared | None:
+        """The first steps lasting ``min_s``; None when they are the whole session."""
+        with self.speaker.lock:
+            part = opening(self.session, self.speaker.source, self.voice, min_s)
+        return part if len(part.session.steps) < len(self.session.steps) else None
+
+    def _waits(self, timeline: Timeline) -> list[int]:
+        return edits.wait_points(timeline, self.introduction) if self.options.wait else []
+
+    # -- playing -------------------------------------------------------------------------
+    def run(self) -> PlayResult:
+        player, background = self._player()
+        # The device's thread needs the interpreter lock every period; while the
+        # rest of the session is prepared, it must get it back quickly.
+        switch_interval_s = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        player.start()
+        try:
+            self.output.start(player.pull)
+            if background is not None:
+                self._settle(player)
+                background.thread.start()
+            with keys() as reader:
+                self._loop(player, reader, background)
+            if player.finished.is_set():
+                self._drain(player)
+        finally:
+            sys.setswitchinterval(switch_interval_s)
+            self.status.clear()
+            player.stop()
+            if self.options.journal is not None:
+                _write_journal(self.options.journal, player)
+        timeline, at = player.position()
+        return PlayResult(timeline.title, at / self.rate, player.finished.is_set())
+
+    def _loop(self, player: Player, reader: Keys, background: _Background | None) -> None:
+        frames, moved = player.device_frames, time.monotonic()
+        while not player.finished.is_set():
+            for action in reader.read(POLL_S):
+                if action == "eof":
+                    reader = NoKeys()
+                elif self._act(player, action) == "stop":
+                    return
+            if background is not None and background.done.is_set() and background.error:
+                error = background.error
+                raise error if isinstance(error, UserError) else RuntimeError(error)
+            timeline, at = player.position()
+            line = status_line(
+                timeline, at, paused=player.paused, waiting=player.waiting, planned=player.final
+            )
+            self.status.show(f"{line}  {self.note}" if self.note else line)
+            if player.device_frames != frames:
+                frames, moved = player.device_frames, time.monotonic()
+            elif time.monotonic() - moved > STALL_S:
+                raise AudioDeviceError(
+                    "the audio device stopped taking sound (unplugged, or its sound server "
+                    "ended); playback stopped"
+                )
+
+    def _settle(self, player: Player) -> None:
+        """Until the device has filled its buffer: preparing the rest of the session
+        competes for the processor, and must not make the first sounds stutter."""
+        target = 2 * self.output.buffer_frames
+        deadline = time.monotonic() + 2.0
+        while player.device_frames < target and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _drain(self, player: Player) -> None:
+        """Until the device has played what it took: closing it drops its buffer."""
+        target = player.device_frames + 2 * self.output.buffer_frames
+        deadline = time.monotonic() + 4 * self.output.buffer_frames / self.rate + 0.5
+        while player.device_frames < target and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _act(self, player: Player, action: str) -> str | None:
+        self.note = ""
+        if player.waiting and action not in ("quit", "pause"):
+            player.release_wait()
+            return None
+        if action == "quit":
+            if self.closing:
+                return "stop"
+            player.seal()
+            self._say(player, "close", recap.closing_text(self.session.language), edits.closed)
+            self.closing = True
+        elif action == "pause":
+            if not player.paused:
+                player.pause()
+                # Said on resuming; made now, while nothing plays.
+                timeline, at = player.position()
+                self.recap = recap.recap_text(timeline, at, planned=player.final)
+                player.say(self.recap, self.speaker.clip(self.recap))
+            else:
+                self._say(player, "resume", self.recap, edits.resumed)
+        elif self.closing:
+            pass
+        elif action == "extend":
+            self._extend(player)
+        elif action in ("next", "back") and not player.final:
+            self.note = "(a moment: still preparing the session)"
+        elif action == "next":
+            lead = round(SKIP_LEAD_S * self.rate)
+            player.edit("next", lambda t, at: edits.skip_next(t, at, lead))
+        elif action == "back":
+            lead = round(min(SKIP_LEAD_S, STEP_GAP_S) * self.rate)
+            player.edit("back", lambda t, at: edits.back_to_start(t, at, lead))
+        return None
+
+    def _extend(self, player: Player) -> None:
+        extra = round(self.options.extend_s * self.rate)
+        found: list[bool] = []
+
+        def change(timeline: Timeline, at: int) -> Timeline:
+            longer = edits.extend(timeline, at, extra, self.counts)
+            found.append(longer is not None)
+            return longer or timeline
+
+        player.edit("extend", change, seconds=self.options.extend_s)
+        if not found[0]:
+            self.note = "(nothing to extend here: + works during a hold, rest or pause)"
+
+    def _say(
+        self,
+        player: Player,
+        what: str,
+        text: str,
+        change: Callable[[Timeline, int, tuple, int], Timeline],
+    ) -> None:
+        clip = self.speaker.clip(text)
+        player.say(text, clip)
+        timeline, at = player.position()
+        step = edits.step_at(timeline, at)
+        block, length = recap.spoken_block(text, len(clip), step, self.rate)
+        if what == "resume":
+            player.resume(lambda t, at: change(t, at, block, length))
+        else:
+            player.edit(what, lambda t, at: change(t, at, block, length), text=text)
+
+
+def _write_journal(path: Path, player: Player) -> None:
+    """What was played, for tests and for checking a session afterwards."""
+    timeline, _ = player.position()
+    data = {
+        "timeline": timeline_json(timeline),
+        "marks": [asdict(m) for m in player.marks],
+        "device_frames": player.device_frames,
+        "starved_frames": player.starved_frames,
+        "finished": player.finished.is_set(),
+    }
+    write_text_atomic(path, json.dumps(data, indent=1))
