@@ -432,10 +432,7 @@ def play(
     wait: bool,
     extend_s: float,
     journal: Path | None,
-    engine: str | None,
-    voice: str | None,
-    rate: int | None,
-    no_cache: bool,
+    options: pipeline.VoiceOptions,
 ) -> None:
     """Play SCRIPT through the speakers, to follow with your eyes closed.
 
@@ -461,9 +458,9 @@ def play(
     from .live.session import PlayOptions
     from .live.session import play as play_session
 
-    options = PlayOptions(device, start_from, wait, extend_s, journal)
+    how = PlayOptions(device, start_from, wait, extend_s, journal)
     try:
-        result = play_session(script, _options(engine, voice, rate, no_cache), options)
+        result = play_session(script, options, how)
     except KeyboardInterrupt:
         click.echo("\nvoiceguide: stopped", err=True)
         sys.exit(130)
