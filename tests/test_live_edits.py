@@ -220,7 +220,7 @@ def test_the_opening_is_the_start_of_the_whole_plan(script: Path) -> None:
     whole = pipeline.prepare_session(session, options, source=source).timeline
     for min_s in (*OPENING_S, 120.0):
         first = opening(session, source, options, min_s)
-        assert first.timeline.duration_s >= min_s
+        assert first.timeline.duration_s >= min(min_s, whole.duration_s)
         end = first.timeline.duration_samples
         assert [e for e in first.timeline.events if e.end_sample <= end] == [
             e for e in whole.events if e.end_sample <= end

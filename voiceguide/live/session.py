@@ -119,6 +119,10 @@ class _Controller:
         self.closing = False
         self.recap = ""
         self.note = ""
+        # n and b pressed while the session is still being prepared: they need
+        # the whole plan, so they are carried out the moment it is there.
+        self.deferred: list[str] = []
+        self.deferred_lock = threading.Lock()
 
     # -- getting ready -----------------------------------------------------------------
     def _whole(self) -> tuple[Timeline, Mastered]:
@@ -149,6 +153,10 @@ class _Controller:
                         player.upgrade(longer.timeline, mastered, self._waits, final=False)
                     timeline, mastered = self._whole()
                     player.upgrade(timeline, mastered, self._waits)
+                    with self.deferred_lock:
+                        deferred, self.deferred = self.deferred, []
+                    for action in deferred:
+                        self._act(player, action)
                     self._ready_to_close(player)
 
                 return player, _Background(finish)
@@ -266,7 +274,7 @@ class _Controller:
             pass
         elif action == "extend":
             self._extend(player)
-        elif action in ("next", "back") and not player.final:
+        elif action in ("next", "back") and self._defer(player, action):
             self.note = "(a moment: still preparing the session)"
         elif action == "next":
             lead = round(SKIP_LEAD_S * self.rate)
@@ -275,6 +283,13 @@ class _Controller:
             lead = round(min(SKIP_LEAD_S, STEP_GAP_S) * self.rate)
             player.edit("back", lambda t, at: edits.back_to_start(t, at, lead))
         return None
+
+    def _defer(self, player: Player, action: str) -> bool:
+        with self.deferred_lock:
+            if player.final:
+                return False
+            self.deferred.append(action)
+            return True
 
     def _extend(self, player: Player) -> None:
         extra = round(self.options.extend_s * self.rate)
