@@ -78,6 +78,8 @@ def cli() -> None:
       voiceguide export scripts/back-spasm-relief.yaml    write audio/back-spasm-relief.mp3
       voiceguide export scripts/ --split --subtitles      every script, tracks and transcripts
       voiceguide play scripts/back-spasm-relief.yaml      hear it now, steered by keys
+      voiceguide serve scripts/ --host 0.0.0.0            web player, podcast feed, playlist
+      voiceguide cast scripts/gentle-yoga.yaml --to Kitchen   play on a smart speaker
       voiceguide voices                                   engines and their voices
 
     The script format is described in docs/script-format.md; `voiceguide schema`
