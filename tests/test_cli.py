@@ -9,9 +9,9 @@ from pathlib import Path
 import miniaudio
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 
 from voiceguide import pipeline, render
-from voiceguide.cli import main
 
 SCRIPT = """\
 title: Tiny session
@@ -28,14 +28,7 @@ steps:
 """
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 
 from voiceguide import pipeline
 from voiceguide.errors import ScriptError
@@ -139,14 +140,8 @@ def test_bad_pronounce_is_refused_with_its_place(text: str, where: str) -> None:
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    from voiceguide.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, capsys.readouterr().err
+    code, _, err = run_cli(args, capsys)
+    return code, err
 
 
 def test_cli_refuses_an_untranslated_language_in_one_line(

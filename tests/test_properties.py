@@ -17,6 +17,7 @@ from hypothesis import event as note_outcome
 from hypothesis import strategies as st
 
 from voiceguide.cli import main
+from voiceguide.cues import CUE_NAMES, cue_length_samples
 from voiceguide.durations import parse_duration_text
 from voiceguide.errors import ScriptError
 from voiceguide.model import Exercise, Pause, Timeline
@@ -25,16 +26,7 @@ from voiceguide.plan import plan, spoken_phrases
 from voiceguide.script import parse_script
 
 RATE = 44100
-TONES = {
-    "inhale": 26460,
-    "exhale": 26460,
-    "hold": 22050,
-    "end_of_hold": 19845,
-    "switch_sides": 35280,
-    "chime": 66150,
-    "bell": 110250,
-    "tick": 2205,
-}
+TONES = {name: cue_length_samples(name, RATE) for name in CUE_NAMES}
 EXAMPLES = int(os.environ.get("VOICEGUIDE_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
     max_examples=EXAMPLES,

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import miniaudio
 import pytest
+from cli_helpers import run_cli
 from server_helpers import TINY
-
-from voiceguide.cli import main
 
 SERVE = [sys.executable, "-m", "voiceguide", "serve"]
 
@@ -70,12 +69,8 @@ def test_serve_renders_with_espeak_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, capsys.readouterr().err
+    code, _, err = run_cli(args, capsys)
+    return code, err
 
 
 def test_serve_refuses_a_missing_folder_in_one_line(
