@@ -16,3 +16,9 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def exit_and_stderr(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """The exit status and stderr of ``voiceguide ARGS``: what a refusal shows."""
+    code, _, err = run_cli(args, capsys)
+    return code, err

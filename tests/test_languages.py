@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import exit_and_stderr
 
 from voiceguide import pipeline
 from voiceguide.errors import ScriptError
@@ -139,9 +139,7 @@ def test_bad_pronounce_is_refused_with_its_place(text: str, where: str) -> None:
     assert str(caught.value).startswith(where), str(caught.value)
 
 
-def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code, _, err = run_cli(args, capsys)
-    return code, err
+_cli = exit_and_stderr
 
 
 def test_cli_refuses_an_untranslated_language_in_one_line(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import miniaudio
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import exit_and_stderr
 from server_helpers import TINY
 
 SERVE = [sys.executable, "-m", "voiceguide", "serve"]
@@ -68,9 +68,7 @@ def test_serve_renders_with_espeak_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code, _, err = run_cli(args, capsys)
-    return code, err
+run = exit_and_stderr
 
 
 def test_serve_refuses_a_missing_folder_in_one_line(
