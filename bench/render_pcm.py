@@ -1,4 +1,5 @@
-"""Renders a script's mastered session PCM to a float32 ``.npy`` file.
+"""Renders a script's mastered session PCM to a float32 ``.npy`` file, and its
+silent spans (where an export joins MP3 parts) to ``OUT.silences.npy``.
 
 Used once, untimed, to give the "encoder alone" measurement the very samples
 an export encodes. Runs in a process of its own (it holds the whole session
@@ -22,6 +23,8 @@ def main(argv: list[str]) -> None:
     prepared = pipeline.prepare(script, pipeline.VoiceOptions(engine="espeak"))
     pcm = render.render_all(prepared.timeline, pipeline.mastered(prepared))
     np.save(out, np.asarray(pcm, dtype=np.float32))
+    spans = render.silent_spans(prepared.timeline)
+    np.save(out.with_suffix(".silences.npy"), np.asarray(spans, dtype=np.int64).reshape(-1, 2))
     print(f"{len(pcm)} samples at {prepared.timeline.sample_rate_hz} Hz")
 
 

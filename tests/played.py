@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from voiceguide import pipeline
+from voiceguide.mastering import with_speech
 from voiceguide.model import Chapter, Event, Timeline
-from voiceguide.render import render_all, with_speech
+from voiceguide.render import render_all
 
 RATE = 44100
 SOUND_LEVEL = 1e-3  # -60 dBFS: the null sink and the player give exact zeros in silence

@@ -10,7 +10,8 @@ from voiceguide import pipeline
 from voiceguide.live import edits, recap
 from voiceguide.live.opening import opening
 from voiceguide.live.player import Player
-from voiceguide.render import render_all, with_speech
+from voiceguide.mastering import with_speech
+from voiceguide.render import render_all
 
 SCRIPT = Path(__file__).parent.parent / "scripts" / "back-spasm-relief.yaml"
 OPTIONS = pipeline.VoiceOptions(engine="test", use_cache=False)

@@ -10,7 +10,8 @@ import pytest
 from scipy.signal import resample_poly
 
 from voiceguide import pipeline
-from voiceguide.render import CEILING_DBTP, TARGET_LUFS, master, render_all, render_chunks
+from voiceguide.mastering import CEILING_DBTP, TARGET_LUFS, master
+from voiceguide.render import render_all, render_chunks
 from voiceguide.script import parse_script
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -35,8 +35,8 @@ from .loudness import (
     limit_true_peak,
     true_peak_dbtp,
 )
+from .mastering import CEILING_DBTP, TARGET_LUFS, Mastered
 from .model import Ambience, Timeline
-from .render import CEILING_DBTP, TARGET_LUFS, Mastered
 
 LOOP_S = 30.0
 FADE_IN_S = 3.0
@@ -384,10 +384,11 @@ def levelled_with_bed(
 
 
 def mixed(
-    voice_chunks: Iterable[np.ndarray], bed: Bed
+    voice_chunks: Iterable[np.ndarray], bed: Bed, start_sample: int = 0
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(mix, voice, bed) chunks, aligned sample for sample."""
-    position = 0
+    """(mix, voice, bed) chunks, aligned sample for sample; the voice's chunks
+    start at ``start_sample`` of the session."""
+    position = start_sample
     for voice in voice_chunks:
         under = bed.chunk(position, position + len(voice))
         position += len(voice)

@@ -41,11 +41,17 @@ def _db(power: float) -> float:
     return 10.0 * float(np.log10(power)) if power > 0.0 else -np.inf
 
 
-def clip_k_rms_db(x: np.ndarray, sample_rate_hz: int) -> float:
-    """Ungated loudness-like level of one short clip: K-weighted mean square, in dB."""
+def clip_k_rms_db(x: np.ndarray, sample_rate_hz: int, filtered: np.ndarray | None = None) -> float:
+    """Ungated loudness-like level of one short clip: K-weighted mean square, in dB.
+
+    ``filtered``, ``k_weighted`` of ``x`` (possibly with a tail after it) if
+    the caller has it, saves filtering again.
+    """
     if len(x) == 0:
         return SILENCE_DB
-    level = _db(float(np.mean(k_weighted(x, sample_rate_hz) ** 2))) + _LOUDNESS_OFFSET_DB
+    if filtered is None:
+        filtered = k_weighted(x, sample_rate_hz)
+    level = _db(float(np.mean(filtered[: len(x)] ** 2))) + _LOUDNESS_OFFSET_DB
     return max(level, SILENCE_DB)
 
 
@@ -86,17 +92,25 @@ class HopEnergies:
         self.energies = np.zeros(-(-duration_samples // self.hop_samples))
         self._cache: dict[Hashable, np.ndarray] = {}
 
-    def add(self, start_sample: int, k_squared_cumsum: np.ndarray) -> None:
-        """Add a clip, given by its ``k_squared_cumsum``, starting at ``start_sample``."""
+    def add(self, start_sample: int, k_squared_cumsum: np.ndarray, step_samples: int = 1) -> None:
+        """Add a clip, given by its ``k_squared_cumsum``, starting at ``start_sample``.
+
+        With ``step_samples`` > 1 the running sum is per block of that many
+        samples, and each block's energy goes to the hop its middle falls in:
+        an estimate, off by at most half a block at each hop's edges.
+        """
         if start_sample < 0:
             raise ValueError(f"clip starts before the session: {start_sample}")
-        end = min(start_sample + len(k_squared_cumsum) - 1, self.duration_samples)
+        length = (len(k_squared_cumsum) - 1) * step_samples
+        end = min(start_sample + length, self.duration_samples)
         if end <= start_sample:
             return
         hop = self.hop_samples
         first, last = start_sample // hop, (end - 1) // hop
         bounds = np.arange(first, last + 2) * hop - start_sample
         np.clip(bounds, 0, end - start_sample, out=bounds)
+        if step_samples > 1:
+            bounds = (bounds + step_samples // 2) // step_samples
         # A cumsum of non-negative terms never decreases, so no hop goes negative.
         self.energies[first : last + 1] += np.diff(k_squared_cumsum[bounds])
 
@@ -174,12 +188,39 @@ def envelope_peak_db(envelope: np.ndarray) -> float:
     return max(20.0 * float(np.log10(peak)) if peak > 0 else -np.inf, SILENCE_DB)
 
 
+def block_sums(x: np.ndarray, block_samples: int, ufunc: np.ufunc = np.add) -> np.ndarray:
+    """``ufunc`` reduced over each block of ``x`` (the last one padded with zeros)."""
+    blocks = -(-len(x) // block_samples)
+    padded = np.zeros(blocks * block_samples, dtype=np.float64)
+    padded[: len(x)] = x
+    return np.asarray(ufunc.reduce(padded.reshape(blocks, block_samples), axis=1))
+
+
+def block_limiter_gain(
+    block_peaks: np.ndarray, ceiling: float, sample_rate_hz: int, block_samples: int
+) -> np.ndarray | None:
+    """The limiter's gain per block, from each block's true peak (already scaled).
+
+    What ``limiter_gain`` gives, at the resolution of blocks: for estimates
+    only. ``None`` where nothing reaches ``ceiling`` (linear).
+    """
+    if len(block_peaks) == 0 or float(np.max(block_peaks)) <= ceiling:
+        return None
+    radius = max(1, round(_LIMITER_RADIUS_S * sample_rate_hz / block_samples))
+    need = np.minimum(1.0, ceiling / np.maximum(block_peaks, 1e-30))
+    return _held_and_smoothed(need, radius)
+
+
 def _limiter_gain(
     envelope: np.ndarray, ceiling: float, sample_rate_hz: int, scale: float = 1.0
 ) -> np.ndarray:
     radius = max(1, round(_LIMITER_RADIUS_S * sample_rate_hz))
-    half = max(1, radius // 2)
     need = np.minimum(1.0, ceiling / np.maximum(scale * envelope.astype(np.float64), 1e-30))
+    return _held_and_smoothed(need, radius)
+
+
+def _held_and_smoothed(need: np.ndarray, radius: int) -> np.ndarray:
+    half = max(1, radius // 2)
     # Each peak's gain is held over +-radius; the average over +-half (half <=
     # radius) then only mixes values already <= that peak's need, so smoothing
     # never lets a peak through.

@@ -5,7 +5,6 @@ The CLI and the Python API both call these functions.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -17,11 +16,12 @@ from . import cues
 from .ambience import Bed, levelled_with_bed, mixed
 from .ambience_file import bed_loop
 from .errors import ScriptError, UsageError, UserError
+from .mastering import Mastered, master
 from .model import Session, Timeline
 from .outputs.session_files import ExportRequest, write_session
 from .plan import plan, spoken_phrases
 from .pronounce import respeller
-from .render import Mastered, master, render_chunks
+from .render import render_chunks, silent_spans
 from .script import MAX_SCRIPT_BYTES, parse_script
 from .speech import get_engine
 from .speech.cache import PhraseCache, default_cache_dir
@@ -141,7 +141,7 @@ def prepare_session(
 
 
 def mastered(prepared: Prepared) -> Mastered:
-    return master(prepared.timeline, prepared.speech, prepared.tones)
+    return master(prepared.timeline, prepared.speech, prepared.tones, workers=threads())
 
 
 def mastered_with_bed(prepared: Prepared) -> tuple[Mastered, Bed | None]:
@@ -154,13 +154,19 @@ def mastered_with_bed(prepared: Prepared) -> tuple[Mastered, Bed | None]:
 
 
 def layered_chunks(
-    prepared: Prepared, levels: Mastered, bed: Bed | None, chunk_samples: int = 1 << 16
+    prepared: Prepared,
+    levels: Mastered,
+    bed: Bed | None,
+    chunk_samples: int = 1 << 16,
+    start_sample: int = 0,
+    stop_sample: int | None = None,
 ) -> Iterator[tuple[np.ndarray, ...]]:
-    """(mix, voice, bed) chunks; without a bed, (voice,) chunks."""
-    voice = render_chunks(prepared.timeline, levels, chunk_samples)
+    """(mix, voice, bed) chunks; without a bed, (voice,) chunks. From ``start_sample``
+    to ``stop_sample`` (default: the end)."""
+    voice = render_chunks(prepared.timeline, levels, chunk_samples, start_sample, stop_sample)
     if bed is None:
         return ((chunk,) for chunk in voice)
-    return mixed(voice, bed)
+    return mixed(voice, bed, start_sample)
 
 
 def pcm_chunks(prepared: Prepared, chunk_samples: int = 1 << 16) -> Iterator[np.ndarray]:
@@ -175,6 +181,20 @@ def default_output(script: Path, out_dir: Path, suffix: str = ".mp3") -> Path:
 
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# Set in the processes of ``export_many``: they share the cores.
+_threads_per_export: int | None = None
+
+
+def threads() -> int:
+    """Threads one export masters and encodes on: every core, or its share."""
+    return _threads_per_export or cpu_count()
+
+
+def _share_cores(count: int) -> None:
+    global _threads_per_export
+    _threads_per_export = count
 
 
 @dataclass(frozen=True)
@@ -208,15 +228,16 @@ def export_prepared(
     if stages is not None:
         stages("mastering")(0, 1)
     levels, bed = mastered_with_bed(prepared)
-    layers = layered_chunks(prepared, levels, bed)
-    stems = None
-    if request.stems:
-        # One pass makes the mix and its stems; tee holds one chunk between them.
-        layers, for_stems = itertools.tee(layers)
-        stems = (layer[1:] for layer in for_stems)
-    chunks = (layer[0] for layer in layers)
+
+    def layers(start_sample: int, stop_sample: int) -> Iterator[tuple[np.ndarray, ...]]:
+        return layered_chunks(prepared, levels, bed, 1 << 16, start_sample, stop_sample)
+
     progress = stages("encoding") if stages else None
-    outputs = write_session(prepared.timeline, chunks, request, progress, stems=stems)
+    # Under a bed nothing is silent, so an MP3 cannot be joined there.
+    silences = silent_spans(prepared.timeline) if bed is None else []
+    outputs = write_session(
+        prepared.timeline, layers, request, progress, silences=silences, workers=threads()
+    )
     timeline = prepared.timeline
     return ExportResult(path, outputs, timeline.duration_s, levels.loudness_lufs, timeline.notes)
 
@@ -252,7 +273,12 @@ def export_many(
             on_done(result)
             results.append(result)
         return results
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    processes = min(workers, len(jobs))
+    with ProcessPoolExecutor(
+        max_workers=processes,
+        initializer=_share_cores,
+        initargs=(max(1, cpu_count() // processes),),
+    ) as pool:
         futures = [pool.submit(_export_one, (p, r, options)) for p, r in jobs]
         for future in as_completed(futures):
             result = future.result()

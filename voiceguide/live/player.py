@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..mastering import Mastered, with_speech
 from ..model import Event, Timeline
-from ..render import Mastered, mix_into, with_speech
+from ..render import mix_into
 
 BLOCK_S = 0.05
 AHEAD_S = 0.5

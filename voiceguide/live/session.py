@@ -15,11 +15,11 @@ import numpy as np
 
 from .. import pipeline
 from ..errors import AudioDeviceError, UsageError, UserError
+from ..mastering import Mastered
 from ..model import Session, Timeline
 from ..outputs.atomic import write_text_atomic
 from ..phrases import Phrases
 from ..plan import STEP_GAP_S
-from ..render import Mastered
 from ..report import timeline_json
 from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
 from . import edits, recap

@@ -1,34 +1,43 @@
-"""Streaming mono audio into an MP3 or WAV file.
+"""Encoding a session's audio files: MP3 (CBR, gapless) or 16-bit WAV, mono.
 
-MP3 goes through pedalboard's LAME encoder, which writes the LAME/Info header
-with the encoder delay and padding: gapless decoders then return exactly the
-samples written, which the session's timing depends on.
+``write_audio_files`` cuts every file into parts and encodes the parts on
+a pool of threads (LAME and numpy release the GIL), writing each file's
+parts in order as they come back: a session encodes about as many times
+faster as there are cores, and memory holds a few parts, never a file.
+``AudioWriter`` is the same encoder fed one chunk at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import threading
+import wave
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
-from pedalboard.io import AudioFile, WriteableAudioFile
 
 from voiceguide.errors import OutputError
+from voiceguide.outputs import mp3
 from voiceguide.outputs.atomic import display_path, output_error
 
 SUPPORTED_SUFFIXES = (".mp3", ".wav")
 
-# The MPEG-1 Layer III bitrates that pedalboard accepts as a quality value.
+# The MPEG-1 Layer III bitrates (LAME takes any of them for CBR).
 MP3_BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-# MPEG-2 and 2.5 (the low sample rates) stop at 160 kbit/s.
-_MP3_LOW_RATES_HZ = (8000, 11025, 12000, 16000, 22050, 24000)
-_MP3_RATES_HZ = (*_MP3_LOW_RATES_HZ, 32000, 44100, 48000)
+
+RangeRender = Callable[[int, int], Iterable[np.ndarray]]
+"""The audio of one file between two session positions (samples), in chunks."""
 
 
-def _check_format(path: Path, sample_rate_hz: int, bitrate_kbps: int) -> str:
+def check_format(path: Path, sample_rate_hz: int, bitrate_kbps: int) -> str:
+    """The file's suffix, once it is known this writer can make it."""
     suffix = path.suffix.lower()
     shown = display_path(path)
     if suffix not in SUPPORTED_SUFFIXES:
@@ -38,101 +47,266 @@ def _check_format(path: Path, sample_rate_hz: int, bitrate_kbps: int) -> str:
         raise ValueError(f"sample rate must be positive, not {sample_rate_hz}")
     if suffix != ".mp3":
         return suffix
-    if sample_rate_hz not in _MP3_RATES_HZ:
-        rates = ", ".join(str(r) for r in _MP3_RATES_HZ)
+    if sample_rate_hz not in mp3.MPEG1_RATES_HZ:
+        rates = ", ".join(str(r) for r in mp3.MPEG1_RATES_HZ)
         raise OutputError(
-            f"cannot write {shown}: MP3 does not support {sample_rate_hz} Hz (only {rates})"
+            f"cannot write {shown}: MP3 here is written at {rates} Hz, not {sample_rate_hz}"
         )
-    top = 160 if sample_rate_hz in _MP3_LOW_RATES_HZ else 320
-    allowed = [b for b in MP3_BITRATES_KBPS if b <= top]
-    if bitrate_kbps not in allowed:
-        listed = ", ".join(str(b) for b in allowed)
+    if bitrate_kbps not in MP3_BITRATES_KBPS:
+        listed = ", ".join(str(b) for b in MP3_BITRATES_KBPS)
         raise OutputError(
-            f"cannot write {shown}: MP3 at {sample_rate_hz} Hz takes a bitrate of "
-            f"{listed} kbit/s, not {bitrate_kbps}"
+            f"cannot write {shown}: MP3 takes a bitrate of {listed} kbit/s, not {bitrate_kbps}"
         )
     return suffix
 
 
+def _open(path: Path) -> BinaryIO:
+    # Python owns the file, so an OSError (a full disk, a missing folder)
+    # reaches the error boundary intact.
+    try:
+        return open(path, "w+b")
+    except OSError as exc:
+        raise output_error(path, exc) from exc
+
+
+class _Sink:
+    """One file being written: its container (MP3 with Info frame, or WAV)."""
+
+    def __init__(self, path: Path, rate_hz: int, bitrate_kbps: int) -> None:
+        self.path = path
+        self.is_mp3 = check_format(path, rate_hz, bitrate_kbps) == ".mp3"
+        self.file = _open(path)
+        self.mp3: mp3.Mp3File | None = None
+        self.wav: wave.Wave_write | None = None
+        try:
+            if self.is_mp3:
+                self.mp3 = mp3.Mp3File(self.file, rate_hz, bitrate_kbps)
+            else:
+                self.wav = wave.open(self.file, "wb")  # noqa: SIM115
+                self.wav.setnchannels(1)
+                self.wav.setsampwidth(2)
+                self.wav.setframerate(rate_hz)
+        except OSError as exc:
+            self.abort()
+            raise output_error(path, exc) from exc
+
+    def add(self, part: mp3.EncodedPart | bytes) -> None:
+        """Add the next part: MP3 frames from ``encode_part``, or WAV samples."""
+        try:
+            if isinstance(part, bytes):
+                assert self.wav is not None
+                self.wav.writeframesraw(part)
+            else:
+                assert self.mp3 is not None
+                self.mp3.append(part)
+        except OSError as exc:
+            raise output_error(self.path, exc) from exc
+
+    def add_frames(self, frames: bytes) -> None:
+        """Add whole MP3 frames of the one stream this file holds."""
+        assert self.mp3 is not None
+        try:
+            self.mp3.append_frames(frames)
+        except OSError as exc:
+            raise output_error(self.path, exc) from exc
+
+    def finish(self) -> None:
+        try:
+            if self.mp3 is not None:
+                self.mp3.finish()
+            if self.wav is not None:
+                self.wav.close()  # writes the sizes into the header
+            self.file.close()
+        except OSError as exc:
+            self.abort()
+            raise output_error(self.path, exc) from exc
+
+    def abort(self) -> None:
+        # The file is abandoned (its temporary is removed): a second error
+        # while closing it would only hide the first.
+        if self.wav is not None:
+            with contextlib.suppress(Exception):
+                self.wav.close()
+        with contextlib.suppress(Exception):
+            self.file.close()
+
+
+@dataclass(frozen=True)
+class AudioJob:
+    """One file to write: the session's audio from ``start_sample`` to ``stop_sample``."""
+
+    path: Path
+    start_sample: int
+    stop_sample: int
+    render: RangeRender
+    # Spans of digital silence in the session, where an MP3 may be joined.
+    silences: Sequence[tuple[int, int]] = ()
+
+
+@dataclass(frozen=True)
+class _Part:
+    job: int
+    start_sample: int
+    stop_sample: int
+    joined: bool  # another part of the same MP3 follows
+    last: bool
+
+
+def _parts(
+    job_index: int, job: AudioJob, is_mp3: bool, rate_hz: int, part_samples: int
+) -> list[_Part]:
+    if is_mp3:
+        spans = mp3.plan_parts(
+            job.start_sample, job.stop_sample, job.silences, rate_hz, part_samples
+        )
+    else:
+        step = part_samples
+        edges = [*range(job.start_sample, job.stop_sample, step), job.stop_sample]
+        spans = list(itertools.pairwise(edges)) or [(job.start_sample,) * 2]
+    count = len(spans)
+    return [
+        _Part(job_index, a, b, joined=is_mp3 and i < count - 1, last=i == count - 1)
+        for i, (a, b) in enumerate(spans)
+    ]
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def write_audio_files(
+    jobs: Sequence[AudioJob],
+    rate_hz: int,
+    bitrate_kbps: int,
+    workers: int,
+    progress: Callable[[int, int], None] | None = None,
+    part_s: float = mp3.PART_S,
+) -> None:
+    """Encode every job's audio into its file, parts in parallel on ``workers`` threads.
+
+    MP3 parts are about ``part_s`` long, joined where the job's silences allow.
+
+    The files are complete when this returns; on an error, or Ctrl-C, the
+    threads stop after their current chunk and the caller discards the files.
+    """
+    sinks: list[_Sink] = []
+    stop = threading.Event()
+    done_samples = [0]
+    lock = threading.Lock()
+
+    def counted(part: _Part) -> Iterator[np.ndarray]:
+        for chunk in jobs[part.job].render(part.start_sample, part.stop_sample):
+            if stop.is_set():
+                raise _Cancelled
+            with lock:
+                done_samples[0] += len(chunk)
+            yield chunk
+
+    def encode(part: _Part) -> mp3.EncodedPart | bytes:
+        if sinks[part.job].is_mp3:
+            return mp3.encode_part(counted(part), rate_hz, bitrate_kbps, joined=part.joined)
+        return b"".join(mp3.pcm16(chunk) for chunk in counted(part))
+
+    total = sum(job.stop_sample - job.start_sample for job in jobs)
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="encode")
+    try:
+        for job in jobs:
+            sinks.append(_Sink(job.path, rate_hz, bitrate_kbps))
+        parts = [
+            part
+            for index, job in enumerate(jobs)
+            for part in _parts(index, job, sinks[index].is_mp3, rate_hz, round(part_s * rate_hz))
+        ]
+        for part, future in _in_order(pool, max(1, workers), encode, parts):
+            while True:
+                try:
+                    encoded = future.result(timeout=0.25)
+                    break
+                except TimeoutError:
+                    if progress is not None:
+                        progress(min(done_samples[0], total), total)
+            sinks[part.job].add(encoded)
+            if part.last:
+                sinks[part.job].finish()
+        if progress is not None:
+            progress(total, total)
+    except BaseException:
+        stop.set()
+        for sink in sinks:
+            sink.abort()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_order(
+    pool: ThreadPoolExecutor,
+    ahead: int,
+    fn: Callable[[_Part], mp3.EncodedPart | bytes],
+    parts: Sequence[_Part],
+) -> Iterator[tuple[_Part, Future[mp3.EncodedPart | bytes]]]:
+    """Each part with its future, in order, at most ``ahead`` + 1 submitted and
+    not yet taken: memory holds a few encoded parts, however long the session."""
+    pending: list[tuple[_Part, Future[mp3.EncodedPart | bytes]]] = []
+    for part in parts:
+        pending.append((part, pool.submit(fn, part)))
+        if len(pending) > ahead:
+            yield pending.pop(0)
+    yield from pending
+
+
 class AudioWriter:
-    """Writes float32 mono chunks to ``path`` as 16-bit audio; MP3 is CBR."""
+    """Writes float32 mono chunks to ``path`` as they come (one encoder, one core)."""
 
     def __init__(self, path: Path, sample_rate_hz: int, *, bitrate_kbps: int = 128) -> None:
         self.path = Path(path)
         self.sample_rate_hz = sample_rate_hz
         self.bitrate_kbps = bitrate_kbps
         self.samples_written = 0
-        suffix = _check_format(self.path, sample_rate_hz, bitrate_kbps)
-        # Python owns the file rather than pedalboard: its OSErrors (a full
-        # disk, a missing folder) then reach us intact instead of as a bare
-        # "unable to open" ValueError.
-        try:
-            self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115
-        except OSError as exc:
-            raise output_error(self.path, exc) from exc
-        try:
-            self._audio: WriteableAudioFile | None = AudioFile(
-                self._file,
-                "w",
-                samplerate=sample_rate_hz,
-                num_channels=1,
-                bit_depth=16,
-                # A number is CBR for LAME; a "V" string would be VBR.
-                quality=bitrate_kbps if suffix == ".mp3" else None,
-                format=suffix[1:],
-            )
-            # Tells pedalboard the layout is (channels, samples) up front, so a
-            # first chunk of one sample is not ambiguous.
-            self._audio.write(np.zeros((1, 0), dtype=np.float32))
-        except BaseException as exc:
-            self._abort()
-            if isinstance(exc, OSError):
-                raise output_error(self.path, exc) from exc
-            raise
+        self._sink: _Sink | None = _Sink(self.path, sample_rate_hz, bitrate_kbps)
+        self._lame = mp3.LameStream(sample_rate_hz, bitrate_kbps) if self._sink.is_mp3 else None
+        self._pending = bytearray()
 
     def __enter__(self) -> AudioWriter:
         return self
 
     def write(self, chunk: npt.ArrayLike) -> None:
-        if self._audio is None:
+        if self._sink is None:
             raise ValueError(f"{self.path} is already closed")
         samples = np.asarray(chunk, dtype=np.float32)
         if samples.ndim != 1:
             raise ValueError(f"expected a mono chunk (1-D), got shape {samples.shape}")
         if samples.size == 0:
             return
-        try:
-            self._audio.write(np.ascontiguousarray(samples[np.newaxis, :]))
-        except OSError as exc:
-            raise output_error(self.path, exc) from exc
+        if self._lame is None:
+            self._sink.add(mp3.pcm16(samples))
+        else:
+            self._pending += self._lame.encode(samples)
+            # Frames go out in large batches: the CRC is cheap per megabyte, not per call.
+            if len(self._pending) >= 1 << 20:
+                self._sink.add_frames(self._take_frames(final=False))
         self.samples_written += samples.size
 
-    def close(self) -> None:
-        """Finishes the file (MP3 padding and header, WAV sizes); safe to repeat."""
-        closers = (self._audio, self._file)
-        self._audio = self._file = None
-        failure: OSError | None = None
-        for closer in closers:
-            if closer is None:
-                continue
-            try:
-                closer.close()
-            except OSError as exc:
-                failure = failure or exc
-            except SystemError as exc:
-                # pedalboard's close() reports an OSError from our file object
-                # as a SystemError caused by it.
-                if not isinstance(exc.__cause__, OSError):
-                    raise
-                failure = failure or exc.__cause__
-        if failure is not None:
-            raise output_error(self.path, failure) from failure
+    def _take_frames(self, final: bool) -> bytes:
+        whole = mp3.whole_frames_bytes(self._pending, final=final)
+        frames = bytes(self._pending[:whole])
+        del self._pending[:whole]
+        return frames
 
-    def _abort(self) -> None:
-        # The file is abandoned anyway; a second error while closing it, of
-        # whatever kind, would only hide the first one.
-        with contextlib.suppress(Exception):
-            self.close()
+    def close(self) -> None:
+        """Finishes the file (MP3 padding and Info frame, WAV sizes); safe to repeat."""
+        sink, self._sink = self._sink, None
+        if sink is None:
+            return
+        try:
+            if self._lame is not None and sink.mp3 is not None:
+                self._pending += self._lame.flush()
+                sink.add_frames(self._take_frames(final=True))
+                sink.mp3.samples = self.samples_written
+        except BaseException:
+            sink.abort()
+            raise
+        sink.finish()
 
     def __exit__(
         self,
@@ -142,5 +316,6 @@ class AudioWriter:
     ) -> None:
         if exc is None:
             self.close()
-        else:
-            self._abort()
+        elif self._sink is not None:
+            self._sink.abort()
+            self._sink = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import OutputError
 from ..model import Chapter, Timeline
 from .atomic import AtomicFiles
-from .encode import SUPPORTED_SUFFIXES, AudioWriter
+from .encode import SUPPORTED_SUFFIXES, AudioJob, write_audio_files
 from .playlist import m3u
 from .tags import Tags, chapters_from_timeline, write_tags
 from .vtt import timeline_to_webvtt
@@ -66,19 +66,25 @@ def _track_paths(dest: Path, chapters: Iterable[Chapter]) -> list[Path]:
     ]
 
 
+Layers = Callable[[int, int], Iterable[tuple[np.ndarray, ...]]]
+"""The session between two positions (samples) as chunks of (mix, voice, bed), or (mix,)."""
+
+
 def write_session(
     timeline: Timeline,
-    chunks: Iterable[np.ndarray],
+    layers: Layers,
     request: ExportRequest,
     progress: Callable[[int, int], None] | None = None,
     *,
     comment: str | None = None,
-    stems: Iterable[tuple[np.ndarray, ...]] | None = None,
+    silences: Sequence[tuple[int, int]] = (),
+    workers: int = 1,
 ) -> list[Path]:
-    """Encode ``chunks`` (the whole session, in order) into the requested files.
+    """Encode the session into the requested files, ``workers`` threads at a time.
 
-    With ``request.stems``, ``stems`` yields the (voice, bed) chunks that make
-    up each chunk of ``chunks``, in step with it.
+    ``layers`` renders any span of the session; ``silences`` are the spans
+    where it is digitally silent (where MP3 parts may be joined). With
+    ``request.stems``, ``layers`` gives (mix, voice, bed) chunks.
     """
     dest = request.dest
     if dest.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -91,14 +97,19 @@ def write_session(
     tracks = _track_paths(dest, timeline.chapters) if request.split else []
     with AtomicFiles() as files:
         main_temp = files.temp_for(dest)
+        whole = (0, timeline.duration_samples)
+        jobs = [AudioJob(main_temp, *whole, _layer(layers, 0), silences)]
+        stem_temps = [files.temp_for(p) for p in stem_paths(dest)] if request.stems else []
+        jobs += [
+            AudioJob(temp, *whole, _layer(layers, number))
+            for number, temp in enumerate(stem_temps, start=1)
+        ]
         track_temps = [files.temp_for(p) for p in tracks]
-        with AudioWriter(main_temp, rate, bitrate_kbps=request.bitrate_kbps) as writer:
-            if request.stems:
-                if stems is None:
-                    raise ValueError("stems were requested but none were given")
-                stem_temps = [files.temp_for(p) for p in stem_paths(dest)]
-                chunks = _with_stems(chunks, stems, stem_temps, rate, request.bitrate_kbps)
-            _encode(timeline, chunks, writer, track_temps, request, progress)
+        jobs += [
+            AudioJob(temp, c.start_sample, c.end_sample, _layer(layers, 0), silences)
+            for c, temp in zip(timeline.chapters, track_temps, strict=False)
+        ]
+        write_audio_files(jobs, rate, request.bitrate_kbps, workers, progress)
         session_tags = Tags(
             title=timeline.title,
             album=timeline.title,
@@ -108,9 +119,8 @@ def write_session(
             chapters=chapters_from_timeline(timeline),
         )
         write_tags(main_temp, session_tags)
-        if request.stems:
-            for name, temp in zip(STEM_NAMES, stem_temps, strict=True):
-                write_tags(temp, replace(session_tags, title=f"{timeline.title} ({name})"))
+        for name, temp in zip(STEM_NAMES, stem_temps, strict=False):
+            write_tags(temp, replace(session_tags, title=f"{timeline.title} ({name})"))
         for number, (chapter, temp) in enumerate(zip(timeline.chapters, track_temps, strict=False)):
             track = (number + 1, len(tracks))
             write_tags(temp, replace(session_tags, title=chapter.title, track=track, chapters=()))
@@ -131,53 +141,8 @@ def write_session(
     return outputs
 
 
-def _with_stems(
-    chunks: Iterable[np.ndarray],
-    stems: Iterable[tuple[np.ndarray, ...]],
-    temps: list[Path],
-    rate: int,
-    bitrate_kbps: int,
-) -> Iterable[np.ndarray]:
-    """``chunks`` as they are, writing each one's stems as it passes."""
-    writers = [AudioWriter(p, rate, bitrate_kbps=bitrate_kbps) for p in temps]
-    try:
-        for chunk, layers in zip(chunks, stems, strict=True):
-            for writer, layer in zip(writers, layers, strict=True):
-                writer.write(layer)
-            yield chunk
-    finally:
-        for writer in writers:
-            writer.close()
+def _layer(layers: Layers, number: int) -> Callable[[int, int], Iterator[np.ndarray]]:
+    def render(start_sample: int, stop_sample: int) -> Iterator[np.ndarray]:
+        return (chunks[number] for chunks in layers(start_sample, stop_sample))
 
-
-def _encode(
-    timeline: Timeline,
-    chunks: Iterable[np.ndarray],
-    writer: AudioWriter,
-    track_temps: list[Path],
-    request: ExportRequest,
-    progress: Callable[[int, int], None] | None,
-) -> None:
-    """Write each chunk to the main file and, split at chapter edges, to the tracks."""
-    total = timeline.duration_samples
-    bounds = [(c.start_sample, c.end_sample) for c in timeline.chapters]
-    track_writers = [
-        AudioWriter(p, timeline.sample_rate_hz, bitrate_kbps=request.bitrate_kbps)
-        for p in track_temps
-    ]
-    position = 0
-    try:
-        for chunk in chunks:
-            writer.write(chunk)
-            end = position + len(chunk)
-            for (start, stop), track in zip(bounds, track_writers, strict=False):
-                if start < end and stop > position:
-                    track.write(chunk[max(start, position) - position : min(stop, end) - position])
-            position = end
-            if progress is not None:
-                progress(position, total)
-    finally:
-        for track in track_writers:
-            track.close()
-    if position != total:
-        raise AssertionError(f"rendered {position} samples, planned {total}")
+    return render

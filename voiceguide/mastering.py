@@ -1,0 +1,283 @@
+"""A timeline's clips → every distinct sound at its final level.
+
+Mastering works on the distinct clips, not on the session: sounds never
+overlap, so the session's loudness follows from where each clip is placed,
+and a true-peak limit on every clip is a limit on the whole session. A
+four-hour session therefore costs what its few hundred phrases cost, and is
+never held in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+import numpy as np
+
+from .cues import CUE_LEVEL_DB
+from .loudness import (
+    SILENCE_DB,
+    HopEnergies,
+    block_limiter_gain,
+    block_sums,
+    clip_k_rms_db,
+    integrated_loudness,
+    k_squared_cumsum,
+    k_weighted,
+    limit_true_peak,
+    true_peak_envelope,
+)
+from .model import Event, Timeline
+
+TARGET_LUFS = -16.0
+# Below the -1 dBTP promise: MP3 encoding moves peaks by a few tenths of a dB.
+CEILING_DBTP = -2.0
+SPEECH_LEVEL_DB = -20.0
+_LOUDNESS_TOLERANCE_LU = 0.1
+_EXACT_PASSES = 4
+_ESTIMATE_STEPS = 24
+_ESTIMATE_TOLERANCE_LU = 0.01
+_MIN_SLOPE = 0.05
+# Gain beyond what the loudness target asks of the unlimited clips, i.e. how
+# hard the limiter may work. Speech under the ceiling at -16 LUFS needs about
+# 7 dB; past 12 dB it would be a square wave, so a target needing more is
+# given up on, quieter.
+_MAX_LIMITING_DB = 12.0
+# The estimate's resolution: fine next to the limiter's 20 ms hold and the
+# 100 ms loudness hops, and 64 times less work than per sample.
+_BLOCK_SAMPLES = 64
+# K-weighting rings after a clip ends; that energy counts (see loudness).
+_TAIL_S = 0.2
+
+Key = tuple[str, str]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Mastered:
+    """Every distinct sound at its final level, keyed by (kind, phrase or cue name)."""
+
+    clips: dict[Key, np.ndarray]
+    loudness_lufs: float
+    gain_db: float
+
+    def clip_for(self, event: Event) -> np.ndarray:
+        return self.clips[event_key(event)]
+
+
+def event_key(event: Event) -> Key:
+    return (event.kind, (event.text if event.kind == "speech" else event.cue) or "")
+
+
+def master(
+    timeline: Timeline,
+    speech: Mapping[str, np.ndarray],
+    tones: Mapping[str, np.ndarray],
+    *,
+    target_lufs: float = TARGET_LUFS,
+    ceiling_dbtp: float = CEILING_DBTP,
+    workers: int = 1,
+) -> Mastered:
+    """Level each clip, then find the one gain that puts the session at ``target_lufs``.
+
+    The limiter takes loudness back where it holds peaks down, so the gain
+    is searched for. Each step of the search estimates the loudness from
+    every clip's K-weighted energy in 64-sample blocks, limited at that
+    resolution: cheap, and off by a nearly constant fraction of a LU. The
+    exact pass (the full limiter on every clip, K-weighted again) measures
+    what the gain found gives; if that misses the target, the search runs
+    again with the estimate corrected by the miss. The loudness reported is
+    always that of the clips returned. A target the limiter could only
+    reach by crushing the voice (see ``_MAX_LIMITING_DB``) is missed,
+    quieter, rather than reached. ``workers`` threads share the
+    per-clip work (numpy releases the GIL); the result does not depend on it.
+    """
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        clips = _Clips(timeline, speech, tones, ceiling_dbtp, pool, workers)
+        unlimited_lufs, _ = clips.estimate(0.0, limited=False)
+        if unlimited_lufs <= SILENCE_DB:
+            return Mastered(*clips.exact(0.0), 0.0)
+        gain_db = target_lufs - unlimited_lufs
+        top_db = gain_db + _MAX_LIMITING_DB
+        correction_lu = 0.0
+        for _ in range(_EXACT_PASSES):
+            gain_db = clips.search(target_lufs - correction_lu, gain_db, top_db)
+            final, loudness = clips.exact(gain_db)
+            if abs(target_lufs - loudness) <= _LOUDNESS_TOLERANCE_LU:
+                break
+            if gain_db >= top_db and loudness < target_lufs:
+                break
+            correction_lu = loudness - clips.estimate(gain_db)[0]
+        return Mastered(final, loudness, gain_db)
+
+
+def _ordered_map(
+    pool: ThreadPoolExecutor, workers: int, fn: Callable[[T], R], items: Iterable[T]
+) -> Iterator[R]:
+    """``map(fn, items)`` on the pool, in order, with at most ``workers`` results held
+    ahead: the caller consumes one clip's large intermediates before more are made."""
+    pending: list[Future[R]] = []
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > workers:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()
+
+
+@dataclass(frozen=True)
+class _Coarse:
+    """A clip's K-weighted energy (at unit scale, ringing tail included) and its
+    true-peak envelope's maximum, per block of ``_BLOCK_SAMPLES``."""
+
+    energy: np.ndarray
+    peak: np.ndarray
+
+
+class _Clips:
+    """The distinct clips of a timeline, where they are placed, and their levels."""
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        speech: Mapping[str, np.ndarray],
+        tones: Mapping[str, np.ndarray],
+        ceiling_dbtp: float,
+        pool: ThreadPoolExecutor,
+        workers: int,
+    ) -> None:
+        self.timeline = timeline
+        self.rate = timeline.sample_rate_hz
+        self.ceiling_dbtp = ceiling_dbtp
+        self.pool, self.workers = pool, max(1, workers)
+        self.starts: dict[Key, list[int]] = {}
+        for event in timeline.sounds():
+            self.starts.setdefault(event_key(event), []).append(event.start_sample)
+        self.sources = {
+            key: speech[key[1]] if key[0] == "speech" else tones[key[1]] for key in self.starts
+        }
+        self.levels: dict[Key, float] = {}
+        self.envelopes: dict[Key, np.ndarray] = {}
+        self.coarse: dict[Key, _Coarse] = {}
+        for key, (level, envelope, coarse) in zip(
+            self.starts, self._map(self._analyse, self.starts), strict=True
+        ):
+            self.levels[key], self.envelopes[key], self.coarse[key] = level, envelope, coarse
+
+    def _map(self, fn: Callable[[Key], R], keys: Iterable[Key]) -> Iterator[R]:
+        return _ordered_map(self.pool, self.workers, fn, keys)
+
+    def _analyse(self, key: Key) -> tuple[float, np.ndarray, _Coarse]:
+        source = np.asarray(self.sources[key], dtype=np.float64)
+        tail = np.zeros(round(_TAIL_S * self.rate))
+        # The filter is causal, so the clip's own samples filter the same with the tail.
+        filtered = k_weighted(np.concatenate([source, tail]), self.rate)
+        # Every phrase first goes to a common K-weighted level, so a whispered
+        # and a shouted phrase from an engine sound alike; cues sit below speech.
+        target_db = SPEECH_LEVEL_DB + (CUE_LEVEL_DB[key[1]] if key[0] == "tone" else 0.0)
+        level = 10 ** ((target_db - clip_k_rms_db(source, self.rate, filtered)) / 20)
+        envelope = true_peak_envelope(source)
+        coarse = _Coarse(
+            block_sums(filtered**2, _BLOCK_SAMPLES),
+            block_sums(np.concatenate([envelope, tail]), _BLOCK_SAMPLES, np.maximum),
+        )
+        # float32 halves what a long session's envelopes hold; their
+        # precision is far finer than the limiter's 0.05 dB tolerance.
+        return level, envelope.astype(np.float32), coarse
+
+    def estimate(self, gain_db: float, limited: bool = True) -> tuple[float, float]:
+        """The session's loudness at ``gain_db`` from the blocks, and d(loudness)/d(gain):
+        the share of the energy the limiter leaves alone."""
+        energies = HopEnergies(self.timeline.duration_samples, self.rate)
+        untouched = total = 0.0
+        ceiling = 10.0 ** (self.ceiling_dbtp / 20.0)
+        for key, starts in self.starts.items():
+            coarse = self.coarse[key]
+            scale = self.levels[key] * 10 ** (gain_db / 20)
+            energy = coarse.energy * scale**2
+            if limited:
+                gain = block_limiter_gain(coarse.peak * scale, ceiling, self.rate, _BLOCK_SAMPLES)
+                if gain is not None:
+                    untouched += float(energy[gain == 1.0].sum()) * len(starts)
+                    energy = energy * gain**2
+                else:
+                    untouched += float(energy.sum()) * len(starts)
+            cumsum = np.concatenate([[0.0], np.cumsum(energy)])
+            total += float(cumsum[-1]) * len(starts)
+            for start in starts:
+                energies.add(start, cumsum, _BLOCK_SAMPLES)
+        slope = min(1.0, untouched / total) if limited and total > 0 else 1.0
+        return integrated_loudness(energies, self.rate), slope
+
+    def search(self, goal_lufs: float, gain_db: float, top_db: float) -> float:
+        """The gain whose estimated loudness is ``goal_lufs``, starting from ``gain_db``,
+        and at most ``top_db``.
+
+        Newton steps with the estimate's slope, then secant steps: the
+        loudness never falls as the gain rises, and rises ever more slowly
+        once the limiter works.
+        """
+        last: tuple[float, float] | None = None
+        for _ in range(_ESTIMATE_STEPS):
+            loudness, slope = self.estimate(gain_db)
+            miss_lu = goal_lufs - loudness
+            if abs(miss_lu) <= _ESTIMATE_TOLERANCE_LU:
+                break
+            if last is not None and last[0] != gain_db:
+                slope = (loudness - last[1]) / (gain_db - last[0])
+            last = (gain_db, loudness)
+            if gain_db >= top_db and miss_lu > 0:
+                break
+            gain_db = min(top_db, gain_db + miss_lu / min(1.0, max(_MIN_SLOPE, slope)))
+        return gain_db
+
+    def exact(self, gain_db: float) -> tuple[dict[Key, np.ndarray], float]:
+        """Every clip at ``gain_db`` through the full limiter, and the session's loudness.
+
+        Clips are filtered in order, a few at a time, and added in order:
+        memory holds one clip's filtered energy per worker, and the sum is
+        the same however many workers there are.
+        """
+        energies = HopEnergies(self.timeline.duration_samples, self.rate)
+        final: dict[Key, np.ndarray] = {}
+
+        def work(key: Key) -> tuple[np.ndarray, np.ndarray]:
+            clip = final_clip(
+                self.sources[key],
+                self.envelopes[key],
+                self.levels[key] * 10 ** (gain_db / 20),
+                self.rate,
+                self.ceiling_dbtp,
+            )
+            return clip, k_squared_cumsum(clip, self.rate)
+
+        for key, (clip, cumsum) in zip(self.starts, self._map(work, self.starts), strict=True):
+            final[key] = clip
+            for start in self.starts[key]:
+                energies.add(start, cumsum)
+        return final, integrated_loudness(energies, self.rate)
+
+
+def final_clip(
+    source: np.ndarray, envelope: np.ndarray, scale: float, rate: int, ceiling_dbtp: float
+) -> np.ndarray:
+    """``scale * source`` under the true-peak ceiling, as the session plays it."""
+    limited = limit_true_peak(source, rate, ceiling_dbtp, envelope=envelope, scale=scale)
+    return limited.astype(np.float32)
+
+
+def with_speech(mastered: Mastered, text: str, clip: np.ndarray, rate: int) -> Mastered:
+    """``mastered`` and one more phrase, levelled and limited exactly as ``master``
+    treats its phrases at the gain it found."""
+    key: Key = ("speech", text)
+    if key in mastered.clips:
+        return mastered
+    alone = Timeline("", rate, len(clip), (Event("speech", 0, len(clip), 0, text=text),), ())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        clips = _Clips(alone, {text: clip}, {}, CEILING_DBTP, pool, 1)
+    scale = clips.levels[key] * 10 ** (mastered.gain_db / 20)
+    levelled = final_clip(clip, clips.envelopes[key], scale, rate, CEILING_DBTP)
+    return replace(mastered, clips={**mastered.clips, key: levelled})

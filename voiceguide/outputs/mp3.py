@@ -1,0 +1,203 @@
+"""MP3 files from LAME, encoded in parts on several cores and joined at silences.
+
+LAME (through lameenc) gives raw frames; ``lametag`` writes the Info/LAME
+frame in front of them, whose encoder delay and padding make gapless
+decoders return exactly the samples written.
+
+A part's frames stand alone: LAME starts each stream with 576 samples of
+its own silence (the encoder delay) and fills its last frame with silence.
+So a part that ends where LAME's frames end (576 + its samples a whole
+number of frames) can be followed directly by the next part's frames, and
+decoders then play the part, the next part's 576 samples of delay, and the
+next part: the join adds exactly 576 samples. Taking 576 samples of the
+session's own silence out at each join keeps every sample where the plan
+put it; joins are made only inside silence long enough that the encoders'
+and decoders' windows (about two frames either side) see silence too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import lameenc
+import numpy as np
+
+from . import lametag
+
+FRAME_SAMPLES = 1152  # MPEG-1 Layer III
+ENCODER_DELAY_SAMPLES = 576  # LAME's, for every MPEG-1 rate
+JOIN_SAMPLES = ENCODER_DELAY_SAMPLES
+# Silence a join needs before and after it, beyond its own 576 samples.
+JOIN_GUARD_SAMPLES = 4 * FRAME_SAMPLES
+# Parts short enough that a few in flight hold little memory (3 minutes at
+# 320 kbit/s is 7 MB), long enough that joins are rare.
+PART_S = 180.0
+# LAME's own default: near-best, and two cores make it fast enough.
+LAME_QUALITY = 3
+MPEG1_RATES_HZ = (32000, 44100, 48000)
+
+
+def plan_parts(
+    start_sample: int,
+    stop_sample: int,
+    silences: Sequence[tuple[int, int]],
+    rate_hz: int,
+    part_samples: int | None = None,
+) -> list[tuple[int, int]]:
+    """The spans to encode apart for the audio ``[start_sample, stop_sample)``.
+
+    ``silences`` are spans of digital silence (sorted, not overlapping). A
+    join goes near every ``part_samples`` where a silence is long enough for
+    it; between parts, ``JOIN_SAMPLES`` of that silence are left out.
+    """
+    part = part_samples or round(PART_S * rate_hz)
+    if rate_hz not in MPEG1_RATES_HZ:
+        return [(start_sample, stop_sample)]
+    parts: list[tuple[int, int]] = []
+    begin = start_sample
+    for silence_start, silence_stop in silences:
+        lo = max(silence_start, start_sample) + JOIN_GUARD_SAMPLES
+        hi = min(silence_stop, stop_sample) - JOIN_GUARD_SAMPLES - JOIN_SAMPLES
+        if hi < begin + part:
+            continue
+        # The first end in the silence, past the part length, that closes a whole frame.
+        end = max(lo, begin + part)
+        end += -(ENCODER_DELAY_SAMPLES + end - begin) % FRAME_SAMPLES
+        if end > hi:
+            continue
+        parts.append((begin, end))
+        begin = end + JOIN_SAMPLES
+    parts.append((begin, stop_sample))
+    return parts
+
+
+def info_frame_bytes(rate_hz: int, bitrate_kbps: int) -> int:
+    """The size of an MPEG-1 frame without its padding byte: the Info frame's."""
+    return 144000 * bitrate_kbps // rate_hz
+
+
+def pcm16(chunk: np.ndarray) -> bytes:
+    scaled = np.rint(np.asarray(chunk, dtype=np.float32) * 32767.0)
+    return np.clip(scaled, -32768, 32767).astype("<i2").tobytes()
+
+
+class LameStream:
+    """One LAME encoder: float32 mono in, raw MP3 frames out (no Info frame)."""
+
+    def __init__(self, rate_hz: int, bitrate_kbps: int, quality: int = LAME_QUALITY) -> None:
+        self._encoder = lameenc.Encoder()
+        self._encoder.set_bit_rate(bitrate_kbps)
+        self._encoder.set_in_sample_rate(rate_hz)
+        self._encoder.set_out_sample_rate(rate_hz)
+        self._encoder.set_channels(1)
+        self._encoder.set_quality(quality)
+        self._encoder.silence()
+
+    def encode(self, chunk: np.ndarray) -> bytes:
+        return bytes(self._encoder.encode(pcm16(chunk))) if len(chunk) else b""
+
+    def flush(self) -> bytes:
+        return bytes(self._encoder.flush())
+
+
+@dataclass(frozen=True)
+class EncodedPart:
+    frames: bytes
+    frame_count: int
+    samples: int
+    crc: int  # CRC-16 of ``frames``, for the Info frame's music CRC
+
+
+def whole_frames_bytes(data: bytes | bytearray, *, final: bool) -> int:
+    """How many leading bytes of ``data`` are whole frames (LAME hands out frames
+    in pieces); with ``final``, all of them must be."""
+    offset = 0
+    view = memoryview(data)
+    while offset + 4 <= len(data):
+        size = lametag.parse_header(view, offset).frame_bytes
+        if offset + size > len(data):
+            break
+        offset += size
+    if final and offset != len(data):
+        raise ValueError(f"the MP3 stream ends inside a frame, at byte {offset}")
+    return offset
+
+
+def encode_part(
+    chunks: Iterable[np.ndarray], rate_hz: int, bitrate_kbps: int, *, joined: bool
+) -> EncodedPart:
+    """One part's frames; a ``joined`` part (one followed by another) ends with the
+    frame holding its last sample, leaving out LAME's padding frame."""
+    lame = LameStream(rate_hz, bitrate_kbps)
+    out = bytearray()
+    samples = 0
+    for chunk in chunks:
+        samples += len(chunk)
+        out += lame.encode(chunk)
+    out += lame.flush()
+    offsets = lametag.frame_offsets(bytes(out))
+    if joined:
+        whole, rest = divmod(ENCODER_DELAY_SAMPLES + samples, FRAME_SAMPLES)
+        if rest:
+            raise ValueError(f"a joined part must end on a frame; {samples} samples do not")
+        if whole < len(offsets):
+            del out[int(offsets[whole]) :]
+            offsets = offsets[:whole]
+    frames = bytes(out)
+    return EncodedPart(frames, len(offsets), samples, lametag.crc16(frames))
+
+
+class Mp3File:
+    """An MP3 file assembled from parts in order, behind its Info frame.
+
+    The Info frame is written last (over a placeholder of its size), once
+    the frame count, padding and music CRC are known.
+    """
+
+    def __init__(self, file: BinaryIO, rate_hz: int, bitrate_kbps: int) -> None:
+        self._file = file
+        self.rate_hz = rate_hz
+        self.bitrate_kbps = bitrate_kbps
+        self._info_bytes = info_frame_bytes(rate_hz, bitrate_kbps)
+        self._file.write(bytes(self._info_bytes))
+        self._music_bytes = 0
+        self._crc = 0
+        self._frames = 0
+        self.samples = 0  # as decoders will return them
+
+    def append(self, part: EncodedPart) -> None:
+        """Add a part that ``encode_part`` made; after the first, parts are joined."""
+        if self._frames:
+            self.samples += JOIN_SAMPLES
+        self._add(part.frames, part.frame_count, part.crc)
+        self.samples += part.samples
+
+    def append_frames(self, frames: bytes) -> None:
+        """Add whole frames of one stream; the caller sets ``samples`` before ``finish``."""
+        self._add(frames, len(lametag.frame_offsets(frames)), lametag.crc16(frames))
+
+    def _add(self, frames: bytes, count: int, crc: int) -> None:
+        self._file.write(frames)
+        self._crc = lametag.crc16_combine(self._crc, crc, len(frames))
+        self._music_bytes += len(frames)
+        self._frames += count
+
+    def finish(self) -> None:
+        padding = self._frames * FRAME_SAMPLES - ENCODER_DELAY_SAMPLES - self.samples
+        info = lametag.info_frame(
+            sample_rate_hz=self.rate_hz,
+            bitrate_kbps=self.bitrate_kbps,
+            frames=self._frames,
+            audio_bytes=self._music_bytes,
+            delay_samples=ENCODER_DELAY_SAMPLES,
+            padding_samples=padding,
+            music_crc=self._crc,
+            lame_quality=LAME_QUALITY,
+        )
+        self._file.flush()
+        self._file.seek(0, os.SEEK_SET)
+        self._file.write(info)
+        self._file.seek(0, os.SEEK_END)
