@@ -16,7 +16,10 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-LAME_VERSION = b"LAME3.100"
+# The tag's encoder field. lameenc 1.9.0 bundles a LAME that calls itself 4.0 (the
+# tests hold this to the wheel); pedalboard's is 3.100. Both write the same tag.
+ENCODER_LAMEENC = b"LAME4.0 "
+ENCODER_LAME_3_100 = b"LAME3.100"
 LAME_DELAY_SAMPLES = 576  # where LAME 3.100 puts the first input sample
 
 _KBPS = {3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)}
@@ -29,17 +32,13 @@ _LOWPASS_HZ = {8: 2000, 16: 3700, 24: 3900, 32: 5500, 40: 7000, 48: 7500, 56: 10
 _LOWPASS_HZ |= {64: 11000, 80: 13500}
 
 
-def _crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = crc >> 1 ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
+def _crc_of_byte(crc: int) -> int:
+    for _ in range(8):
+        crc = crc >> 1 ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
 
 
-_TABLE = _crc_table()
+_TABLE = [_crc_of_byte(byte) for byte in range(256)]
 _T = np.array(_TABLE, dtype=np.uint16)
 _V = np.arange(65536)
 # Two bytes at a time: they replace all 16 state bits, so the next state is one
@@ -49,7 +48,9 @@ _BLOCK_BYTES = 1024  # bytes per lane: many lanes make each numpy step long
 _CHUNK_BYTES = 8192 * _BLOCK_BYTES  # bounds the working set on long streams
 
 
-def _as_bytes(data: bytes | bytearray | memoryview | npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
+def _as_bytes(
+    data: bytes | bytearray | memoryview | npt.NDArray[np.generic],
+) -> npt.NDArray[np.uint8]:
     if isinstance(data, np.ndarray):
         return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
     return np.frombuffer(data, dtype=np.uint8)
@@ -169,9 +170,8 @@ def frame_offsets(data: bytes | memoryview) -> npt.NDArray[np.int64]:
 
 
 def lame_lowpass_hz(bitrate_kbps: int, sample_rate_hz: int) -> int:
-    """The lowpass LAME 3.100 picks for mono CBR: its table times 1.5, at most 20500 Hz and Nyquist."""
-    table_hz = _LOWPASS_HZ.get(bitrate_kbps, 20500)
-    return min(table_hz * 3 // 2, 20500, sample_rate_hz // 2)
+    """LAME's mono CBR lowpass: its table times 1.5, at most 20500 Hz and Nyquist."""
+    return min(_LOWPASS_HZ.get(bitrate_kbps, 20500) * 3 // 2, 20500, sample_rate_hz // 2)
 
 
 def _lame_toc(frames: int, bitrate_kbps: int) -> bytes:
@@ -202,24 +202,27 @@ def info_frame(
     sample_rate_hz: int,
     bitrate_kbps: int,
     frames: int,
-    stream_bytes: int,
+    audio_bytes: int,
     delay_samples: int,
     padding_samples: int,
     music_crc: int,
     lame_quality: int = 3,
     lowpass_hz: int | None = None,
     input_rate_hz: int | None = None,
+    encoder: bytes = ENCODER_LAMEENC,
 ) -> bytes:
     """The first frame LAME 3.100 writes for a mono CBR stream: Info tag and LAME extension.
 
-    ``frames`` counts the audio frames after this one; ``stream_bytes`` includes
-    this frame; ``music_crc`` is ``crc16`` of the audio frames. ``lame_quality``
+    ``frames`` and ``audio_bytes`` count the audio frames after this one and
+    their bytes; ``music_crc`` is ``crc16`` of those bytes. ``lame_quality``
     is the encoder's -q (lameenc's ``set_quality``); ``input_rate_hz`` is the
     PCM rate when LAME resampled (it picks a lower rate below 64 kbit/s).
     """
     version = next((v for v, rates in _RATES_HZ.items() if sample_rate_hz in rates), None)
     if version is None or bitrate_kbps not in _KBPS[version][1:]:
-        raise ValueError(f"no MPEG Layer III stream is {bitrate_kbps} kbit/s at {sample_rate_hz} Hz")
+        raise ValueError(
+            f"no MPEG Layer III stream is {bitrate_kbps} kbit/s at {sample_rate_hz} Hz"
+        )
     rate_index = _RATES_HZ[version].index(sample_rate_hz)
     kbps_index = _KBPS[version].index(bitrate_kbps)
     # Mono, no CRC, no padding, "original" set: the header LAME gives its audio frames.
@@ -236,14 +239,14 @@ def info_frame(
     # Measured on LAME 3.100 mono CBR: no noise shaping from -q 7, and less from 192 kbit/s.
     noise_shaping = 0 if quality >= 7 else 2 if bitrate_kbps < 192 else 1
     source_rate = input_rate_hz or sample_rate_hz
-    source_code = 0 if source_rate <= 32000 else 2 if source_rate == 48000 else 1
-    source_code = 3 if source_rate > 48000 else source_code
+    source_code = (source_rate > 32000) + (source_rate >= 48000) + (source_rate > 48000)
     # Bit 5 is LAME's "unwise settings" flag, which it sets for any input at 32 kHz or less.
     misc = noise_shaping | (source_rate <= 32000) << 5 | source_code << 6
     lowpass = lame_lowpass_hz(bitrate_kbps, sample_rate_hz) if lowpass_hz is None else lowpass_hz
+    stream_bytes = layout.frame_bytes + audio_bytes
     xing = struct.pack(">4sIII", b"Info", 0x0F, frames, stream_bytes)
     xing += _lame_toc(frames, bitrate_kbps) + struct.pack(">I", max(0, 60 - quality))
-    lame = struct.pack(">9sBBIHH", LAME_VERSION, 0x01, min(int(lowpass / 100 + 0.5), 255), 0, 0, 0)
+    lame = struct.pack(">9sBBIHH", encoder, 0x01, min(int(lowpass / 100 + 0.5), 255), 0, 0, 0)
     # 0x14: ATH type 4 and the NsPsytune model, all LAME 3.100 uses for mono CBR.
     lame += bytes([0x14, min(bitrate_kbps, 255), delay_samples >> 4])
     lame += bytes([(delay_samples & 0xF) << 4 | padding_samples >> 8, padding_samples & 0xFF])
@@ -279,11 +282,13 @@ class InfoTag:
     @property
     def decoded_samples(self) -> int:
         """The samples a gapless decoder returns: all frames' minus delay and padding."""
-        return self.frames * self.header.samples_per_frame - self.delay_samples - self.padding_samples
+        return (
+            self.frames * self.header.samples_per_frame - self.delay_samples - self.padding_samples
+        )
 
 
 def parse_info_frame(data: bytes) -> InfoTag:
-    """Reads the Info/Xing tag and LAME extension of a stream's first frame; ValueError if absent."""
+    """The Info/Xing tag and LAME extension of a stream's first frame; ValueError if absent."""
     header = parse_header(data)
     at = 4 + header.side_info_bytes
     if data[at : at + 4] not in (b"Info", b"Xing"):
@@ -291,7 +296,7 @@ def parse_info_frame(data: bytes) -> InfoTag:
     if struct.unpack_from(">I", data, at + 4)[0] != 0x0F:
         raise ValueError("the Info tag lacks frames, bytes, seek table or quality")
     end = at + _TAG_BYTES
-    if len(data) < end or header.frame_bytes < end or not data[at + 120 : at + 124] == b"LAME":
+    if len(data) < end or header.frame_bytes < end or data[at + 120 : at + 124] != b"LAME":
         raise ValueError("the Info tag has no LAME extension")
     frames, stream_bytes = struct.unpack_from(">II", data, at + 8)
     (quality,) = struct.unpack_from(">I", data, at + 116)
@@ -300,7 +305,7 @@ def parse_info_frame(data: bytes) -> InfoTag:
     preset, music_length, music_crc, tag_crc = struct.unpack_from(">HIHH", lame, 26)
     return InfoTag(
         header, frames, stream_bytes, bytes(data[at + 16 : at + 116]), quality,
-        lame[:9].decode("latin-1"), lame[10] * 100, lame[19], lame[20],
+        lame[:9].rstrip(b"\x00").decode("latin-1"), lame[10] * 100, lame[19], lame[20],
         delay_padding >> 12, delay_padding & 0xFFF, lame[24], preset & 0x7FF,
         music_length, music_crc, tag_crc, tag_crc_ok=crc16(data[: end - 2]) == tag_crc,
     )  # fmt: skip
