@@ -230,3 +230,14 @@ def test_cache_info_and_clear(
     assert code == 0 and out.startswith("removed 2 phrases")
     code, out, _ = run(["cache", "info"], capsys)
     assert ": 0 phrases, 0.0 MB" in out
+
+
+@pytest.mark.parametrize("bitrate", ["48", "100", "32"])
+def test_a_bitrate_that_cannot_be_gapless_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bitrate: str
+) -> None:
+    out = tmp_path / "x.mp3"
+    seed = Path(__file__).resolve().parent.parent / "scripts/back-spasm-relief.yaml"
+    code, _, err = run_cli(["export", str(seed), "-o", str(out), "--bitrate", bitrate], capsys)
+    assert code == 2
+    assert "--bitrate" in err and not out.exists()

@@ -67,6 +67,15 @@ def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def _mp3_bitrate(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    from .outputs.encode import MP3_BITRATES_KBPS
+
+    if value not in MP3_BITRATES_KBPS:
+        listed = ", ".join(str(b) for b in MP3_BITRATES_KBPS)
+        raise click.BadParameter(f"{value} is not an MP3 bitrate; use one of {listed}")
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voiceguide")
 def cli() -> None:
@@ -138,11 +147,13 @@ def check(
 )
 @click.option(
     "--bitrate",
-    type=click.IntRange(32, 320),
+    type=click.IntRange(64, 320),
     default=128,
     show_default=True,
     metavar="KBPS",
-    help="MP3 bitrate (constant bitrate: every player seeks exactly).",
+    callback=_mp3_bitrate,
+    help="MP3 bitrate, one of 64, 80, 96, 112, 128, 160, 192, 224, 256, 320 "
+    "(constant bitrate: every player seeks exactly).",
 )
 @click.option("--subtitles", is_flag=True, help="Also write a WebVTT transcript, NAME.vtt.")
 @click.option(
@@ -505,7 +516,14 @@ def schema() -> None:
     metavar="DIR",
     help="Where rendered sessions are kept.  [default: ~/.cache/voiceguide/served]",
 )
-@click.option("--bitrate", type=click.IntRange(32, 320), default=128, metavar="KBPS")
+@click.option(
+    "--bitrate",
+    type=click.IntRange(64, 320),
+    default=128,
+    metavar="KBPS",
+    callback=_mp3_bitrate,
+    help="MP3 bitrate of the served files.",
+)
 @click.option(
     "--jobs",
     "-j",

@@ -29,8 +29,9 @@ from voiceguide.outputs.atomic import display_path, output_error
 
 SUPPORTED_SUFFIXES = (".mp3", ".wav")
 
-# The MPEG-1 Layer III bitrates (LAME takes any of them for CBR).
-MP3_BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+# The MPEG-1 Layer III bitrates that keep the file gapless: below 64 kbit/s
+# LAME resamples to 32 kHz (48, 56) or has no room for the Info frame (32, 40).
+MP3_BITRATES_KBPS = (64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 
 RangeRender = Callable[[int, int], Iterable[np.ndarray]]
 """The audio of one file between two session positions (samples), in chunks."""
