@@ -114,3 +114,25 @@ def test_a_target_only_a_crushing_limiter_could_reach_is_missed_quieter(
     assert mastered.gain_db == pytest.approx(-6.0 - unlimited + _MAX_LIMITING_DB)
     for clip in mastered.clips.values():
         assert 20 * np.log10(true_peak_envelope(clip).max()) <= CEILING_DBTP + 0.06
+
+
+def test_a_biased_estimate_is_corrected_by_the_exact_pass(
+    prepared: pipeline.Prepared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    honest = _Clips.estimate
+    exact_passes = []
+
+    def biased(self: _Clips, gain_db: float, limited: bool = True) -> tuple[float, float]:
+        loudness, slope = honest(self, gain_db, limited)
+        return loudness + 0.6, slope  # as if the blocks read 0.6 LU loud
+
+    def counted(self: _Clips, gain_db: float) -> tuple[dict, float]:
+        exact_passes.append(gain_db)
+        return honest_exact(self, gain_db)
+
+    honest_exact = _Clips.exact
+    monkeypatch.setattr(_Clips, "estimate", biased)
+    monkeypatch.setattr(_Clips, "exact", counted)
+    mastered = master(prepared.timeline, prepared.speech, prepared.tones)
+    assert abs(mastered.loudness_lufs - (-16.0)) <= 0.1
+    assert len(exact_passes) == 2  # the first pass misses by the bias; the second does not
