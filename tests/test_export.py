@@ -93,6 +93,17 @@ def test_rendered_pauses_holds_and_sounds_sit_exactly_on_the_plan(exported: Expo
             assert max(e.end_sample for e in inside) == event.end_sample
 
 
+def test_every_chapter_decodes_in_place(exported: Exported) -> None:
+    # An MP3 longer than a few minutes is encoded in parts joined in silence;
+    # a part off by even one frame would wreck the match after its join.
+    for chapter in exported.timeline.chapters:
+        span = slice(chapter.start_sample, chapter.end_sample)
+        signal = exported.pcm[span].astype(np.float64)
+        error = exported.decoded[span] - signal
+        snr_db = 10 * np.log10(np.sum(signal**2) / np.sum(error**2))
+        assert snr_db > 15.0, chapter.title
+
+
 def test_pauses_are_silent_in_the_decoded_mp3(exported: Exported) -> None:
     margin = round(0.010 * RATE)  # MP3 frames smear a sound's edge by a few ms
     for event in exported.timeline.events:
