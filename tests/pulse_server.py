@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from processes import stop  # tests/processes.py
 
 SINK = "vg"
 RATE_HZ = 44100
@@ -144,10 +145,5 @@ def pulse_server() -> Iterator[PulseServer]:
             time.sleep(0.05)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace_s=5)
         shutil.rmtree(runtime, ignore_errors=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import netns  # tests/netns.py
 import pytest
+from processes import stop  # tests/processes.py
 
 pytestmark = pytest.mark.network
 
@@ -100,12 +101,7 @@ def renderer(pair: netns.Pair, tmp_path_factory: pytest.TempPathFactory) -> Iter
             time.sleep(0.1)
         yield log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace_s=10)
 
 
 def _voiceguide(pair: netns.Pair, *args: str) -> list[str]:

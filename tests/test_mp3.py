@@ -113,7 +113,7 @@ def test_the_info_frame_counts_every_frame_and_the_music_crc(tmp_path: Path) -> 
     write_parts(path, pcm, silences, workers=2)
     data = path.read_bytes()
     info = lametag.parse_info_frame(data)
-    size = mp3.info_frame_bytes(RATE, 128)
+    size = lametag.info_frame_bytes(RATE, 128)
     music = data[size:]
     assert info.frames == len(lametag.frame_offsets(music))
     assert info.delay_samples == mp3.ENCODER_DELAY_SAMPLES

@@ -14,6 +14,7 @@ import click
 
 from . import __version__, pipeline
 from .errors import UsageError, UserError
+from .outputs.encode import MP3_BITRATES_KBPS
 
 ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
 
@@ -68,12 +69,24 @@ def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _mp3_bitrate(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    from .outputs.encode import MP3_BITRATES_KBPS
-
     if value not in MP3_BITRATES_KBPS:
-        listed = ", ".join(str(b) for b in MP3_BITRATES_KBPS)
-        raise click.BadParameter(f"{value} is not an MP3 bitrate; use one of {listed}")
+        raise click.BadParameter(f"{value} is not an MP3 bitrate; use one of {_BITRATES}")
     return value
+
+
+_BITRATES = ", ".join(str(b) for b in MP3_BITRATES_KBPS)
+
+
+def _bitrate_option(help_text: str) -> Callable[..., Any]:
+    return click.option(
+        "--bitrate",
+        type=int,
+        default=128,
+        show_default=True,
+        metavar="KBPS",
+        callback=_mp3_bitrate,
+        help=f"{help_text} One of {_BITRATES}.",
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -145,16 +158,7 @@ def check(
     show_default=True,
     help="Format when --output is a folder.",
 )
-@click.option(
-    "--bitrate",
-    type=click.IntRange(64, 320),
-    default=128,
-    show_default=True,
-    metavar="KBPS",
-    callback=_mp3_bitrate,
-    help="MP3 bitrate, one of 64, 80, 96, 112, 128, 160, 192, 224, 256, 320 "
-    "(constant bitrate: every player seeks exactly).",
-)
+@_bitrate_option("MP3 bitrate, constant so that every player seeks exactly.")
 @click.option("--subtitles", is_flag=True, help="Also write a WebVTT transcript, NAME.vtt.")
 @click.option(
     "--split",
@@ -516,14 +520,7 @@ def schema() -> None:
     metavar="DIR",
     help="Where rendered sessions are kept.  [default: ~/.cache/voiceguide/served]",
 )
-@click.option(
-    "--bitrate",
-    type=click.IntRange(64, 320),
-    default=128,
-    metavar="KBPS",
-    callback=_mp3_bitrate,
-    help="MP3 bitrate of the served files.",
-)
+@_bitrate_option("MP3 bitrate of the served files.")
 @click.option(
     "--jobs",
     "-j",

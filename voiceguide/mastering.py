@@ -10,7 +10,7 @@ never held in memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -30,6 +30,7 @@ from .loudness import (
     true_peak_envelope,
 )
 from .model import Event, Timeline
+from .threads import ordered_map
 
 TARGET_LUFS = -16.0
 # Below the -1 dBTP promise: MP3 encoding moves peaks by a few tenths of a dB.
@@ -52,7 +53,6 @@ _BLOCK_SAMPLES = 64
 _TAIL_S = 0.2
 
 Key = tuple[str, str]
-T = TypeVar("T")
 R = TypeVar("R")
 
 
@@ -114,20 +114,6 @@ def master(
         return Mastered(final, loudness, gain_db)
 
 
-def _ordered_map(
-    pool: ThreadPoolExecutor, workers: int, fn: Callable[[T], R], items: Iterable[T]
-) -> Iterator[R]:
-    """``map(fn, items)`` on the pool, in order, with at most ``workers`` results held
-    ahead: the caller consumes one clip's large intermediates before more are made."""
-    pending: list[Future[R]] = []
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) > workers:
-            yield pending.pop(0).result()
-    for future in pending:
-        yield future.result()
-
-
 @dataclass(frozen=True)
 class _Coarse:
     """A clip's K-weighted energy (at unit scale, ringing tail included) and its
@@ -168,7 +154,7 @@ class _Clips:
             self.levels[key], self.envelopes[key], self.coarse[key] = level, envelope, coarse
 
     def _map(self, fn: Callable[[Key], R], keys: Iterable[Key]) -> Iterator[R]:
-        return _ordered_map(self.pool, self.workers, fn, keys)
+        return ordered_map(self.pool, self.workers, fn, keys)
 
     def _analyse(self, key: Key) -> tuple[float, np.ndarray, _Coarse]:
         source = np.asarray(self.sources[key], dtype=np.float64)

@@ -14,7 +14,7 @@ import itertools
 import threading
 import wave
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -24,8 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.errors import OutputError
-from voiceguide.outputs import mp3
+from voiceguide.outputs import lametag, mp3
 from voiceguide.outputs.atomic import display_path, output_error
+from voiceguide.threads import in_order
 
 SUPPORTED_SUFFIXES = (".mp3", ".wav")
 
@@ -103,11 +104,11 @@ class _Sink:
         except OSError as exc:
             raise output_error(self.path, exc) from exc
 
-    def add_frames(self, frames: bytes) -> None:
-        """Add whole MP3 frames of the one stream this file holds."""
+    def add_frames(self, frames: bytes, count: int) -> None:
+        """Add ``count`` whole MP3 frames of the one stream this file holds."""
         assert self.mp3 is not None
         try:
-            self.mp3.append_frames(frames)
+            self.mp3.append_frames(frames, count)
         except OSError as exc:
             raise output_error(self.path, exc) from exc
 
@@ -149,8 +150,7 @@ class _Part:
     job: int
     start_sample: int
     stop_sample: int
-    joined: bool  # another part of the same MP3 follows
-    last: bool
+    last: bool  # of its file: the parts before it are joined to the next
 
 
 def _parts(
@@ -164,11 +164,7 @@ def _parts(
         step = part_samples
         edges = [*range(job.start_sample, job.stop_sample, step), job.stop_sample]
         spans = list(itertools.pairwise(edges)) or [(job.start_sample,) * 2]
-    count = len(spans)
-    return [
-        _Part(job_index, a, b, joined=is_mp3 and i < count - 1, last=i == count - 1)
-        for i, (a, b) in enumerate(spans)
-    ]
+    return [_Part(job_index, a, b, last=i == len(spans) - 1) for i, (a, b) in enumerate(spans)]
 
 
 class _Cancelled(Exception):
@@ -205,7 +201,7 @@ def write_audio_files(
 
     def encode(part: _Part) -> mp3.EncodedPart | bytes:
         if sinks[part.job].is_mp3:
-            return mp3.encode_part(counted(part), rate_hz, bitrate_kbps, joined=part.joined)
+            return mp3.encode_part(counted(part), rate_hz, bitrate_kbps, joined=not part.last)
         return b"".join(mp3.pcm16(chunk) for chunk in counted(part))
 
     total = sum(job.stop_sample - job.start_sample for job in jobs)
@@ -218,7 +214,7 @@ def write_audio_files(
             for index, job in enumerate(jobs)
             for part in _parts(index, job, sinks[index].is_mp3, rate_hz, round(part_s * rate_hz))
         ]
-        for part, future in _in_order(pool, max(1, workers), encode, parts):
+        for part, future in in_order(pool, max(1, workers), encode, parts):
             while True:
                 try:
                     encoded = future.result(timeout=0.25)
@@ -238,22 +234,6 @@ def write_audio_files(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _in_order(
-    pool: ThreadPoolExecutor,
-    ahead: int,
-    fn: Callable[[_Part], mp3.EncodedPart | bytes],
-    parts: Sequence[_Part],
-) -> Iterator[tuple[_Part, Future[mp3.EncodedPart | bytes]]]:
-    """Each part with its future, in order, at most ``ahead`` + 1 submitted and
-    not yet taken: memory holds a few encoded parts, however long the session."""
-    pending: list[tuple[_Part, Future[mp3.EncodedPart | bytes]]] = []
-    for part in parts:
-        pending.append((part, pool.submit(fn, part)))
-        if len(pending) > ahead:
-            yield pending.pop(0)
-    yield from pending
 
 
 class AudioWriter:
@@ -285,28 +265,34 @@ class AudioWriter:
             self._pending += self._lame.encode(samples)
             # Frames go out in large batches: the CRC is cheap per megabyte, not per call.
             if len(self._pending) >= 1 << 20:
-                self._sink.add_frames(self._take_frames(final=False))
+                self._add_frames(final=False)
         self.samples_written += samples.size
 
-    def _take_frames(self, final: bool) -> bytes:
-        whole = mp3.whole_frames_bytes(self._pending, final=final)
-        frames = bytes(self._pending[:whole])
+    def _add_frames(self, final: bool) -> None:
+        """Hand the whole frames LAME has given so far to the file; at the end
+        (``final``) that must be everything."""
+        assert self._sink is not None
+        offsets, whole = lametag.whole_frames(self._pending)
+        if final and whole != len(self._pending):
+            raise ValueError(f"LAME's stream ends inside a frame, at byte {whole}")
+        self._sink.add_frames(bytes(self._pending[:whole]), len(offsets))
         del self._pending[:whole]
-        return frames
 
     def close(self) -> None:
         """Finishes the file (MP3 padding and Info frame, WAV sizes); safe to repeat."""
-        sink, self._sink = self._sink, None
+        sink = self._sink
         if sink is None:
             return
         try:
             if self._lame is not None and sink.mp3 is not None:
                 self._pending += self._lame.flush()
-                sink.add_frames(self._take_frames(final=True))
+                self._add_frames(final=True)
                 sink.mp3.samples = self.samples_written
         except BaseException:
             sink.abort()
             raise
+        finally:
+            self._sink = None
         sink.finish()
 
     def __exit__(

@@ -158,15 +158,26 @@ def parse_header(data: bytes | memoryview, offset: int = 0) -> FrameHeader:
     return FrameHeader(version, rate, kbps, size, 1152 if version == 3 else 576, b3 >> 6 == 3)
 
 
-def frame_offsets(data: bytes | memoryview) -> npt.NDArray[np.int64]:
-    """Byte offsets of the frames of a raw Layer III stream, which must end on a frame."""
+def whole_frames(data: bytes | bytearray | memoryview) -> tuple[npt.NDArray[np.int64], int]:
+    """Byte offsets of the whole frames a raw Layer III stream starts with, and the
+    bytes they span: what LAME has handed out so far may end inside a frame."""
     offsets, offset = [], 0
-    while offset < len(data):
+    view = memoryview(data)
+    while offset + 4 <= len(view):
+        size = parse_header(view, offset).frame_bytes
+        if offset + size > len(view):
+            break
         offsets.append(offset)
-        offset += parse_header(data, offset).frame_bytes
-    if offset != len(data):
-        raise ValueError(f"the last frame, at byte {offsets[-1]}, is cut short")
-    return np.array(offsets, dtype=np.int64)
+        offset += size
+    return np.array(offsets, dtype=np.int64), offset
+
+
+def frame_offsets(data: bytes | bytearray | memoryview) -> npt.NDArray[np.int64]:
+    """Byte offsets of the frames of a raw Layer III stream, which must end on a frame."""
+    offsets, end = whole_frames(data)
+    if end != len(data):
+        raise ValueError(f"the last frame, at byte {end}, is cut short")
+    return offsets
 
 
 def lame_lowpass_hz(bitrate_kbps: int, sample_rate_hz: int) -> int:
@@ -197,6 +208,23 @@ def _lame_toc(frames: int, bitrate_kbps: int) -> bytes:
     return bytes(toc)
 
 
+def _info_header(sample_rate_hz: int, bitrate_kbps: int) -> bytes:
+    version = next((v for v, rates in _RATES_HZ.items() if sample_rate_hz in rates), None)
+    if version is None or bitrate_kbps not in _KBPS[version][1:]:
+        raise ValueError(
+            f"no MPEG Layer III stream is {bitrate_kbps} kbit/s at {sample_rate_hz} Hz"
+        )
+    rate_index = _RATES_HZ[version].index(sample_rate_hz)
+    kbps_index = _KBPS[version].index(bitrate_kbps)
+    # Mono, no CRC, no padding, "original" set: the header LAME gives its audio frames.
+    return bytes([0xFF, 0xE3 | version << 3, kbps_index << 4 | rate_index << 2, 0xC4])
+
+
+def info_frame_bytes(sample_rate_hz: int, bitrate_kbps: int) -> int:
+    """The size of the frame ``info_frame`` makes, known before its contents are."""
+    return parse_header(_info_header(sample_rate_hz, bitrate_kbps)).frame_bytes
+
+
 def info_frame(
     *,
     sample_rate_hz: int,
@@ -218,15 +246,7 @@ def info_frame(
     is the encoder's -q (lameenc's ``set_quality``); ``input_rate_hz`` is the
     PCM rate when LAME resampled (it picks a lower rate below 64 kbit/s).
     """
-    version = next((v for v, rates in _RATES_HZ.items() if sample_rate_hz in rates), None)
-    if version is None or bitrate_kbps not in _KBPS[version][1:]:
-        raise ValueError(
-            f"no MPEG Layer III stream is {bitrate_kbps} kbit/s at {sample_rate_hz} Hz"
-        )
-    rate_index = _RATES_HZ[version].index(sample_rate_hz)
-    kbps_index = _KBPS[version].index(bitrate_kbps)
-    # Mono, no CRC, no padding, "original" set: the header LAME gives its audio frames.
-    header = bytes([0xFF, 0xE3 | version << 3, kbps_index << 4 | rate_index << 2, 0xC4])
+    header = _info_header(sample_rate_hz, bitrate_kbps)
     layout = parse_header(header)
     tag_start = 4 + layout.side_info_bytes
     if layout.frame_bytes < tag_start + _TAG_BYTES:

@@ -74,11 +74,6 @@ def plan_parts(
     return parts
 
 
-def info_frame_bytes(rate_hz: int, bitrate_kbps: int) -> int:
-    """The size of an MPEG-1 frame without its padding byte: the Info frame's."""
-    return 144000 * bitrate_kbps // rate_hz
-
-
 def pcm16(chunk: np.ndarray) -> bytes:
     scaled = np.rint(np.asarray(chunk, dtype=np.float32) * 32767.0)
     return np.clip(scaled, -32768, 32767).astype("<i2").tobytes()
@@ -109,21 +104,6 @@ class EncodedPart:
     frame_count: int
     samples: int
     crc: int  # CRC-16 of ``frames``, for the Info frame's music CRC
-
-
-def whole_frames_bytes(data: bytes | bytearray, *, final: bool) -> int:
-    """How many leading bytes of ``data`` are whole frames (LAME hands out frames
-    in pieces); with ``final``, all of them must be."""
-    offset = 0
-    view = memoryview(data)
-    while offset + 4 <= len(data):
-        size = lametag.parse_header(view, offset).frame_bytes
-        if offset + size > len(data):
-            break
-        offset += size
-    if final and offset != len(data):
-        raise ValueError(f"the MP3 stream ends inside a frame, at byte {offset}")
-    return offset
 
 
 def encode_part(
@@ -161,7 +141,7 @@ class Mp3File:
         self._file = file
         self.rate_hz = rate_hz
         self.bitrate_kbps = bitrate_kbps
-        self._info_bytes = info_frame_bytes(rate_hz, bitrate_kbps)
+        self._info_bytes = lametag.info_frame_bytes(rate_hz, bitrate_kbps)
         self._file.write(bytes(self._info_bytes))
         self._music_bytes = 0
         self._crc = 0
@@ -175,9 +155,10 @@ class Mp3File:
         self._add(part.frames, part.frame_count, part.crc)
         self.samples += part.samples
 
-    def append_frames(self, frames: bytes) -> None:
-        """Add whole frames of one stream; the caller sets ``samples`` before ``finish``."""
-        self._add(frames, len(lametag.frame_offsets(frames)), lametag.crc16(frames))
+    def append_frames(self, frames: bytes, count: int) -> None:
+        """Add ``count`` whole frames of one stream; the caller sets ``samples``
+        before ``finish``."""
+        self._add(frames, count, lametag.crc16(frames))
 
     def _add(self, frames: bytes, count: int, crc: int) -> None:
         self._file.write(frames)
