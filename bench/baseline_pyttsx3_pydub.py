@@ -4,7 +4,7 @@
 user would write by hand to turn the same script into the same session:
 
 1. parse the script and list its phrases with voiceguide's own parser and
-   planner (``voiceguide.script.parse_script``, ``voiceguide.plan``), so the
+   planner (``voiceguide.core.script.parse_script``, ``voiceguide.core.plan``), so the
    session has the same structure and timing rules;
 2. synthesise each distinct phrase with pyttsx3, one ``save_to_file`` +
    ``runAndWait`` per phrase, and load it with ``AudioSegment.from_wav``
@@ -36,9 +36,9 @@ from pydub import AudioSegment
 from pydub.generators import Sine
 from pydub.silence import detect_leading_silence
 
-from voiceguide.cues import CUE_NAMES, cue_length_samples
-from voiceguide.plan import plan, spoken_phrases
-from voiceguide.script import parse_script
+from voiceguide.core.cues import CUE_NAMES, cue_length_samples
+from voiceguide.core.plan import plan, spoken_phrases
+from voiceguide.core.script import parse_script
 
 RATE_HZ = 44100
 WAV_TIMEOUT_S = 30.0

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from voiceguide import pipeline, render
+from voiceguide import pipeline
+from voiceguide.core import render
 
 
 def main(argv: list[str]) -> None:

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from voiceguide import pipeline
-from voiceguide.mastering import with_speech
-from voiceguide.model import Chapter, Event, Timeline
-from voiceguide.render import render_all
+from voiceguide.core.mastering import with_speech
+from voiceguide.core.model import Chapter, Event, Timeline
+from voiceguide.core.render import render_all
 
 RATE = 44100
 SOUND_LEVEL = 1e-3  # -60 dBFS: the null sink and the player give exact zeros in silence

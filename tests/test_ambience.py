@@ -11,9 +11,9 @@ import pytest
 import soundfile
 
 from voiceguide import pipeline
-from voiceguide.ambience import Bed, Ducking, generated_loop, seamless_loop
+from voiceguide.core.ambience import Bed, Ducking, generated_loop, seamless_loop
+from voiceguide.core.loudness import clip_k_rms_db, true_peak_dbtp
 from voiceguide.errors import ScriptError, UsageError
-from voiceguide.loudness import clip_k_rms_db, true_peak_dbtp
 from voiceguide.outputs.session_files import ExportRequest
 
 ROOT = Path(__file__).resolve().parent.parent

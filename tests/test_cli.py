@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from cli_helpers import run_cli
 
-from voiceguide import pipeline, render
+from voiceguide import pipeline
+from voiceguide.core import render
 
 SCRIPT = """\
 title: Tiny session

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import stft
 
-from voiceguide.cues import CUE_LEVEL_DB, CUE_NAMES, cue_length_samples, cue_samples
+from voiceguide.core.cues import CUE_LEVEL_DB, CUE_NAMES, cue_length_samples, cue_samples
 
 RATES = (22050, 24000, 44100, 48000)
 RATE = 24000

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from voiceguide import plan
 from voiceguide.cli import cli
-from voiceguide.script import STEP_KEYS, TOP_KEYS, VOICE_KEYS
+from voiceguide.core import plan
+from voiceguide.core.script import STEP_KEYS, TOP_KEYS, VOICE_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "voiceguide/data/script.schema.json").read_text())

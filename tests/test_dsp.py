@@ -1,4 +1,4 @@
-"""voiceguide.dsp against the scipy functions it stands in for."""
+"""voiceguide.core.dsp against the scipy functions it stands in for."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage, signal
 
-from voiceguide import dsp
+from voiceguide.core import dsp
 
 RATES = [16000, 22050, 44100, 48000]
 

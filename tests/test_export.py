@@ -19,9 +19,9 @@ from mutagen.mp3 import MP3
 from scipy.signal import resample_poly
 
 from voiceguide import pipeline
-from voiceguide.model import Timeline
+from voiceguide.core.model import Timeline
+from voiceguide.core.render import render_all
 from voiceguide.outputs.session_files import ExportRequest
-from voiceguide.render import render_all
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted((ROOT / "scripts").glob("*.yaml"))

@@ -10,10 +10,10 @@ import pytest
 from cli_helpers import exit_and_stderr
 
 from voiceguide import pipeline
+from voiceguide.core.phrases import ENGLISH, TABLES
+from voiceguide.core.pronounce import respeller
+from voiceguide.core.script import parse_script
 from voiceguide.errors import ScriptError
-from voiceguide.phrases import ENGLISH, TABLES
-from voiceguide.pronounce import respeller
-from voiceguide.script import parse_script
 from voiceguide.speech.clips import ClipSource
 from voiceguide.speech.testengine import TestEngine
 

@@ -11,13 +11,13 @@ import pytest
 from test_plan import TONES, assert_tiles
 
 from voiceguide import pipeline
+from voiceguide.core.model import Event, Timeline
+from voiceguide.core.plan import plan, spoken_phrases
+from voiceguide.core.script import parse_script
 from voiceguide.live import edits, recap
 from voiceguide.live.keys import actions
 from voiceguide.live.opening import OPENING_S, opening
 from voiceguide.live.status import status_line
-from voiceguide.model import Event, Timeline
-from voiceguide.plan import plan, spoken_phrases
-from voiceguide.script import parse_script
 
 RATE = 44100
 COUNTS = recap.count_words("en")

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide import pipeline
+from voiceguide.core.mastering import with_speech
+from voiceguide.core.render import render_all
 from voiceguide.live import edits, recap
 from voiceguide.live.opening import opening
 from voiceguide.live.player import Player
-from voiceguide.mastering import with_speech
-from voiceguide.render import render_all
 
 SCRIPT = Path(__file__).parent.parent / "scripts" / "back-spasm-relief.yaml"
 OPTIONS = pipeline.VoiceOptions(engine="test", use_cache=False)

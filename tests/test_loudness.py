@@ -5,7 +5,7 @@ import pyloudnorm
 import pytest
 from scipy.signal import sosfreqz
 
-from voiceguide.loudness import (
+from voiceguide.core.loudness import (
     SILENCE_DB,
     HopEnergies,
     clip_k_rms_db,
@@ -299,7 +299,7 @@ def test_limiter_touches_only_the_neighbourhood_of_peaks() -> None:
     y = limit_true_peak(x, rate, -1.0)
     changed = np.flatnonzero(y != x)
     # Changes stay within the burst plus the hold and smoothing reach.
-    from voiceguide.loudness import _LIMITER_RADIUS_S
+    from voiceguide.core.loudness import _LIMITER_RADIUS_S
 
     reach = round(1.5 * _LIMITER_RADIUS_S * rate) + 2
     assert changed.min() > rate // 2 - 240 - reach

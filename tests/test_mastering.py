@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from voiceguide import pipeline
-from voiceguide.loudness import (
+from voiceguide.core.loudness import (
     HopEnergies,
     block_limiter_gain,
     block_sums,
@@ -18,8 +18,8 @@ from voiceguide.loudness import (
     limiter_gain,
     true_peak_envelope,
 )
-from voiceguide.mastering import _MAX_LIMITING_DB, CEILING_DBTP, _Clips, master
-from voiceguide.script import parse_script
+from voiceguide.core.mastering import _MAX_LIMITING_DB, CEILING_DBTP, _Clips, master
+from voiceguide.core.script import parse_script
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 44100

@@ -14,8 +14,8 @@ from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp3 import MP3, BitrateMode
 from mutagen.wave import WAVE
 
+from voiceguide.core.model import Chapter, Event, Timeline
 from voiceguide.errors import OutputError
-from voiceguide.model import Chapter, Event, Timeline
 from voiceguide.outputs.atomic import AtomicFiles, display_path, write_text_atomic
 from voiceguide.outputs.encode import SUPPORTED_SUFFIXES, AudioWriter
 from voiceguide.outputs.playlist import m3u

@@ -6,9 +6,8 @@ import textwrap
 
 import pytest
 
-from voiceguide.errors import ScriptError
-from voiceguide.model import Event, Timeline
-from voiceguide.plan import (
+from voiceguide.core.model import Event, Timeline
+from voiceguide.core.plan import (
     POSITION_GAP_S,
     SENTENCE_GAP_S,
     STEP_GAP_S,
@@ -16,7 +15,8 @@ from voiceguide.plan import (
     split_sentences,
     spoken_phrases,
 )
-from voiceguide.script import parse_script
+from voiceguide.core.script import parse_script
+from voiceguide.errors import ScriptError
 
 RATE = 44100
 TONES = {
@@ -173,7 +173,7 @@ steps:
 
 @pytest.mark.parametrize("hold", ["30s", "17.3s", "45", "1m30s"])
 def test_hold_starts_at_instruction_end_and_ends_at_release_start(hold: str) -> None:
-    from voiceguide.durations import parse_duration_text
+    from voiceguide.core.durations import parse_duration_text
 
     t = make(HOLD.format(hold=hold))
     (h,) = [e for e in t.events if e.kind == "hold"]

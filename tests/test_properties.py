@@ -17,13 +17,13 @@ from hypothesis import event as note_outcome
 from hypothesis import strategies as st
 
 from voiceguide.cli import main
-from voiceguide.cues import CUE_NAMES, cue_length_samples
-from voiceguide.durations import parse_duration_text
+from voiceguide.core.cues import CUE_NAMES, cue_length_samples
+from voiceguide.core.durations import parse_duration_text
+from voiceguide.core.model import Exercise, Pause, Timeline
+from voiceguide.core.patterns import NAMED_PATTERNS
+from voiceguide.core.plan import plan, spoken_phrases
+from voiceguide.core.script import parse_script
 from voiceguide.errors import ScriptError
-from voiceguide.model import Exercise, Pause, Timeline
-from voiceguide.patterns import NAMED_PATTERNS
-from voiceguide.plan import plan, spoken_phrases
-from voiceguide.script import parse_script
 
 RATE = 44100
 TONES = {name: cue_length_samples(name, RATE) for name in CUE_NAMES}

@@ -10,9 +10,9 @@ import pytest
 from scipy.signal import resample_poly
 
 from voiceguide import pipeline
-from voiceguide.mastering import CEILING_DBTP, TARGET_LUFS, master
-from voiceguide.render import render_all, render_chunks
-from voiceguide.script import parse_script
+from voiceguide.core.mastering import CEILING_DBTP, TARGET_LUFS, master
+from voiceguide.core.render import render_all, render_chunks
+from voiceguide.core.script import parse_script
 
 ROOT = Path(__file__).resolve().parent.parent
 OPTIONS = pipeline.VoiceOptions(engine="test", use_cache=False)
@@ -53,7 +53,7 @@ def test_loudness_and_true_peak_targets(prepared: pipeline.Prepared, target_lufs
 
 
 def test_every_spoken_phrase_is_levelled_alike(prepared: pipeline.Prepared) -> None:
-    from voiceguide.loudness import clip_k_rms_db
+    from voiceguide.core.loudness import clip_k_rms_db
 
     mastered = pipeline.mastered(prepared)
     levels = [

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from voiceguide.cli import main
+from voiceguide.core.script import parse_script
 from voiceguide.errors import ScriptError
-from voiceguide.script import parse_script
 
 GOOD_STEP = "  - say: Hello.\n"
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from server_helpers import running_server
 
-from voiceguide.script import parse_script
+from voiceguide.core.script import parse_script
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "scripts"

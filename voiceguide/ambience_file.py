@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .ambience import MAX_FILE_LOOP_S, generated_loop, seamless_loop, tamed
+from .core.ambience import MAX_FILE_LOOP_S, generated_loop, seamless_loop, tamed
+from .core.model import Ambience, Session
 from .errors import ScriptError
-from .model import Ambience, Session
 
 MIN_FILE_S = 2.0
 

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cues
-from .ambience import Bed, levelled_with_bed, mixed
 from .ambience_file import bed_loop
+from .core import cues
+from .core.ambience import Bed, levelled_with_bed, mixed
+from .core.mastering import Mastered, master
+from .core.model import Session, Timeline
+from .core.plan import plan, spoken_phrases
+from .core.pronounce import respeller
+from .core.render import render_chunks, silent_spans
+from .core.script import MAX_SCRIPT_BYTES, parse_script
 from .errors import ScriptError, UsageError, UserError
-from .mastering import Mastered, master
-from .model import Session, Timeline
 from .outputs.session_files import ExportRequest, write_session
-from .plan import plan, spoken_phrases
-from .pronounce import respeller
-from .render import render_chunks, silent_spans
-from .script import MAX_SCRIPT_BYTES, parse_script
 from .speech import get_engine
 from .speech.cache import PhraseCache, default_cache_dir
 from .speech.clips import OUTPUT_RATE_HZ, ClipSource

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Event, Timeline
+from .core.model import Event, Timeline
 
 
 def _s(timeline: Timeline, samples: int) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from ..model import Chapter, Event, Timeline
+from ..core.model import Chapter, Event, Timeline
 
 SOUND_KINDS = ("speech", "tone")
 DEFAULT_EXTEND_S = 15.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..model import Session
+from ..core.model import Session
 from ..pipeline import Prepared, VoiceOptions, prepare_session
 from ..speech.clips import ClipSource
 

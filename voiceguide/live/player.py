@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..mastering import Mastered, with_speech
-from ..model import Event, Timeline
-from ..render import mix_into
+from ..core.mastering import Mastered, with_speech
+from ..core.model import Event, Timeline
+from ..core.render import mix_into
 
 BLOCK_S = 0.05
 AHEAD_S = 0.5

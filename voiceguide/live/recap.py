@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..model import Event, Timeline
-from ..phrases import Phrases
+from ..core.model import Event, Timeline
+from ..core.phrases import Phrases
 from .edits import container_at
 
 ENGLISH = {

@@ -14,12 +14,12 @@ from typing import TextIO
 import numpy as np
 
 from .. import pipeline
+from ..core.mastering import Mastered
+from ..core.model import Session, Timeline
+from ..core.phrases import Phrases
+from ..core.plan import STEP_GAP_S
 from ..errors import AudioDeviceError, UsageError, UserError
-from ..mastering import Mastered
-from ..model import Session, Timeline
 from ..outputs.atomic import write_text_atomic
-from ..phrases import Phrases
-from ..plan import STEP_GAP_S
 from ..report import timeline_json
 from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
 from . import edits, recap

@@ -6,7 +6,7 @@ import shutil
 import sys
 from typing import TextIO
 
-from ..model import Timeline
+from ..core.model import Timeline
 from ..report import clock
 from .edits import SOUND_KINDS, container_at
 from .recap import chapter_title_at

@@ -23,10 +23,10 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from voiceguide.core.threads import in_order
 from voiceguide.errors import OutputError
 from voiceguide.outputs import lametag, mp3
 from voiceguide.outputs.atomic import display_path, output_error
-from voiceguide.threads import in_order
 
 SUPPORTED_SUFFIXES = (".mp3", ".wav")
 

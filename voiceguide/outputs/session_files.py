@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.model import Chapter, Timeline
 from ..errors import OutputError
-from ..model import Chapter, Timeline
 from .atomic import AtomicFiles
 from .encode import SUPPORTED_SUFFIXES, AudioJob, write_audio_files
 from .playlist import m3u

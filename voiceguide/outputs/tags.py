@@ -16,8 +16,8 @@ from mutagen import MutagenError
 from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TIT2, TPE1, TRCK, CTOCFlags, Encoding
 from mutagen.wave import WAVE
 
+from voiceguide.core.model import Timeline
 from voiceguide.errors import OutputError
-from voiceguide.model import Timeline
 from voiceguide.outputs.atomic import display_path, output_error
 from voiceguide.outputs.vtt import ms_from_samples
 

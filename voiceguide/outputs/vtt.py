@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voiceguide.model import Timeline
+from voiceguide.core.model import Timeline
 
 
 def ms_from_samples(samples: int, sample_rate_hz: int) -> int:

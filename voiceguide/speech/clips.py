@@ -13,7 +13,7 @@ from math import gcd
 
 import numpy as np
 
-from voiceguide.dsp import resample_poly
+from voiceguide.core.dsp import resample_poly
 from voiceguide.errors import EngineError
 from voiceguide.speech.base import Engine
 from voiceguide.speech.cache import PhraseCache, phrase_key

@@ -12,13 +12,13 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import yaml
 
+from ..errors import ScriptError
 from .durations import (
     MAX_DURATION_S,
     MAX_SESSION_S,
     breaths_count,
     parse_duration_text,
 )
-from .errors import ScriptError
 from .model import (
     Ambience,
     Breathe,

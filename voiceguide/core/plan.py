@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from ..errors import ScriptError
 from .durations import MAX_SESSION_S
-from .errors import ScriptError
 from .holds import CueSlots, PlacedCue
 from .model import (
     Breathe,

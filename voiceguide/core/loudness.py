@@ -11,9 +11,9 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from voiceguide.dsp import k_weighted as k_weighted
-from voiceguide.dsp import k_weighting_sos as k_weighting_sos
-from voiceguide.dsp import minimum_filter1d, resample_poly, uniform_filter1d
+from voiceguide.core.dsp import k_weighted as k_weighted
+from voiceguide.core.dsp import k_weighting_sos as k_weighting_sos
+from voiceguide.core.dsp import minimum_filter1d, resample_poly, uniform_filter1d
 
 SILENCE_DB = -120.0
 """Reported for silence (and for a session gated away entirely) instead of -inf."""
