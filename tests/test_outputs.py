@@ -182,6 +182,27 @@ def test_mp3_tags_read_back_and_keep_the_length_exact(tmp_path: Path) -> None:
     assert len(decode_soundfile(path)) == LENGTH
 
 
+def test_more_than_255_chapters_nest_their_table_of_contents(tmp_path: Path) -> None:
+    # A CTOC counts its entries in one byte: 600 chapters need sub-tables.
+    path = tmp_path / "long.mp3"
+    encode(path, sine())
+    chapters = tuple((f"Move {i}", i * 4, i * 4 + 4) for i in range(600))
+    write_tags(path, Tags("Long", None, "voiceguide", None, None, chapters))
+    id3 = ID3(path)
+    tocs = {toc.element_id: toc for toc in id3.getall("CTOC")}
+    top = tocs.pop("toc")
+    assert top.flags == CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
+    assert top.child_element_ids == ["toc0", "toc1", "toc2"]
+    assert [len(tocs[name].child_element_ids) for name in top.child_element_ids] == [255, 255, 90]
+    assert all(toc.flags == CTOCFlags.ORDERED for toc in tocs.values())
+    listed = [c for name in top.child_element_ids for c in tocs[name].child_element_ids]
+    assert listed == [f"ch{i}" for i in range(600)]
+    chaps = {c.element_id: c for c in id3.getall("CHAP")}
+    assert [(chaps[c].start_time, chaps[c].end_time) for c in listed] == [
+        (start, end) for _, start, end in chapters
+    ]
+
+
 def test_wav_tags_read_back_and_keep_the_length_exact(tmp_path: Path) -> None:
     path = tmp_path / "tagged.wav"
     encode(path, sine())

@@ -6,16 +6,18 @@ The CLI and the Python API both call these functions.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from .allocator import fix_mmap_threshold
 from .ambience_file import bed_loop
+from .clipstore import ClipStore
 from .core import cues
 from .core.ambience import Bed, levelled_with_bed, mixed
-from .core.mastering import Mastered, master
+from .core.mastering import Analysis, Key, Mastered, analyse, master
 from .core.model import Session, Timeline
 from .core.plan import plan, spoken_phrases
 from .core.pronounce import respeller
@@ -51,9 +53,10 @@ class VoiceOptions:
 class Prepared:
     session: Session
     timeline: Timeline
-    speech: dict[str, np.ndarray]
+    speech: Mapping[str, np.ndarray]  # a ClipStore: past its budget, on disk
     tones: dict[str, np.ndarray] = field(default_factory=dict)
     bed_loop: np.ndarray | None = None  # the ambience, a seamless loop
+    analyses: dict[Key, Analysis] = field(default_factory=dict)  # of the speech clips
 
 
 def load_session(path: Path, allow_fallback: bool = False) -> Session:
@@ -131,17 +134,36 @@ def prepare_session(
     source: ClipSource | None = None,
 ) -> Prepared:
     """Synthesise every phrase of ``session`` (through ``source`` if given) and plan it."""
+    fix_mmap_threshold()  # once per process is enough; again costs nothing
     source = source or clip_source(session, options)
-    speech = source.clips(spoken_phrases(session), progress=progress)
+    speech = ClipStore()
+    analyses: dict[Key, Analysis] = {}
+    lengths: dict[str, int] = {}
+    # In the order the session speaks them: each clip is analysed for
+    # mastering here while the engine's threads speak the next ones. Past the
+    # store's budget, clips and their envelopes are not held in memory.
+    for text, clip in source.each(spoken_phrases(session), progress=progress):
+        # The envelope is float32 like the clip: the same size again.
+        keep = speech.put(text, clip, companion_bytes=clip.nbytes)
+        lengths[text] = len(clip)
+        if clip.size:
+            key: Key = ("speech", text)
+            analyses[key] = analyse(key, clip, OUTPUT_RATE_HZ, keep_envelope=keep)
     tone_lengths = {name: cues.cue_length_samples(name, OUTPUT_RATE_HZ) for name in cues.CUE_NAMES}
-    timeline = plan(session, {t: len(c) for t, c in speech.items()}, tone_lengths, OUTPUT_RATE_HZ)
+    timeline = plan(session, lengths, tone_lengths, OUTPUT_RATE_HZ)
     used = {e.cue for e in timeline.sounds() if e.kind == "tone" and e.cue}
     tones = {name: cues.cue_samples(name, OUTPUT_RATE_HZ) for name in sorted(used)}
-    return Prepared(session, timeline, speech, tones, bed_loop(session, OUTPUT_RATE_HZ))
+    return Prepared(session, timeline, speech, tones, bed_loop(session, OUTPUT_RATE_HZ), analyses)
 
 
 def mastered(prepared: Prepared) -> Mastered:
-    return master(prepared.timeline, prepared.speech, prepared.tones, workers=threads())
+    return master(
+        prepared.timeline,
+        prepared.speech,
+        prepared.tones,
+        workers=threads(),
+        analyses=prepared.analyses,
+    )
 
 
 def mastered_with_bed(prepared: Prepared) -> tuple[Mastered, Bed | None]:

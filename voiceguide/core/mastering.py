@@ -9,7 +9,9 @@ never held in memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -51,6 +53,12 @@ _MAX_LIMITING_DB = 12.0
 _BLOCK_SAMPLES = 64
 # K-weighting rings after a clip ends; that energy counts (see loudness).
 _TAIL_S = 0.2
+# Final clips kept from the exact pass, at most: the distinct clips of a long
+# script with hundreds of phrases would otherwise all sit in memory at once
+# (2 GB for 300 long phrases). Past it, a clip is made again when the render
+# reaches it, and the last few made are kept for the phrases that recur.
+RETAIN_BYTES = 32 << 20
+_RECENT_BYTES = 8 << 20
 
 Key = tuple[str, str]
 R = TypeVar("R")
@@ -60,7 +68,7 @@ R = TypeVar("R")
 class Mastered:
     """Every distinct sound at its final level, keyed by (kind, phrase or cue name)."""
 
-    clips: dict[Key, np.ndarray]
+    clips: Mapping[Key, np.ndarray]
     loudness_lufs: float
     gain_db: float
 
@@ -80,6 +88,7 @@ def master(
     target_lufs: float = TARGET_LUFS,
     ceiling_dbtp: float = CEILING_DBTP,
     workers: int = 1,
+    analyses: Mapping[Key, Analysis] | None = None,
 ) -> Mastered:
     """Level each clip, then find the one gain that puts the session at ``target_lufs``.
 
@@ -94,9 +103,11 @@ def master(
     reach by crushing the voice (see ``_MAX_LIMITING_DB``) is missed,
     quieter, rather than reached. ``workers`` threads share the
     per-clip work (numpy releases the GIL); the result does not depend on it.
+    ``analyses`` are clips already analysed (``analyse``), for example while
+    the engine spoke the next phrase.
     """
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        clips = _Clips(timeline, speech, tones, ceiling_dbtp, pool, workers)
+        clips = _Clips(timeline, speech, tones, ceiling_dbtp, pool, workers, analyses)
         unlimited_lufs, _ = clips.estimate(0.0, limited=False)
         if unlimited_lufs <= SILENCE_DB:
             return Mastered(*clips.exact(0.0), 0.0)
@@ -123,6 +134,98 @@ class _Coarse:
     peak: np.ndarray
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """What mastering needs to know of one clip, whatever the session around it:
+    made as each phrase is spoken, so that work overlaps the synthesis of the next."""
+
+    level: float  # the scale that brings the clip to its common K-weighted level
+    envelope: np.ndarray | None  # true-peak envelope (float32), or None: made when needed
+    coarse: _Coarse
+
+
+def envelope_of(clip: np.ndarray) -> np.ndarray:
+    """The true-peak envelope the limiter works from, the same however it is reached."""
+    # float32 halves what a long session's envelopes hold; their
+    # precision is far finer than the limiter's 0.05 dB tolerance.
+    return true_peak_envelope(np.asarray(clip, dtype=np.float64)).astype(np.float32)
+
+
+def analyse(key: Key, clip: np.ndarray, rate_hz: int, keep_envelope: bool = True) -> Analysis:
+    """One clip's levelling scale, true-peak envelope and block estimate; without
+    ``keep_envelope`` the envelope is dropped (the limiter makes it again)."""
+    source = np.asarray(clip, dtype=np.float64)
+    tail = np.zeros(round(_TAIL_S * rate_hz))
+    # The filter is causal, so the clip's own samples filter the same with the tail.
+    filtered = k_weighted(np.concatenate([source, tail]), rate_hz)
+    # Every phrase first goes to a common K-weighted level, so a whispered
+    # and a shouted phrase from an engine sound alike; cues sit below speech.
+    target_db = SPEECH_LEVEL_DB + (CUE_LEVEL_DB[key[1]] if key[0] == "tone" else 0.0)
+    level = 10 ** ((target_db - clip_k_rms_db(source, rate_hz, filtered)) / 20)
+    envelope = true_peak_envelope(source)
+    # float32: a long script's blocks would otherwise take tens of MB, and
+    # the estimate only guides the search (the exact pass measures in float64).
+    coarse = _Coarse(
+        block_sums(filtered**2, _BLOCK_SAMPLES).astype(np.float32),
+        block_sums(np.concatenate([envelope, tail]), _BLOCK_SAMPLES, np.maximum).astype(np.float32),
+    )
+    return Analysis(level, envelope.astype(np.float32) if keep_envelope else None, coarse)
+
+
+class FinalClips(Mapping[Key, np.ndarray]):
+    """Every distinct sound at its final level: those kept from the exact pass,
+    and the others made again when asked for (the last few kept). Safe to use
+    from several threads: the parts of a file render at once."""
+
+    def __init__(
+        self,
+        keys: Sequence[Key],
+        kept: dict[Key, np.ndarray],
+        make: Callable[[Key], np.ndarray],
+        recent_bytes: int = _RECENT_BYTES,
+    ) -> None:
+        self._keys = set(keys)
+        self._order = list(keys)
+        self._kept = kept
+        self._make = make
+        self._recent: OrderedDict[Key, np.ndarray] = OrderedDict()
+        self._recent_bytes = 0
+        self._limit_bytes = recent_bytes
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: Key) -> np.ndarray:
+        found = self._kept.get(key)
+        if found is not None:
+            return found
+        if key not in self._keys:
+            raise KeyError(key)
+        with self._lock:
+            found = self._recent.get(key)
+            if found is not None:
+                self._recent.move_to_end(key)
+                return found
+        # Made outside the lock so that threads limit different clips at once;
+        # two threads making the same clip make the same samples.
+        clip = self._make(key)
+        with self._lock:
+            if key not in self._recent:
+                self._recent[key] = clip
+                self._recent_bytes += clip.nbytes
+            while self._recent_bytes > self._limit_bytes and len(self._recent) > 1:
+                _, old = self._recent.popitem(last=False)
+                self._recent_bytes -= old.nbytes
+        return clip
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
 class _Clips:
     """The distinct clips of a timeline, where they are placed, and their levels."""
 
@@ -134,6 +237,7 @@ class _Clips:
         ceiling_dbtp: float,
         pool: ThreadPoolExecutor,
         workers: int,
+        analyses: Mapping[Key, Analysis] | None = None,
     ) -> None:
         self.timeline = timeline
         self.rate = timeline.sample_rate_hz
@@ -142,37 +246,27 @@ class _Clips:
         self.starts: dict[Key, list[int]] = {}
         for event in timeline.sounds():
             self.starts.setdefault(event_key(event), []).append(event.start_sample)
-        self.sources = {
-            key: speech[key[1]] if key[0] == "speech" else tones[key[1]] for key in self.starts
-        }
+        # Read when needed: ``speech`` may hold its clips on disk.
+        self.speech, self.tones = speech, tones
+        self.known = analyses or {}
         self.levels: dict[Key, float] = {}
-        self.envelopes: dict[Key, np.ndarray] = {}
+        self.envelopes: dict[Key, np.ndarray | None] = {}
         self.coarse: dict[Key, _Coarse] = {}
-        for key, (level, envelope, coarse) in zip(
-            self.starts, self._map(self._analyse, self.starts), strict=True
-        ):
-            self.levels[key], self.envelopes[key], self.coarse[key] = level, envelope, coarse
+        for key, found in zip(self.starts, self._map(self._analyse, self.starts), strict=True):
+            self.levels[key], self.envelopes[key], self.coarse[key] = (
+                found.level,
+                found.envelope,
+                found.coarse,
+            )
 
     def _map(self, fn: Callable[[Key], R], keys: Iterable[Key]) -> Iterator[R]:
         return ordered_map(self.pool, self.workers, fn, keys)
 
-    def _analyse(self, key: Key) -> tuple[float, np.ndarray, _Coarse]:
-        source = np.asarray(self.sources[key], dtype=np.float64)
-        tail = np.zeros(round(_TAIL_S * self.rate))
-        # The filter is causal, so the clip's own samples filter the same with the tail.
-        filtered = k_weighted(np.concatenate([source, tail]), self.rate)
-        # Every phrase first goes to a common K-weighted level, so a whispered
-        # and a shouted phrase from an engine sound alike; cues sit below speech.
-        target_db = SPEECH_LEVEL_DB + (CUE_LEVEL_DB[key[1]] if key[0] == "tone" else 0.0)
-        level = 10 ** ((target_db - clip_k_rms_db(source, self.rate, filtered)) / 20)
-        envelope = true_peak_envelope(source)
-        coarse = _Coarse(
-            block_sums(filtered**2, _BLOCK_SAMPLES),
-            block_sums(np.concatenate([envelope, tail]), _BLOCK_SAMPLES, np.maximum),
-        )
-        # float32 halves what a long session's envelopes hold; their
-        # precision is far finer than the limiter's 0.05 dB tolerance.
-        return level, envelope.astype(np.float32), coarse
+    def source(self, key: Key) -> np.ndarray:
+        return self.speech[key[1]] if key[0] == "speech" else self.tones[key[1]]
+
+    def _analyse(self, key: Key) -> Analysis:
+        return self.known.get(key) or analyse(key, self.source(key), self.rate)
 
     def estimate(self, gain_db: float, limited: bool = True) -> tuple[float, float]:
         """The session's loudness at ``gain_db`` from the blocks, and d(loudness)/d(gain):
@@ -183,9 +277,11 @@ class _Clips:
         for key, starts in self.starts.items():
             coarse = self.coarse[key]
             scale = self.levels[key] * 10 ** (gain_db / 20)
-            energy = coarse.energy * scale**2
+            energy = coarse.energy.astype(np.float64) * scale**2
             if limited:
-                gain = block_limiter_gain(coarse.peak * scale, ceiling, self.rate, _BLOCK_SAMPLES)
+                gain = block_limiter_gain(
+                    coarse.peak.astype(np.float64) * scale, ceiling, self.rate, _BLOCK_SAMPLES
+                )
                 if gain is not None:
                     untouched += float(energy[gain == 1.0].sum()) * len(starts)
                     energy = energy * gain**2
@@ -220,31 +316,37 @@ class _Clips:
             gain_db = min(top_db, gain_db + miss_lu / min(1.0, max(_MIN_SLOPE, slope)))
         return gain_db
 
-    def exact(self, gain_db: float) -> tuple[dict[Key, np.ndarray], float]:
+    def exact(self, gain_db: float) -> tuple[FinalClips, float]:
         """Every clip at ``gain_db`` through the full limiter, and the session's loudness.
 
         Clips are filtered in order, a few at a time, and added in order:
         memory holds one clip's filtered energy per worker, and the sum is
-        the same however many workers there are.
+        the same however many workers there are. The first ``RETAIN_BYTES``
+        of final clips are kept; the rest are made again when asked for.
         """
         energies = HopEnergies(self.timeline.duration_samples, self.rate)
-        final: dict[Key, np.ndarray] = {}
+        kept: dict[Key, np.ndarray] = {}
+        kept_bytes = 0
+
+        def make(key: Key) -> np.ndarray:
+            source = self.source(key)
+            envelope = self.envelopes[key]
+            if envelope is None:
+                envelope = envelope_of(source)
+            scale = self.levels[key] * 10 ** (gain_db / 20)
+            return final_clip(source, envelope, scale, self.rate, self.ceiling_dbtp)
 
         def work(key: Key) -> tuple[np.ndarray, np.ndarray]:
-            clip = final_clip(
-                self.sources[key],
-                self.envelopes[key],
-                self.levels[key] * 10 ** (gain_db / 20),
-                self.rate,
-                self.ceiling_dbtp,
-            )
+            clip = make(key)
             return clip, k_squared_cumsum(clip, self.rate)
 
         for key, (clip, cumsum) in zip(self.starts, self._map(work, self.starts), strict=True):
-            final[key] = clip
+            if kept_bytes + clip.nbytes <= RETAIN_BYTES or key[0] == "tone":
+                kept[key] = clip
+                kept_bytes += clip.nbytes
             for start in self.starts[key]:
                 energies.add(start, cumsum)
-        return final, integrated_loudness(energies, self.rate)
+        return FinalClips(list(self.starts), kept, make), integrated_loudness(energies, self.rate)
 
 
 def final_clip(
@@ -261,9 +363,27 @@ def with_speech(mastered: Mastered, text: str, clip: np.ndarray, rate: int) -> M
     key: Key = ("speech", text)
     if key in mastered.clips:
         return mastered
-    alone = Timeline("", rate, len(clip), (Event("speech", 0, len(clip), 0, text=text),), ())
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        clips = _Clips(alone, {text: clip}, {}, CEILING_DBTP, pool, 1)
-    scale = clips.levels[key] * 10 ** (mastered.gain_db / 20)
-    levelled = final_clip(clip, clips.envelopes[key], scale, rate, CEILING_DBTP)
-    return replace(mastered, clips={**mastered.clips, key: levelled})
+    found = analyse(key, clip, rate)
+    scale = found.level * 10 ** (mastered.gain_db / 20)
+    levelled = final_clip(clip, envelope_of(clip), scale, rate, CEILING_DBTP)
+    return replace(mastered, clips=_WithClip(mastered.clips, key, levelled))
+
+
+class _WithClip(Mapping[Key, np.ndarray]):
+    """``base`` and one more clip, without copying ``base`` (its clips may be made lazily)."""
+
+    def __init__(self, base: Mapping[Key, np.ndarray], key: Key, clip: np.ndarray) -> None:
+        self._base, self._key, self._clip = base, key, clip
+
+    def __getitem__(self, key: Key) -> np.ndarray:
+        return self._clip if key == self._key else self._base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key == self._key or key in self._base
+
+    def __iter__(self) -> Iterator[Key]:
+        yield from self._base
+        yield self._key
+
+    def __len__(self) -> int:
+        return len(self._base) + 1

@@ -25,9 +25,6 @@ def render_chunks(
     """The session from ``start_sample`` to ``stop_sample`` (default: its end) as
     float32 chunks of ``chunk_samples`` (the last may be shorter)."""
     sounds = sorted(timeline.sounds(), key=lambda e: e.start_sample)
-    for event in sounds:
-        if len(mastered.clip_for(event)) != event.length_samples:
-            raise AssertionError(f"clip length does not match the plan for {event}")
     index = 0
     stop = timeline.duration_samples if stop_sample is None else stop_sample
     for chunk_start in range(start_sample, stop, chunk_samples):
@@ -63,6 +60,8 @@ def mix_into(
     while probe < len(sounds) and sounds[probe].start_sample < chunk_end:
         event = sounds[probe]
         clip = mastered.clip_for(event)
+        if len(clip) != event.length_samples:
+            raise AssertionError(f"clip length does not match the plan for {event}")
         start = max(event.start_sample, chunk_start)
         end = min(event.end_sample, chunk_end)
         offset = start - event.start_sample

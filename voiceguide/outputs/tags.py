@@ -23,6 +23,8 @@ from voiceguide.outputs.vtt import ms_from_samples
 
 # CHAP's byte offsets are unused: the times locate the chapter.
 _NO_OFFSET = 0xFFFFFFFF
+# A CTOC frame counts its entries in one byte.
+_MAX_TOC_ENTRIES = 255
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,21 @@ def _frames(tags: Tags) -> ID3:
                 sub_frames=[TIT2(encoding=utf8, text=[title])],
             )
         )
+    if len(ids) > _MAX_TOC_ENTRIES:
+        # A table of contents counts its entries in one byte: a longer session
+        # gets a top-level table of ordered sub-tables (ID3v2 chapters allow
+        # nesting), each of at most 255 chapters.
+        groups = [ids[i : i + _MAX_TOC_ENTRIES] for i in range(0, len(ids), _MAX_TOC_ENTRIES)]
+        ids = [f"toc{index}" for index in range(len(groups))]
+        for element_id, group in zip(ids, groups, strict=True):
+            id3.add(
+                CTOC(
+                    element_id=element_id,
+                    flags=CTOCFlags.ORDERED,
+                    child_element_ids=group,
+                    sub_frames=[],
+                )
+            )
     if ids:
         id3.add(
             CTOC(

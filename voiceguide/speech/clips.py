@@ -7,7 +7,8 @@ that placing it against silence never clicks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from math import gcd
 
@@ -22,6 +23,7 @@ OUTPUT_RATE_HZ = 44100
 SILENCE_DBFS = -50.0
 SILENCE_THRESHOLD = 10 ** (SILENCE_DBFS / 20)
 FADE_S = 0.004
+MEMO_BYTES = 16 << 20
 
 Progress = Callable[[int, int], None]
 
@@ -93,7 +95,11 @@ class ClipSource:
         # What the engine is given for a phrase (a script's pronounce: mapping);
         # clips are cached by the words spoken, not by the words written.
         self.respell = respell or (lambda text: text)
-        self._memo: dict[str, np.ndarray] = {}
+        # The phrases used last, for a caller that asks again (play prepares its
+        # openings one after the other); bounded, so a long script's speech is
+        # not all held here.
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memo_bytes = 0
 
     def clip(self, text: str) -> np.ndarray:
         return self.clips([text])[text]
@@ -105,34 +111,58 @@ class ClipSource:
 
         Clips are read-only: they are shared between callers through the memo.
         """
+        return dict(self.each(texts, progress))
+
+    def each(
+        self, texts: Iterable[str], progress: Progress | None = None
+    ) -> Iterator[tuple[str, np.ndarray]]:
+        """``(text, clip)`` for every distinct text, in the order given, as each is ready.
+
+        Phrases missing from the cache are all handed to the engine at once
+        (piper speaks one per core, running ahead of the caller), so whoever
+        consumes the clips works while the engine speaks the next ones.
+        """
         wanted = list(dict.fromkeys(texts))
         total = len(wanted)
-        result: dict[str, np.ndarray] = {}
-        missing: list[str] = []
-        # Cache hits first: they are fast, so progress moves at once and the
-        # remaining count is the real work left.
-        for text in wanted:
-            found = self._lookup(text)
-            if found is None:
-                missing.append(text)
-                continue
-            result[text] = found
-            if progress is not None:
-                progress(len(result), total)
-        for text, (pcm, rate_hz) in zip(missing, self._spoken(missing), strict=True):
-            result[text] = self._prepared(text, pcm, rate_hz)
-            if progress is not None:
-                progress(len(result), total)
-        if self.cache is not None and self.cache.added:
-            self.cache.trim()
-            self.cache.added = 0
-        return {text: result[text] for text in wanted}
+        # Only whether each is cached: a long script's clips are read one at a
+        # time, as they are consumed, not all held here at once.
+        missing = [text for text in wanted if not self._known(text)]
+        unknown = set(missing)
+        spoken = self._spoken(missing)
+        try:
+            for done, text in enumerate(wanted, start=1):
+                # The engine's phrases come in the order asked for: each one
+                # missing at the start is taken from it, even if another
+                # process has cached that phrase meanwhile.
+                if text in unknown:
+                    pcm, rate_hz = next(spoken)
+                    clip = self._prepared(text, pcm, rate_hz)
+                else:
+                    found = self._lookup(text)
+                    if found is None:  # unreadable since it was found: spoken on its own
+                        pcm, rate_hz = next(self._spoken([text]))
+                        found = self._prepared(text, pcm, rate_hz)
+                    clip = found
+                if progress is not None:
+                    progress(done, total)
+                yield text, clip
+        finally:
+            spoken.close()
+            if self.cache is not None and self.cache.added:
+                self.cache.trim()
+                self.cache.added = 0
 
     def _key(self, text: str) -> str:
         return phrase_key(self.engine.id, self.output_rate_hz, self.respell(text))
 
+    def _known(self, text: str) -> bool:
+        if text in self._memo or not text.strip():
+            return True
+        return self.cache is not None and self.cache.path(self._key(text)).is_file()
+
     def _lookup(self, text: str) -> np.ndarray | None:
         if text in self._memo:
+            self._memo.move_to_end(text)
             return self._memo[text]
         if not text.strip():
             return self._remember(text, np.zeros(0, dtype=np.float32))
@@ -141,14 +171,14 @@ class ClipSource:
         found = self.cache.get(self._key(text))
         return None if found is None else self._remember(text, found)
 
-    def _spoken(self, texts: list[str]) -> Iterator[tuple[np.ndarray, int]]:
+    def _spoken(self, texts: list[str]) -> Generator[tuple[np.ndarray, int]]:
         # An engine that can speak several phrases at once (piper: one per
         # core) gets them all; the others one by one.
         many = getattr(self.engine, "synthesize_many", None)
         if many is not None and len(texts) > 1:
+            # synthesize_many is lazy: its failures surface while iterating.
             with self._engine_failure(f"'{texts[0]}' and {len(texts) - 1} more phrases"):
-                results = many([self.respell(text) for text in texts])
-            yield from results
+                yield from many([self.respell(text) for text in texts])
             return
         for text in texts:
             with self._engine_failure(f"'{text}'"):
@@ -182,5 +212,10 @@ class ClipSource:
 
     def _remember(self, text: str, clip: np.ndarray) -> np.ndarray:
         clip.flags.writeable = False
-        self._memo[text] = clip
+        if text not in self._memo:
+            self._memo[text] = clip
+            self._memo_bytes += clip.nbytes
+        while self._memo_bytes > MEMO_BYTES and len(self._memo) > 1:
+            _, old = self._memo.popitem(last=False)
+            self._memo_bytes -= old.nbytes
         return clip
