@@ -14,7 +14,6 @@ import click
 
 from . import __version__, pipeline
 from .errors import UsageError, UserError
-from .outputs.encode import MP3_BITRATES_KBPS
 
 ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
 
@@ -69,12 +68,12 @@ def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _mp3_bitrate(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if value not in MP3_BITRATES_KBPS:
+    if value not in pipeline.MP3_BITRATES_KBPS:
         raise click.BadParameter(f"{value} is not an MP3 bitrate; use one of {_BITRATES}")
     return value
 
 
-_BITRATES = ", ".join(str(b) for b in MP3_BITRATES_KBPS)
+_BITRATES = ", ".join(str(b) for b in pipeline.MP3_BITRATES_KBPS)
 
 
 def _bitrate_option(help_text: str) -> Callable[..., Any]:
@@ -233,11 +232,10 @@ def export(
 
 
 def _destinations(paths: list[Path], output: Path | None, audio_format: str) -> list[Path]:
-    from .outputs.encode import SUPPORTED_SUFFIXES
 
     suffix = "." + audio_format
     if output is not None and output.suffix and not output.is_dir():
-        if output.suffix.lower() not in SUPPORTED_SUFFIXES:
+        if output.suffix.lower() not in pipeline.SUPPORTED_SUFFIXES:
             raise UsageError(
                 f"{output}: unknown audio format '{output.suffix}'; use .mp3 or .wav, "
                 "or give a folder"

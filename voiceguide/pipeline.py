@@ -24,6 +24,10 @@ from .core.pronounce import respeller
 from .core.render import render_chunks, silent_spans
 from .core.script import MAX_SCRIPT_BYTES, parse_script
 from .errors import ScriptError, UsageError, UserError
+
+# Re-exported for the fronts, which reach outputs only through here.
+from .outputs.encode import MP3_BITRATES_KBPS as MP3_BITRATES_KBPS
+from .outputs.encode import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES
 from .outputs.session_files import ExportRequest, write_session
 from .speech import get_engine
 from .speech.cache import PhraseCache, default_cache_dir
