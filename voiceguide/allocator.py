@@ -16,7 +16,7 @@ import ctypes.util
 import sys
 
 _M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 256 << 10
+MMAP_THRESHOLD_BYTES = 4 << 20
 
 
 def fix_mmap_threshold() -> None:
