@@ -27,6 +27,10 @@ ACCESS_LOG_FORMAT = '%a "%r" %s %{Content-Length}o %Tfs'
 # trickle their headers would otherwise hold a socket each for an hour
 # (aiohttp's default). A download in progress is not idle.
 IDLE_TIMEOUT_S = 15.0
+# When the server stops, a download still in progress gets this long to end
+# before its connection is closed (aiohttp waits 60 s by default); a player
+# resumes it with a Range request. Renders in flight are cancelled at once.
+SHUTDOWN_GRACE_S = 1.0
 
 
 def default_cache_dir() -> Path:
@@ -64,6 +68,7 @@ def make_runner(app: web.Application, *, idle_timeout_s: float = IDLE_TIMEOUT_S)
         access_log_format=ACCESS_LOG_FORMAT,
         keepalive_timeout=idle_timeout_s,
         logger=HTTP_LOG,
+        shutdown_timeout=SHUTDOWN_GRACE_S,
     )
 
 
