@@ -263,8 +263,14 @@ def export_many(
     workers: int,
     on_done: Callable[[ExportResult | Failure], None],
 ) -> list[ExportResult | Failure]:
-    """Render several scripts in parallel processes (each has its own engine state)."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    """Render several scripts in parallel processes (each has its own engine state).
+
+    An interrupt (Ctrl-C, or SIGTERM turned into one) stops the workers at once;
+    each removes its temporary files on the way out.
+    """
+    from concurrent.futures import as_completed
+
+    from .processes import WorkerPool
 
     results: list[ExportResult | Failure] = []
     if workers <= 1 or len(jobs) == 1:
@@ -274,14 +280,17 @@ def export_many(
             results.append(result)
         return results
     processes = min(workers, len(jobs))
-    with ProcessPoolExecutor(
-        max_workers=processes,
-        initializer=_share_cores,
-        initargs=(max(1, cpu_count() // processes),),
-    ) as pool:
+    pool = WorkerPool(
+        processes, initializer=_share_cores, initargs=(max(1, cpu_count() // processes),)
+    )
+    try:
         futures = [pool.submit(_export_one, (p, r, options)) for p, r in jobs]
         for future in as_completed(futures):
             result = future.result()
             on_done(result)
             results.append(result)
+    except BaseException:
+        pool.stop()
+        raise
+    pool.shutdown()
     return results
