@@ -209,7 +209,7 @@ def export(
     MP3s are 44.1 kHz mono, constant bitrate, with a gapless header (exact
     length), ID3 tags and a chapter for every exercise and side, at -16 LUFS
     (podcast loudness) with true peaks below -1 dBTP. Files appear only when
-    complete: an error or Ctrl-C leaves nothing half-written.
+    complete: an error, Ctrl-C or SIGTERM leaves nothing half-written.
 
     \b
     Examples:
@@ -417,7 +417,7 @@ def cast(
 
     Renders the session, serves the MP3 on the address the speaker can reach,
     starts it with its title and length, and shows the position until it
-    ends. Ctrl-C stops the speaker (exit status 130).
+    ends. Ctrl-C stops the speaker (exit status 130; 143 after SIGTERM).
 
     \b
     Examples:
@@ -557,7 +557,8 @@ def serve(
     Open the address it prints in a browser for the library and the web
     player; podcast apps subscribe to /feed.xml. Each session is rendered on
     first request, kept in the cache, and rendered again when its script
-    changes. Only 127.0.0.1 is served unless --host says otherwise.
+    changes. Only 127.0.0.1 is served unless --host says otherwise. Ctrl-C or
+    SIGTERM stops it within seconds, renders in progress included (exit status 0).
 
     \b
     Examples:

@@ -1,6 +1,7 @@
 """Serving sessions over HTTP: the library, the audio, a podcast feed and the web player.
 
-``make_app`` builds the aiohttp application; ``serve`` runs it until Ctrl-C.
+``make_app`` builds the aiohttp application; ``serve`` runs it until Ctrl-C or
+SIGTERM (the CLI turns SIGTERM into the same interrupt).
 """
 
 from __future__ import annotations
