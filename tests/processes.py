@@ -96,21 +96,21 @@ def wait_gone(procs: list[Proc], timeout_s: float) -> list[Proc]:
     return running
 
 
-def start_in_own_group(command: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+def start_in_own_group(
+    command: list[str], *, ignore_sigint: bool = False, **kwargs: Any
+) -> subprocess.Popen[str]:
     """``command`` in a new session, with SIGINT at its default: a background job of
     a non-interactive shell (and so pytest run from one) ignores SIGINT, and its
-    children would inherit that, making any Ctrl-C test pass for nothing."""
+    children would inherit that, making any Ctrl-C test pass for nothing.
+    ``ignore_sigint`` starts it as such a background job would be."""
+    disposition = signal.SIG_IGN if ignore_sigint else signal.SIG_DFL
     return subprocess.Popen(
         command,
         start_new_session=True,
-        preexec_fn=_default_sigint,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, disposition),
         text=True,
         **kwargs,
     )
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def kill_group(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:

@@ -62,7 +62,10 @@ def environment(tmp_path: Path) -> dict[str, str]:
 
 
 def start(
-    command: list[str], tmp_path: Path, env: dict[str, str] | None = None
+    command: list[str],
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    ignore_sigint: bool = False,
 ) -> subprocess.Popen[str]:
     """``command`` in its own group, its stderr in a file (``stderr_of``): a pipe would
     stay open, and a test reading it would hang, while any leftover worker holds it."""
@@ -74,6 +77,7 @@ def start(
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             env=env or environment(tmp_path),
+            ignore_sigint=ignore_sigint,
         )
 
 
@@ -135,12 +139,13 @@ def describe(procs: list[Proc]) -> str:
 # -- serve ---------------------------------------------------------------------------------
 
 
-def start_serve(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+def start_serve(tmp_path: Path, ignore_sigint: bool = False) -> tuple[subprocess.Popen[str], int]:
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     (scripts / "long.yaml").write_text(LONG_SCRIPT, encoding="utf-8")
     command = [*VOICEGUIDE, "serve", str(scripts), "--port", "0"]
-    process = start([*command, "--cache-dir", str(tmp_path / "cache"), *TEST_ENGINE], tmp_path)
+    command += ["--cache-dir", str(tmp_path / "cache"), *TEST_ENGINE]
+    process = start(command, tmp_path, ignore_sigint=ignore_sigint)
     port: list[int] = []
 
     def listening() -> bool:
@@ -166,14 +171,15 @@ def request_audio(port: int) -> socket.socket:
 
 
 @pytest.mark.parametrize(
-    ("signum", "group"),
-    [(signal.SIGTERM, False), (signal.SIGINT, True)],
-    ids=["sigterm", "ctrl-c"],
+    ("signum", "group", "ignore_sigint"),
+    [(signal.SIGTERM, False, False), (signal.SIGINT, True, False), (signal.SIGTERM, False, True)],
+    # The last as `voiceguide serve &` in a script starts it: SIGINT ignored.
+    ids=["sigterm", "ctrl-c", "sigterm-in-a-background-job"],
 )
 def test_serve_stops_mid_render_and_leaves_no_process(
-    tmp_path: Path, signum: int, group: bool
+    tmp_path: Path, signum: int, group: bool, ignore_sigint: bool
 ) -> None:
-    process, port = start_serve(tmp_path)
+    process, port = start_serve(tmp_path, ignore_sigint)
     try:
         client = request_audio(port)
         (worker,) = busy_workers(process.pid, 1, cpu_s=1.0)
