@@ -201,6 +201,31 @@ def test_serve_stops_mid_render_and_leaves_no_process(
     assert temps_in(cache) == [] and not list(cache.glob("*.mp3"))
 
 
+def test_ctrl_c_while_the_worker_starts_is_quiet(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole group, the worker too, however young it is: before
+    its handlers are in place it must not print a traceback."""
+    process, port = start_serve(tmp_path)
+    try:
+        client = request_audio(port)
+
+        def worker_started() -> bool:
+            return any("spawn_main" in p.cmdline for p in descendants(process.pid))
+
+        wait_until(worker_started, 60, "the worker to start")
+        tree = descendants(process.pid)
+        exited_s = stop_and_time(process, signal.SIGINT, group=True)
+        left = wait_gone(tree, 2.0)
+        client.close()
+    finally:
+        kill_group(process)
+    err = stderr_of(tmp_path)
+    assert exited_s < EXIT_WITHIN_S, err
+    assert process.returncode == 0, err
+    assert not left, describe(left)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.splitlines()[-1] == "voiceguide: stopped"
+
+
 def test_a_serve_killed_with_9_leaves_no_worker_behind(tmp_path: Path) -> None:
     process, port = start_serve(tmp_path)
     try:

@@ -44,6 +44,9 @@ WATCH_PARENT_S = 0.2
 STOP_GRACE_S = 2.0
 # What a stopped worker exits with: as if SIGTERM had ended it.
 STOPPED_STATUS = 128 + signal.SIGTERM
+# Blocked from the fork until the worker's own handlers are in place: a Ctrl-C
+# while a worker starts up would otherwise print its traceback.
+_STARTUP_BLOCKED = {signal.SIGINT, signal.SIGTERM}
 
 
 class WorkerPool(ProcessPoolExecutor):
@@ -65,7 +68,16 @@ class WorkerPool(ProcessPoolExecutor):
         )
 
     def submit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
-        return super().submit(_run_job, fn, *args, **kwargs)
+        # Workers are forked here, on demand, and inherit this thread's signal
+        # mask (through exec too); in this thread the signals wait until the
+        # submit returns, then arrive.
+        if not hasattr(signal, "pthread_sigmask"):  # Windows
+            return super().submit(_run_job, fn, *args, **kwargs)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STARTUP_BLOCKED)
+        try:
+            return super().submit(_run_job, fn, *args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Cancel what has not started and end every worker within ``grace_s``
@@ -121,6 +133,9 @@ def _start_worker(
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if hasattr(signal, "pthread_sigmask"):
+        # Only now: a SIGTERM that came during start-up is handled here.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STARTUP_BLOCKED)
     parent_pid = os.getppid()
     # Under "forkserver" the parent is the fork server, which ends with the
     # owner; otherwise a parent other than the owner means the owner died first.
@@ -169,13 +184,14 @@ def _run_job(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
 
 
 def _watch_parent(parent_pid: int) -> None:
-    # Signals sent to the process must reach the main thread, where the job runs.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    if hasattr(signal, "pthread_sigmask"):
+        # Signals sent to the process must reach the main thread, where the job runs.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STARTUP_BLOCKED)
     while os.getppid() == parent_pid:
         time.sleep(WATCH_PARENT_S)
     # Orphaned: stop as if told to (the job cleans up), and surely after the grace.
     main = threading.main_thread().ident
-    if main is not None:
+    if main is not None and hasattr(signal, "pthread_kill"):
         signal.pthread_kill(main, signal.SIGTERM)
     time.sleep(STOP_GRACE_S)
     os._exit(STOPPED_STATUS)
