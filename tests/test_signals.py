@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -139,10 +140,12 @@ def describe(procs: list[Proc]) -> str:
 # -- serve ---------------------------------------------------------------------------------
 
 
-def start_serve(tmp_path: Path, ignore_sigint: bool = False) -> tuple[subprocess.Popen[str], int]:
+def start_serve(
+    tmp_path: Path, ignore_sigint: bool = False, script: str = LONG_SCRIPT
+) -> tuple[subprocess.Popen[str], int]:
     scripts = tmp_path / "scripts"
     scripts.mkdir()
-    (scripts / "long.yaml").write_text(LONG_SCRIPT, encoding="utf-8")
+    (scripts / "long.yaml").write_text(script, encoding="utf-8")
     command = [*VOICEGUIDE, "serve", str(scripts), "--port", "0"]
     command += ["--cache-dir", str(tmp_path / "cache"), *TEST_ENGINE]
     process = start(command, tmp_path, ignore_sigint=ignore_sigint)
@@ -199,6 +202,30 @@ def test_serve_stops_mid_render_and_leaves_no_process(
     assert err.splitlines()[-1] == "voiceguide: stopped"
     cache = tmp_path / "cache"
     assert temps_in(cache) == [] and not list(cache.glob("*.mp3"))
+
+
+def test_a_stalled_download_does_not_hold_serve(tmp_path: Path) -> None:
+    """A client that stops reading mid-download (a paused phone) is cut off when
+    the server stops, not waited for (aiohttp would wait 60 s, twice)."""
+    process, port = start_serve(tmp_path, script=LONG_SCRIPT.replace("repeat: 40", "repeat: 6"))
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/sessions/long.mp3", timeout=120):
+            pass  # rendered; the first client hangs up at once
+        stalled = socket.create_connection(("127.0.0.1", port), timeout=30)
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(b"GET /sessions/long.mp3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert stalled.recv(1024).startswith(b"HTTP/1.1 200")
+        tree = descendants(process.pid)
+        exited_s = stop_and_time(process, signal.SIGTERM, group=False)
+        left = wait_gone(tree, 2.0)
+        stalled.close()
+    finally:
+        kill_group(process)
+    err = stderr_of(tmp_path)
+    assert exited_s < EXIT_WITHIN_S, err
+    assert process.returncode == 0, err
+    assert not left, describe(left)
+    assert err.splitlines()[-1] == "voiceguide: stopped"
 
 
 def test_ctrl_c_while_the_worker_starts_is_quiet(tmp_path: Path) -> None:
