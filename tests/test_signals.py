@@ -204,6 +204,7 @@ def test_serve_stops_mid_render_and_leaves_no_process(
     assert temps_in(cache) == [] and not list(cache.glob("*.mp3"))
 
 
+@pytest.mark.slow
 def test_a_stalled_download_does_not_hold_serve(tmp_path: Path) -> None:
     """A client that stops reading mid-download (a paused phone) is cut off when
     the server stops, not waited for (aiohttp would wait 60 s, twice)."""
