@@ -5,6 +5,7 @@ The CLI and the Python API both call these functions.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -280,6 +281,11 @@ def export_many(
             results.append(result)
         return results
     processes = min(workers, len(jobs))
+    # Folders the exports will make. An interrupted worker removes those it
+    # made, unless another worker still had a temporary in one; once all have
+    # stopped, the parent removes what is left empty.
+    missing = {folder for _, request in jobs for folder in request.dest.parents}
+    missing = {folder for folder in missing if not folder.exists()}
     pool = WorkerPool(
         processes, initializer=_share_cores, initargs=(max(1, cpu_count() // processes),)
     )
@@ -291,6 +297,9 @@ def export_many(
             results.append(result)
     except BaseException:
         pool.stop()
+        for folder in sorted(missing, key=lambda f: len(f.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty: something else is in it
+                folder.rmdir()
         raise
     pool.shutdown()
     return results
