@@ -33,7 +33,7 @@ from test_cast_homeassistant import (
 from test_cast_homeassistant import SCRIPT as HA_SCRIPT
 
 VOICEGUIDE = [sys.executable, "-m", "voiceguide"]
-# What the brief of every command promises: gone this soon after the signal.
+# Every command is gone this soon after SIGTERM or Ctrl-C, mid-render included.
 EXIT_WITHIN_S = 5.0
 # A worker orphaned by kill -9 notices within a fifth of a second, then unwinds.
 ORPHAN_EXITS_WITHIN_S = 5.0
