@@ -97,6 +97,15 @@ class Recording:
                 raise RuntimeError("the null sink's monitor delivered no data")
             time.sleep(0.02)
 
+    def wait_until_heard(self, level: float = 0.05, timeout_s: float = 60) -> None:
+        """Until the sink has played something louder than ``level``: a player's
+        device has started, for sure."""
+        deadline = time.monotonic() + timeout_s
+        while np.max(np.abs(self.samples()), initial=0.0) < level:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing was played within {timeout_s:g} s")
+            time.sleep(0.05)
+
     def samples(self) -> np.ndarray:
         usable = len(self.data) // 2 * 2
         return np.frombuffer(bytes(self.data[:usable]), dtype="<i2").astype(np.float32) / 32768

@@ -31,7 +31,9 @@ from played import (
 from pulse_server import PulseServer, missing, pulse_server
 
 from voiceguide import pipeline
+from voiceguide.errors import AudioDeviceError
 from voiceguide.live import edits, recap
+from voiceguide.live.device import Output
 
 RATE = 44100
 SCRIPTS = sorted(Path(__file__).parent.parent.joinpath("scripts").glob("*.yaml"))
@@ -324,6 +326,8 @@ def test_the_server_going_away_stops_playback_cleanly(tmp_path: Path) -> None:
     script = write(tmp_path, HOLD)
     with pulse_server() as server:
         env = {**server.env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        recording = server.record()
+        recording.wait_until_flowing()
         process = subprocess.Popen(
             [sys.executable, "-m", "voiceguide", "play", str(script)],
             env=env,
@@ -331,13 +335,64 @@ def test_the_server_going_away_stops_playback_cleanly(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.0)
+        try:
+            # Mid-session for sure: killed only once the session is heard. (A
+            # fixed sleep here let a slow start meet a server already gone.)
+            recording.wait_until_heard()
+            server.process.kill()
+            server.process.wait()
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            recording.stop()
+    assert process.returncode == 1, err
+    assert err.strip().startswith("voiceguide: the audio device stopped"), err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_server_gone_before_the_device_starts_is_one_error(tmp_path: Path) -> None:
+    """The device opened, then its server ended before it started: miniaudio's
+    'failed to start audio device' (-1) becomes the one-line device error."""
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+
+    def pull(frames: int) -> np.ndarray:
+        return np.zeros(frames, dtype=np.float32)
+
+    with pulse_server() as server, pytest.MonkeyPatch.context() as patch:
+        for name, value in server.env.items():
+            patch.setenv(name, value)
+        output = Output(RATE)
+        try:
+            assert output.backend == "PulseAudio"
+            server.process.kill()
+            server.process.wait()
+            with pytest.raises(AudioDeviceError) as raised:
+                output.start(pull)
+        finally:
+            output.close()
+    assert str(raised.value).startswith("cannot play here: the audio device would not start")
+    assert "`voiceguide export`" in str(raised.value)
+
+
+def test_a_server_gone_before_play_starts_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+    script = write(tmp_path, HOLD)
+    with pulse_server() as server:
         server.process.kill()
         server.process.wait()
-        _, err = process.communicate(timeout=30)
-    assert process.returncode == 1
-    assert err.strip().startswith("voiceguide: the audio device stopped")
-    assert len(err.strip().splitlines()) == 1
+        # Its socket file is left behind: a connection is refused, not missing.
+        assert (server.runtime_dir / "pulse" / "native").exists()
+        done = play([str(script)], {**server.env, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("voiceguide: cannot play here: no sound server is running")
 
 
 @pytest.mark.pulseaudio

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,7 +89,19 @@ def _bitrate_option(help_text: str) -> Callable[..., Any]:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Interrupted(BaseException):
+    """Ctrl-C or SIGTERM, carried past click, which would print a blank line for it."""
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voiceguide")
 def cli() -> None:
     """Turn exercise scripts into paced, spoken, exactly timed audio sessions.
@@ -195,7 +208,7 @@ def export(
     MP3s are 44.1 kHz mono, constant bitrate, with a gapless header (exact
     length), ID3 tags and a chapter for every exercise and side, at -16 LUFS
     (podcast loudness) with true peaks below -1 dBTP. Files appear only when
-    complete: an error or Ctrl-C leaves nothing half-written.
+    complete: an error, Ctrl-C or SIGTERM leaves nothing half-written.
 
     \b
     Examples:
@@ -402,7 +415,7 @@ def cast(
 
     Renders the session, serves the MP3 on the address the speaker can reach,
     starts it with its title and length, and shows the position until it
-    ends. Ctrl-C stops the speaker (exit status 130).
+    ends. Ctrl-C stops the speaker (exit status 130; 143 after SIGTERM).
 
     \b
     Examples:
@@ -411,12 +424,12 @@ def cast(
       HA_URL=http://homeassistant.local:8123 HA_TOKEN=... \\
         voiceguide cast scripts/breathing-calm.yaml --to ha:media_player.kitchen
     """
-    from .cast.console import cast_script
+    from .cast.console import INTERRUPTED, cast_script
 
     with _progress_bar(script.name, False) as stages:
         code = cast_script(script, target, host, port, timeout, verbose, options, stages)
     if code:
-        sys.exit(code)
+        sys.exit(_interrupted_status() if code == INTERRUPTED else code)
 
 
 @cli.command()
@@ -477,8 +490,8 @@ def play(
     try:
         result = play_session(script, options, how)
     except KeyboardInterrupt:
-        click.echo("\nvoiceguide: stopped", err=True)
-        sys.exit(130)
+        click.echo(f"{_after_ctrl_c()}voiceguide: stopped", err=True)
+        sys.exit(_interrupted_status())
     if not result.finished:
         click.echo(f"stopped at {_clock(result.played_s)}", err=True)
 
@@ -542,7 +555,8 @@ def serve(
     Open the address it prints in a browser for the library and the web
     player; podcast apps subscribe to /feed.xml. Each session is rendered on
     first request, kept in the cache, and rendered again when its script
-    changes. Only 127.0.0.1 is served unless --host says otherwise.
+    changes. Only 127.0.0.1 is served unless --host says otherwise. Ctrl-C or
+    SIGTERM stops it within seconds, renders in progress included (exit status 0).
 
     \b
     Examples:
@@ -568,25 +582,65 @@ def serve(
         click.echo("voiceguide: stopped", err=True)
 
 
+# SIGTERM (a service manager, `kill`) stops a command the way Ctrl-C does,
+# through the same handlers and clean-up; only the exit status tells them apart.
+_terminated = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _terminated
+    if _terminated:
+        return  # the clean-up is under way: a second signal must not cut it short
+    _terminated = True
+    on_sigint = signal.getsignal(signal.SIGINT)
+    if callable(on_sigint):
+        # Python's own (KeyboardInterrupt), or asyncio's, which cancels the
+        # running task so that its clean-up runs on the loop, then raises.
+        on_sigint(signal.SIGINT, frame)
+        return
+    raise KeyboardInterrupt  # SIGINT is ignored (a background job), SIGTERM is not
+
+
+def _interrupted_status() -> int:
+    """130 after Ctrl-C, 143 after SIGTERM: 128 plus the signal, as a shell reports it."""
+    return 128 + (signal.SIGTERM if _terminated else signal.SIGINT)
+
+
+def _after_ctrl_c() -> str:
+    """A newline to end the terminal's ``^C`` echo, where there is one."""
+    return "" if _terminated or not sys.stderr.isatty() else "\n"
+
+
 @contextmanager
 def error_boundary() -> Iterator[None]:
-    """A user error becomes one line on stderr and its exit status; Ctrl-C exits 130."""
+    """A user error becomes one line on stderr and its exit status; Ctrl-C exits 130
+    and SIGTERM 143."""
     try:
         yield
     except UserError as exc:
         click.echo(f"voiceguide: {exc}", err=True)
         sys.exit(exc.exit_status)
-    except KeyboardInterrupt:
-        click.echo("voiceguide: interrupted; nothing was written", err=True)
-        sys.exit(130)
+    except (KeyboardInterrupt, _Interrupted):
+        click.echo(f"{_after_ctrl_c()}voiceguide: interrupted; nothing was written", err=True)
+        sys.exit(_interrupted_status())
 
 
 def main(argv: list[str] | None = None) -> None:
-    with error_boundary():
-        try:
-            cli.main(args=argv, prog_name="voiceguide", standalone_mode=False)
-        except click.ClickException as exc:
-            exc.show()
-            sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            raise KeyboardInterrupt from None
+    global _terminated
+    _terminated = False
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not on the main thread (an embedding program): its signals
+        previous = None
+    try:
+        with error_boundary():
+            try:
+                cli.main(args=argv, prog_name="voiceguide", standalone_mode=False)
+            except click.ClickException as exc:
+                exc.show()
+                sys.exit(exc.exit_code)
+            except click.exceptions.Abort:
+                raise KeyboardInterrupt from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -5,6 +5,7 @@ The CLI and the Python API both call these functions.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -289,8 +290,14 @@ def export_many(
     workers: int,
     on_done: Callable[[ExportResult | Failure], None],
 ) -> list[ExportResult | Failure]:
-    """Render several scripts in parallel processes (each has its own engine state)."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    """Render several scripts in parallel processes (each has its own engine state).
+
+    An interrupt (Ctrl-C, or SIGTERM turned into one) stops the workers at once;
+    each removes its temporary files on the way out.
+    """
+    from concurrent.futures import as_completed
+
+    from .processes import WorkerPool
 
     results: list[ExportResult | Failure] = []
     if workers <= 1 or len(jobs) == 1:
@@ -300,14 +307,25 @@ def export_many(
             results.append(result)
         return results
     processes = min(workers, len(jobs))
-    with ProcessPoolExecutor(
-        max_workers=processes,
-        initializer=_share_cores,
-        initargs=(max(1, cpu_count() // processes),),
-    ) as pool:
+    # Folders the exports will make. An interrupted worker removes those it
+    # made, unless another worker still had a temporary in one; once all have
+    # stopped, the parent removes what is left empty.
+    missing = {folder for _, request in jobs for folder in request.dest.parents}
+    missing = {folder for folder in missing if not folder.exists()}
+    pool = WorkerPool(
+        processes, initializer=_share_cores, initargs=(max(1, cpu_count() // processes),)
+    )
+    try:
         futures = [pool.submit(_export_one, (p, r, options)) for p, r in jobs]
         for future in as_completed(futures):
             result = future.result()
             on_done(result)
             results.append(result)
+    except BaseException:
+        pool.stop()
+        for folder in sorted(missing, key=lambda f: len(f.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty: something else is in it
+                folder.rmdir()
+        raise
+    pool.shutdown()
     return results

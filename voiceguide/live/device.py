@@ -119,9 +119,18 @@ class Output:
         raise AudioDeviceError(f"no audio device named '{name}' (devices: {known})")
 
     def start(self, pull: Pull) -> None:
+        miniaudio = _miniaudio()
         generator = _feed(pull)
         next(generator)
-        self._device.start(generator)
+        try:
+            self._device.start(generator)
+        except miniaudio.MiniaudioError:
+            # Opened, then gone before it started: its sound server ended or
+            # it was unplugged in between (miniaudio says only "failed", -1).
+            raise AudioDeviceError(
+                "cannot play here: the audio device would not start (unplugged, or its "
+                f"sound server ended); {NO_DEVICE_HINT}"
+            ) from None
 
     def close(self) -> None:
         self._device.close()

@@ -105,32 +105,39 @@ class AtomicFiles:
         _remove_stale_temps(dest)
         while True:
             temp = dest.with_name(f".{dest.name}.tmp-{secrets.token_hex(4)}{dest.suffix}")
+            # Recorded before it exists: Ctrl-C or SIGTERM can land between any
+            # two steps here. (Recorded after, 5 of 25 exports stopped while
+            # their tracks' temporaries were being made left one behind.)
+            self._temps[dest] = temp
             try:
                 # O_EXCL so a stray file is never clobbered; mode 0o666 lets
                 # the umask decide permissions as for any ordinary new file.
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except FileExistsError:
+                del self._temps[dest]  # someone else's: never ours to remove
                 continue
             except OSError as exc:
+                del self._temps[dest]
                 raise output_error(dest, exc) from exc
+            self._locks.append(fd)
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-            self._locks.append(fd)
-            self._temps[dest] = temp
             return temp
 
     def _make_parents(self, dest: Path) -> None:
         missing = [p for p in dest.parents if not p.exists()]
         for folder in reversed(missing):
+            self._made_dirs.append(folder)  # before it exists, as for temporaries
             try:
                 folder.mkdir()
             except FileExistsError:
+                self._made_dirs.pop()
                 if not folder.is_dir():
                     raise output_error(dest, NotADirectoryError(errno.ENOTDIR, "")) from None
                 continue
             except OSError as exc:
+                self._made_dirs.pop()
                 raise output_error(dest, exc) from exc
-            self._made_dirs.append(folder)
 
     def __exit__(
         self,

@@ -21,7 +21,7 @@ import asyncio
 import json
 import multiprocessing
 import re
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.typedefs import Handler
 
 from ..outputs.playlist import m3u
+from ..processes import WorkerPool, stop_executor
 from . import pages
 from .feed import FeedItem, podcast_feed
 from .jobs import RenderSettings
@@ -49,7 +50,7 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?
 
 def default_executor(workers: int) -> Executor:
     # "spawn": a worker must not inherit the event loop's threads mid-flight.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return WorkerPool(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 def make_app(
@@ -77,11 +78,14 @@ def make_app(
     app[RENDERS] = renders
     app[STATIC] = StaticFiles.load()
 
-    async def shut_down(_: web.Application) -> None:
+    async def stop_rendering(_: web.Application) -> None:
+        # On shutdown, before aiohttp waits for the requests in flight: one
+        # waiting for a render would otherwise hold the stop for the whole render.
+        renders.cancel_all()
         if executor is None:
-            renders.executor.shutdown(wait=False, cancel_futures=True)
+            await asyncio.to_thread(stop_executor, renders.executor)
 
-    app.on_cleanup.append(shut_down)
+    app.on_shutdown.append(stop_rendering)
     app.add_routes(
         [
             web.get("/", library_page),

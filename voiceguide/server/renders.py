@@ -68,6 +68,14 @@ class RenderCache:
         self._failures: dict[tuple[str, str, str], JobFailure] = {}
         self._settings_digest = hashlib.sha256(repr((settings, __version__)).encode()).hexdigest()
 
+    def cancel_all(self) -> None:
+        """The server is stopping: every render in flight is cancelled (its
+        worker is stopped by whoever owns the executor), and a pool broken by
+        that stop is not replaced."""
+        self._renew = None
+        for task in self._tasks.values():
+            task.cancel()
+
     def key(self, entry: Entry) -> str:
         digest = hashlib.sha256((entry.content_hash() + self._settings_digest).encode())
         return digest.hexdigest()[:16]
