@@ -112,7 +112,8 @@ class Result:
 
     @property
     def command(self) -> str:
-        return f"`.venv/bin/python bench/run.py --only {self.key} --engine {self.engine}`"
+        extra = " --underrun-espeak" if (self.key, self.engine) == ("underrun", "espeak") else ""
+        return f"`.venv/bin/python bench/run.py --only {self.key} --engine {self.engine}{extra}`"
 
 
 def not_measured(key: str, engine: str, figure: str, goal: str, reason: str) -> Result:
