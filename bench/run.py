@@ -345,7 +345,8 @@ def figure_underrun(bench: Bench, engine: str) -> list[Result]:
     r = last_json(out)
     measured_text = (
         f"{r['starved_frames']} starved frames, {r.get('dropouts')} drop-outs, "
-        f"{r.get('extras')} extras, worst onset {r.get('worst_onset_ms')} ms"
+        f"{r.get('extras')} extras, {r.get('onsets_not_heard')} of {r.get('onsets')} onsets "
+        f"not found, worst onset {r.get('worst_onset_ms')} ms"
         + (f", span {r['span_error_ms']:+} ms" if "span_error_ms" in r else "")
         + f" over {clock(float(r.get('compared_s', 0.0)))}"  # type: ignore[arg-type]
     )
@@ -363,9 +364,9 @@ def figure_underrun(bench: Bench, engine: str) -> list[Result]:
         f"- 10 ms bins where the plan sounds and nothing was heard: {r.get('dropouts')}; "
         f"where the plan is silent and something was heard: {r.get('extras')}.",
         f"- {r.get('onsets')} onsets (sound after 100 ms of silence), "
-        f"{r.get('onsets_not_heard')} not heard; the worst {r.get('worst_onset_ms')} ms from "
-        f"its place (at {r.get('worst_onset_at_s')} s; goal ≤ 0.5 ms, the sink is "
-        "sample-exact).",
+        f"{r.get('onsets_not_heard')} not found within 250 ms of their place; of those found, "
+        f"the worst {r.get('worst_onset_ms')} ms off (at {r.get('worst_onset_at_s')} s; goal "
+        "≤ 0.5 ms, the sink is sample-exact).",
     ]
     if "span_error_ms" in r:
         details.append(
