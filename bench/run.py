@@ -570,7 +570,7 @@ def figure_rss(bench: Bench, engine: str) -> list[Result]:
                 f"({clock(info.duration_s)}, {info.phrases} phrases)",
                 f"≤ {goal_mb:g} MB",
                 f"{st.peak_rss_mb:.0f} MB ({max(r.maxrss_mib for r in runs):.0f} MiB), "
-                f"max of {len(runs)} cold runs",
+                f"max of {len(runs)} cold run" + ("s" if len(runs) > 1 else ""),
                 passes(st.peak_rss_mb <= goal_mb),
                 details,
             )
