@@ -10,11 +10,16 @@ Usage (needs Debian's pulseaudio and pulseaudio-utils)::
 
     .venv/bin/python bench/first_sound.py            # 5 runs, best and median
     .venv/bin/python bench/first_sound.py --runs 3 --script scripts/back-spasm-relief.yaml
+    .venv/bin/python bench/first_sound.py --engine espeak   # default: the script's (auto)
+
+The last line printed is JSON (script, engine, runs_s, best_s, median_s),
+for bench/run.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import statistics
 import subprocess
@@ -35,13 +40,16 @@ from sessions import write_sessions  # noqa: E402
 TIMEOUT_S = 30.0
 
 
-def first_sound_s(script: Path, env: dict[str, str], recording: Recording) -> float:
+def first_sound_s(
+    script: Path, env: dict[str, str], recording: Recording, engine: str | None = None
+) -> float:
     """Seconds from starting `voiceguide play` to its first sound at the sink."""
     with tempfile.TemporaryDirectory() as cache:
         seen = len(recording.data) // 2 * 2
         started = time.monotonic()
         player = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide", "play", str(script)],
+            [sys.executable, "-m", "voiceguide", "play", str(script)]
+            + (["--engine", engine] if engine else []),
             env={**env, "XDG_CACHE_HOME": cache},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -72,6 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--script", type=Path, help="default: the two-hour benchmark session")
+    parser.add_argument("--engine", help="passed to `voiceguide play --engine`")
     args = parser.parse_args()
     reason = missing()
     if reason is not None:
@@ -83,14 +92,22 @@ def main() -> None:
             recording.wait_until_flowing()
             times = []
             for _ in range(args.runs):
-                times.append(first_sound_s(script, server.env, recording))
+                times.append(first_sound_s(script, server.env, recording, args.engine))
                 time.sleep(0.5)
             recording.stop()
     print(
         f"first sound of `voiceguide play {script.name}` (empty cache): "
         f"best {min(times):.3f} s, median {statistics.median(times):.3f} s "
-        f"over {len(times)} runs"
+        f"over {len(times)} runs" + (f", --engine {args.engine}" if args.engine else "")
     )
+    summary = {
+        "script": str(script),
+        "engine": args.engine or "script's",
+        "runs_s": [round(t, 3) for t in times],
+        "best_s": round(min(times), 3),
+        "median_s": round(statistics.median(times), 3),
+    }
+    print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":

