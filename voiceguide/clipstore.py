@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .allocator import fix_mmap_threshold
+
 BUDGET_BYTES = 32 << 20
 
 
@@ -52,6 +54,11 @@ class ClipStore(Mapping[str, np.ndarray]):
 
     def _spill_folder(self) -> Path:
         if self._folder is None:
+            # A session this large frees many phrase-sized arrays while it is
+            # mastered and rendered: have them returned to the system. Smaller
+            # sessions keep glibc's default, which reuses freed memory without
+            # the page faults (1 s of system time on the seed routine).
+            fix_mmap_threshold()
             self._folder = Path(tempfile.mkdtemp(prefix="voiceguide-clips-"))
             # Removed with the store, or at exit at the latest.
             weakref.finalize(self, shutil.rmtree, self._folder, True)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .allocator import fix_mmap_threshold
 from .ambience_file import bed_loop
 from .clipstore import ClipStore
 from .core import cues
@@ -139,7 +138,6 @@ def prepare_session(
     source: ClipSource | None = None,
 ) -> Prepared:
     """Synthesise every phrase of ``session`` (through ``source`` if given) and plan it."""
-    fix_mmap_threshold()  # once per process is enough; again costs nothing
     source = source or clip_source(session, options)
     speech = ClipStore()
     analyses: dict[Key, Analysis] = {}
