@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from voiceguide import pipeline
+from voiceguide.core import mastering
 from voiceguide.core.loudness import (
     HopEnergies,
     block_limiter_gain,
@@ -19,6 +20,7 @@ from voiceguide.core.loudness import (
     true_peak_envelope,
 )
 from voiceguide.core.mastering import _MAX_LIMITING_DB, CEILING_DBTP, _Clips, master
+from voiceguide.core.render import render_all
 from voiceguide.core.script import parse_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,3 +138,44 @@ def test_a_biased_estimate_is_corrected_by_the_exact_pass(
     mastered = master(prepared.timeline, prepared.speech, prepared.tones)
     assert abs(mastered.loudness_lufs - (-16.0)) <= 0.1
     assert len(exact_passes) == 2  # the first pass misses by the bias; the second does not
+
+
+def test_clips_past_the_budget_are_made_again_sample_for_sample(
+    prepared: pipeline.Prepared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long script's final clips do not all stay in memory: those made again
+    # when the render reaches them must be the ones the exact pass measured.
+    whole = master(prepared.timeline, prepared.speech, prepared.tones, analyses=prepared.analyses)
+    monkeypatch.setattr(mastering, "RETAIN_BYTES", 200_000)
+    lean = master(prepared.timeline, prepared.speech, prepared.tones, workers=2)
+    assert isinstance(lean.clips, mastering.FinalClips)
+    assert len(lean.clips._kept) < len(lean.clips)  # some really are made again
+    assert (lean.gain_db, lean.loudness_lufs) == (whole.gain_db, whole.loudness_lufs)
+    for key in whole.clips:
+        assert np.array_equal(lean.clips[key], whole.clips[key]), key
+    assert render_all(prepared.timeline, lean).tobytes() == (
+        render_all(prepared.timeline, whole).tobytes()
+    )
+
+
+def test_final_clips_are_shared_safely_between_threads() -> None:
+    made: list[tuple[str, str]] = []
+    source = {
+        key: np.full(10 + len(key[1]), 0.25, dtype=np.float32)
+        for key in [("speech", t) for t in "abcdefgh"]
+    }
+
+    def make(key: tuple[str, str]) -> np.ndarray:
+        made.append(key)
+        return source[key] * 2
+
+    clips = mastering.FinalClips(list(source), {}, make, recent_bytes=100)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda key: clips[key], list(source) * 20))
+    assert all(
+        np.array_equal(r, source[k] * 2) for r, k in zip(results, list(source) * 20, strict=True)
+    )
+    assert ("speech", "z") not in clips
+    with pytest.raises(KeyError):
+        clips[("speech", "z")]
+    assert len(clips) == 8 and list(clips) == list(source)

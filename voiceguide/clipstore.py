@@ -44,7 +44,9 @@ class ClipStore(Mapping[str, np.ndarray]):
         self._order.append(text)
         size = clip.nbytes + companion_bytes
         if self.room_for(size):
-            self._held[text] = clip
+            view = clip.view()
+            view.flags.writeable = False
+            self._held[text] = view
             self._held_bytes += size
             return True
         path = self._spill_folder() / f"{len(self._spilled)}.f32"
