@@ -3,7 +3,7 @@
 ``python bench/synth_only.py SCRIPT --engine NAME`` reads the script, loads
 the same engine an export of it loads (``pipeline.with_voice_options`` +
 ``pipeline.clip_source``) and makes the clip of every distinct phrase the
-planner may ask for (``spoken_phrases``), through the same ``ClipSource``
+planner may ask for (``pipeline.distinct_phrases``), through the same ``ClipSource``
 an export uses: the same threads (a phrase per core for piper), the same
 resampling, trimming and fades, and the same phrase cache (the caller gives
 it an empty ``XDG_CACHE_HOME``, as for a cold export). No planning, no
@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 from voiceguide import pipeline
-from voiceguide.core.plan import spoken_phrases  # not re-exported by pipeline
 
 OUTPUT_RATE_HZ = 44100
 
@@ -37,7 +36,7 @@ def main() -> None:
     started = time.perf_counter()
     source = pipeline.clip_source(session, options)
     loaded = time.perf_counter()
-    clips = source.clips(spoken_phrases(session))
+    clips = source.clips(pipeline.distinct_phrases(session))
     done = time.perf_counter()
     report = {
         "engine": source.engine.id,

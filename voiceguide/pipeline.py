@@ -98,6 +98,11 @@ def find_scripts(paths: list[Path]) -> list[Path]:
     return found
 
 
+def distinct_phrases(session: Session) -> list[str]:
+    """Every phrase the session may speak, once each, in the order it first speaks them."""
+    return spoken_phrases(session)
+
+
 def with_voice_options(session: Session, options: VoiceOptions) -> Session:
     voice = session.voice
     voice = replace(
