@@ -273,14 +273,16 @@ async def _relay(request: web.Request, chunks: AsyncIterator[bytes]) -> web.Stre
             "Accept-Ranges": "none",
         }
     )
-    await response.prepare(request)
-    await response.write(first)
     try:
+        await response.prepare(request)
+        await response.write(first)
         async for data in chunks:
             await response.write(data)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client hung up; aiohttp logs the request as it does for a file
     except (RenderFailed, WorkerLost) as exc:
         log.warning("the stream of %s ended early: %s", request.path, exc)
-    await response.write_eof()
     return response
 
 
