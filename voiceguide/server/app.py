@@ -60,6 +60,9 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?
 
 
 log = logging.getLogger("voiceguide.server")
+# How long serve waits for its render workers to load their engines before it
+# listens anyway (they go on loading; the first render then waits for them).
+WARM_UP_LIMIT_S = 30.0
 
 
 def default_executor(workers: int, settings: RenderSettings | None = None) -> Executor:
@@ -103,11 +106,14 @@ def make_app(
             renders.executor.shutdown(wait=False, cancel_futures=True)
 
     async def start_workers(_: web.Application) -> None:
-        # One empty job per worker makes the pool start them all now (each loads
-        # its engine as it starts); nothing waits for them.
+        # One empty job per worker makes the pool start them all now, and each
+        # loads its engine as it starts (piper: a second or two with the
+        # imports). Listening only once they are ready, the first request
+        # never waits for a model; one that takes too long is not waited for.
         loop = asyncio.get_running_loop()
         jobs = [loop.run_in_executor(renders.executor, started) for _ in range(workers)]
         app[WARMING] = asyncio.gather(*jobs, return_exceptions=True)
+        await asyncio.wait({app[WARMING]}, timeout=WARM_UP_LIMIT_S)
 
     async def estimate_all(_: web.Application) -> None:
         # Before the first request, so the library answers at once even while the

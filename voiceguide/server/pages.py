@@ -106,6 +106,8 @@ def player(session: dict[str, Any]) -> str:
         chapters = "\n".join(_chapter_item(c, i) for i, c in enumerate(session["chapters"]))
         duration = clock(session["duration"]).rsplit(".", 1)[0]
         remaining = f"-{duration}"
+    # Not rendered yet: loading the page starts the stream, so play sounds sooner.
+    preload = "metadata" if session.get("cached") else "auto"
     return (
         head
         + f'<body class="page-player" data-session="{ident}" '
@@ -135,11 +137,20 @@ def player(session: dict[str, Any]) -> str:
         + '<h2 id="transcript-heading">Transcript</h2>'
         + '<ol id="transcript" class="transcript"></ol></section>\n'
         + "</main>\n"
-        + f'<audio id="audio" preload="metadata" src="/sessions/{ident}.mp3">'
-        + f'<track kind="captions" src="/sessions/{ident}.vtt" srclang="en" '
-        + 'label="Transcript" default></audio>\n'
+        + f'<audio id="audio" preload="{preload}" src="/sessions/{ident}.mp3">'
+        + (_track(ident) if session.get("cached") else "")
+        + "</audio>\n"
         + '<script src="/static/player.js"></script>\n'
         + "</body>\n</html>\n"
+    )
+
+
+def _track(ident: str) -> str:
+    # Only with the finished file: a media element waits for its text tracks
+    # before it plays, and a transcript is ready only once the render is done.
+    return (
+        f'<track kind="captions" src="/sessions/{ident}.vtt" srclang="en" '
+        'label="Transcript" default>'
     )
 
 

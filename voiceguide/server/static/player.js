@@ -34,6 +34,7 @@
   let wanted = null; // a position asked for that the stream cannot reach
   let resumeTried = false;
   let sounds = [];
+  document.body.dataset.audio = onFile ? "file" : "stream";
   let chapters = ui.chapters.map((b) => ({ start: Number(b.dataset.start), title: b.querySelector(".chapter-title").textContent }));
   let speech = [], holds = [], breaths = [];
   let shown = {};
@@ -286,8 +287,7 @@
     }
   }
 
-  const trackElement = audio.querySelector("track");
-  if (trackElement) {
+  function followTrack(trackElement) {
     const track = trackElement.track;
     track.mode = "hidden"; // load the cues and fire cuechange without drawing captions
     const ready = () => buildTranscript(track);
@@ -295,6 +295,23 @@
     if (trackElement.readyState === 2) ready();
     track.addEventListener("cuechange", followTranscript);
   }
+
+  function addTrack() {
+    // Only with the file: an element waits for its text tracks before it plays,
+    // and the transcript is there only once the render is done.
+    if (audio.querySelector("track")) return;
+    const trackElement = document.createElement("track");
+    trackElement.kind = "captions";
+    trackElement.src = "/sessions/" + encodeURIComponent(sessionId) + ".vtt";
+    trackElement.srclang = "en";
+    trackElement.label = "Transcript";
+    trackElement.default = true;
+    audio.appendChild(trackElement);
+    followTrack(trackElement);
+  }
+
+  const trackElement = audio.querySelector("track");
+  if (trackElement) followTrack(trackElement);
 
   // ---- play / pause ------------------------------------------------------
 
@@ -405,6 +422,8 @@
     const { at, play } = switching;
     const done = () => {
       switching = null;
+      document.body.dataset.audio = "file";
+      addTrack();
       render();
       updatePosition();
       if (play) { audio.play().catch((error) => { ui.status.textContent = "Could not start: " + error.message; }); }
