@@ -157,3 +157,26 @@ def test_render_workers_start_with_serve_and_load_the_engine(folder: Path, tmp_p
                 loaded = loaded or "onnxruntime" in maps
         assert loaded, "the render worker did not load piper's runtime within 120 s"
         assert sum(server.renders.started.values()) == 0
+
+
+def test_the_progressive_stream_is_the_session_in_time_and_its_export_past_the_openings() -> None:
+    """pipeline.progressive_pcm: every sample where the whole session's plan puts it;
+    past the last opening, the very samples the export renders."""
+    from voiceguide import pipeline
+
+    options = VoiceOptions(engine="test", use_cache=False)
+    session = pipeline.load_with_options(
+        Path(__file__).parent.parent / "scripts/back-spasm-relief.yaml", options
+    )
+    source = pipeline.clip_source(session, options)
+    whole: list[pipeline.Prepared] = []
+    chunks = list(pipeline.progressive_pcm(session, options, source=source, on_whole=whole.append))
+    assert all(0 < len(c) <= 1 << 14 for c in chunks)
+    streamed = np.concatenate(chunks)
+    exported = np.concatenate(list(pipeline.pcm_chunks(whole[0])))
+    assert len(streamed) == len(exported) == whole[0].timeline.duration_samples
+    assert np.array_equal(streamed != 0, exported != 0)
+    last_opening = pipeline.opening(session, source, options, pipeline.OPENINGS_S[-1])
+    past = last_opening.timeline.duration_samples
+    assert 0 < past < len(exported)
+    assert np.array_equal(streamed[past:], exported[past:])
