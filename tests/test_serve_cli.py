@@ -47,23 +47,34 @@ def test_serve_renders_with_espeak_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     try:
         url = _wait_for_address(process)
         assert url.startswith("http://127.0.0.1:")
+        # Nothing rendered yet: the audio as it is made, then the finished file.
         with urllib.request.urlopen(url + "sessions/tiny.mp3", timeout=120) as response:
             assert response.headers["Content-Type"] == "audio/mpeg"
-            mp3 = response.read()
+            assert response.headers["Transfer-Encoding"] == "chunked"
+            streamed = response.read()
         with urllib.request.urlopen(url + "sessions/tiny.json", timeout=60) as response:
             plan = json.load(response)
+        head = urllib.request.Request(url + "sessions/tiny.mp3", method="HEAD")
+        with urllib.request.urlopen(head, timeout=120) as response:
+            length = int(response.headers["Content-Length"])
+        with urllib.request.urlopen(url + "sessions/tiny.mp3", timeout=120) as response:
+            mp3 = response.read()
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0
     decoded = miniaudio.decode(mp3, nchannels=1, sample_rate=44100)
     # The timing contract: the served file is as long as the plan it is served with.
-    assert decoded.num_frames == plan["duration_samples"]
+    assert decoded.num_frames == plan["duration_samples"] and len(mp3) == length
+    # The stream has no Info frame: LAME's delay and padding are heard in it.
+    heard = miniaudio.decode(streamed, nchannels=1, sample_rate=44100).num_frames
+    assert plan["duration_samples"] + 576 <= heard <= plan["duration_samples"] + 3 * 1152
     speech = [e["text"] for e in plan["events"] if e["kind"] == "speech"]
     assert "Hug your left knee." in speech
     requests = [line for line in err.splitlines() if '"GET ' in line]
-    assert len(requests) == 2
+    assert len(requests) == 3
     assert requests[0].startswith('127.0.0.1 "GET /sessions/tiny.mp3 HTTP/1.1" 200 ')
+    assert requests[2].startswith('127.0.0.1 "GET /sessions/tiny.mp3 HTTP/1.1" 200 ')
     assert err.rstrip().endswith("voiceguide: stopped")
     assert "Traceback" not in err
 

@@ -49,26 +49,57 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, CIMultiDi
     return asyncio.run(fetch(url, headers))
 
 
+def get_file(url: str) -> tuple[int, CIMultiDict[str], bytes]:
+    """The finished file: a GET while it renders streams the audio instead, a HEAD
+    is answered once the file is there."""
+
+    async def head_then_get() -> tuple[int, CIMultiDict[str], bytes]:
+        async with aiohttp.ClientSession() as client, client.head(url) as response:
+            assert response.status == 200
+        return await fetch(url)
+
+    return asyncio.run(head_then_get())
+
+
 def test_sessions_json_lists_every_script_with_its_plan_or_error(
     folder: Path, tmp_path: Path
 ) -> None:
+    """A fresh cache: the listing and the library page start no render and carry
+    plans estimated from the scripts; once a session is rendered, its real plan."""
     with running_server([folder], tmp_path / "cache") as server:
         status, headers, body = get(server.url + "/sessions.json")
-    assert status == 200
+        page_status, _, page = get(server.url + "/")
+        player_status, _, player = get(server.url + "/play/tiny")
+        assert sum(server.renders.started.values()) == 0
+        get(server.url + "/sessions/tiny.mp3")
+        _, _, after = get(server.url + "/sessions.json")
+    assert status == 200 and page_status == 200
     assert headers["Content-Type"].startswith("application/json")
     sessions = {s["id"]: s for s in json.loads(body)["sessions"]}
     assert sorted(sessions) == ["broken", "second-one", "tiny"]
     tiny = sessions["tiny"]
     plan = planned(folder / "tiny.yaml").timeline
+    session = pipeline.load_session(folder / "tiny.yaml")
+    estimate = pipeline.estimated_plan(session)
     assert tiny["title"] == "Small session"
-    assert tiny["duration"] == round(plan.duration_s, 6)
-    assert tiny["url"] == server.url + "/sessions/tiny.mp3"
+    assert tiny["duration_estimated"] is True
+    assert tiny["duration"] == round(estimate.duration_s, 6) != round(plan.duration_s, 6)
+    # The estimate goes through the same planner: the same chapters, near their places.
     assert [c["title"] for c in tiny["chapters"]] == [c.title for c in plan.chapters]
+    assert tiny["duration"] == pytest.approx(plan.duration_s, rel=0.2)
+    assert tiny["url"] == server.url + "/sessions/tiny.mp3"
     assert tiny["error"] is None
     assert sessions["second-one"]["title"] == "Second & <one>"
     broken = sessions["broken"]
     assert broken["error"].startswith("broken.yaml:5:5: ") and "hodl" in broken["error"]
     assert "duration" not in broken
+    assert b"about 1 min" in page and b"hodl" in page
+    assert player_status == 200
+    assert b'data-estimated="true"' in player and b'data-cached="false"' in player
+    rendered = {s["id"]: s for s in json.loads(after)["sessions"]}
+    assert rendered["tiny"]["duration_estimated"] is False
+    assert rendered["tiny"]["duration"] == round(plan.duration_s, 6)
+    assert rendered["second-one"]["duration_estimated"] is True
 
 
 def test_a_broken_script_answers_422_and_the_server_goes_on(folder: Path, tmp_path: Path) -> None:
@@ -168,7 +199,14 @@ def test_100_concurrent_clients_get_identical_bytes_from_one_render(
     assert len(whole) > 20_000
     etags = set()
     ranged = 0
-    for _index, status, headers, asked, body in results:
+    streams = set()
+    for index, status, headers, asked, body in results:
+        if index >= 0 and asked is None and "ETag" not in headers:
+            # Asked while it rendered: the audio as it was made, the same for all.
+            assert status == 200 and headers["Transfer-Encoding"] == "chunked"
+            assert headers["Accept-Ranges"] == "none"
+            streams.add(body)
+            continue
         if asked is None:
             assert status == 200
             assert body == whole
@@ -186,11 +224,16 @@ def test_100_concurrent_clients_get_identical_bytes_from_one_render(
     assert ranged == 50
     assert len(results) == 101
     assert len(etags) == 1
+    assert len(streams) <= 1
+    # The last client came after the render: the file itself.
+    assert results[-1][4] == whole
 
 
 def test_head_validators_and_odd_ranges(folder: Path, tmp_path: Path) -> None:
     async def scenario(url: str) -> None:
         async with aiohttp.ClientSession() as client:
+            async with client.head(url) as response:
+                await response.read()  # answered once the file is rendered
             async with client.get(url) as response:
                 whole = await response.read()
                 etag = response.headers["ETag"]
@@ -227,11 +270,11 @@ def test_head_validators_and_odd_ranges(folder: Path, tmp_path: Path) -> None:
 def test_an_edited_script_is_rendered_again_and_old_files_go(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     with running_server([folder], cache) as server:
-        _, first_headers, first = get(server.url + "/sessions/tiny.mp3")
-        get(server.url + "/sessions/tiny.mp3")
+        _, first_headers, first = get_file(server.url + "/sessions/tiny.mp3")
+        get_file(server.url + "/sessions/tiny.mp3")
         assert server.renders.started[("audio", "tiny")] == 1
         (folder / "tiny.yaml").write_text(TINY.replace("Settle on the mat.", "Settle slowly."))
-        _, headers, second = get(server.url + "/sessions/tiny.mp3")
+        _, headers, second = get_file(server.url + "/sessions/tiny.mp3")
         assert server.renders.started[("audio", "tiny")] == 2
         assert headers["ETag"] != first_headers["ETag"] and second != first
         _, _, plan = get(server.url + "/sessions/tiny.json")
@@ -242,10 +285,10 @@ def test_an_edited_script_is_rendered_again_and_old_files_go(folder: Path, tmp_p
 def test_files_removed_from_the_cache_are_rendered_again(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     with running_server([folder], cache) as server:
-        _, _, before = get(server.url + "/sessions/tiny.mp3")
+        _, _, before = get_file(server.url + "/sessions/tiny.mp3")
         for path in cache.iterdir():
             path.unlink()
-        status, _, after = get(server.url + "/sessions/tiny.mp3")
+        status, _, after = get_file(server.url + "/sessions/tiny.mp3")
         assert server.renders.started[("audio", "tiny")] == 2
     assert status == 200 and after == before
 
@@ -253,9 +296,9 @@ def test_files_removed_from_the_cache_are_rendered_again(folder: Path, tmp_path:
 def test_a_restarted_server_reuses_its_renders(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     with running_server([folder], cache) as server:
-        _, _, before = get(server.url + "/sessions/tiny.mp3")
+        _, _, before = get_file(server.url + "/sessions/tiny.mp3")
     with running_server([folder], cache) as server:
-        _, _, after = get(server.url + "/sessions/tiny.mp3")
+        _, _, after = get_file(server.url + "/sessions/tiny.mp3")
         assert server.renders.started[("audio", "tiny")] == 0
     assert after == before
 
@@ -277,7 +320,7 @@ def test_the_feed_reads_in_a_podcast_parser_with_every_session_and_chapter(
 ) -> None:
     host = {"Host": "mat.local:8080"}
     with running_server([folder], tmp_path / "cache") as server:
-        get(server.url + "/sessions/tiny.mp3")  # one rendered, one not yet
+        get_file(server.url + "/sessions/tiny.mp3")  # one rendered, one not yet
         status, headers, body = get(server.url + "/feed.xml", host)
     assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
     feed = feedparser.parse(body)
@@ -369,6 +412,8 @@ def test_a_render_worker_that_dies_costs_one_503_not_the_server(
             response = await first
             lost = response.status
             response.release()
+            async with client.head(server.url + "/sessions/tiny.mp3") as again:
+                await again.read()
             async with client.get(server.url + "/sessions/tiny.mp3") as again:
                 return lost, again.status, await again.read()
 

@@ -69,6 +69,9 @@ def get(path: str, *extra: str) -> bytes:
 
 
 def whole_file(server: Running) -> tuple[bytes, str]:
+    # A GET while the session renders gets the stream; a HEAD waits for the file.
+    head = get("/sessions/tiny.mp3").replace(b"GET ", b"HEAD ", 1)
+    assert asyncio.run(exchange(server.port, head))[0] == 200
     status, headers, body = asyncio.run(exchange(server.port, get("/sessions/tiny.mp3")))
     assert status == 200 and len(body) == int(headers["content-length"])
     return body, headers["etag"]

@@ -34,6 +34,9 @@ def test_only_the_current_version_of_an_edited_script_is_kept_in_memory(tmp_path
                 async with client.get(url + path) as response:
                     await response.read()
                     statuses.append(response.status)
+            # The GET streamed the audio as it rendered; a HEAD waits for the render's end.
+            async with client.head(url + "/sessions/tiny.mp3") as response:
+                statuses.append(response.status)
             return statuses
 
     with (
@@ -49,7 +52,7 @@ def test_only_the_current_version_of_an_edited_script_is_kept_in_memory(tmp_path
             entry = server.app[LIBRARY].get("tiny")
             assert entry is not None
             assert server.renders.versions_held("tiny") == {server.renders.key(entry)}, version
-    assert seen == [[200, 200, 200], [422, 422, 200]] * 3
+    assert seen == [[200, 200, 200, 200], [422, 422, 200, 422]] * 3
 
 
 @pytest.mark.slow

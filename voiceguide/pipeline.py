@@ -332,3 +332,164 @@ def export_many(
         raise
     pool.shutdown()
     return results
+
+
+# --- serve: estimates without speech, a progressive PCM stream, warm engines ---------
+# (the server's needs; everything it takes from the core and outputs goes through here)
+
+from .outputs.atomic import write_text_atomic as write_text_atomic  # noqa: E402
+from .outputs.mp3 import LameStream  # noqa: E402
+from .outputs.playlist import m3u as m3u  # noqa: E402
+
+# Seconds of speech per character at 140 words a minute, and per phrase: fitted
+# on every phrase of the bundled scripts (piper and espeak alike, 0.06 s per
+# character; about 0.5 s off per phrase, a few percent over a session).
+_ESTIMATE_S_PER_CHAR_AT_140_WPM = 0.062
+_ESTIMATE_S_PER_PHRASE = 0.2
+
+
+def estimated_speech_s(text: str, rate_wpm: int) -> float:
+    """How long a phrase takes to say, from its length alone (no engine)."""
+    if not text.strip():
+        return 0.0
+    return _ESTIMATE_S_PER_PHRASE + len(text) * _ESTIMATE_S_PER_CHAR_AT_140_WPM * 140 / rate_wpm
+
+
+def estimated_plan(session: Session) -> Timeline:
+    """The session planned from estimated phrase lengths: no speech is synthesised.
+
+    The planner is the same one, so steps, holds and chapters are where the
+    real plan puts them, shifted only by how far each phrase's estimate is off.
+    """
+    rate = session.voice.rate_wpm
+    speech = {
+        text: round(estimated_speech_s(text, rate) * OUTPUT_RATE_HZ)
+        for text in spoken_phrases(session)
+    }
+    tone_lengths = {name: cues.cue_length_samples(name, OUTPUT_RATE_HZ) for name in cues.CUE_NAMES}
+    return plan(session, speech, tone_lengths, OUTPUT_RATE_HZ)
+
+
+def load_with_options(path: Path, options: VoiceOptions) -> Session:
+    return with_voice_options(load_session(path, options.allow_fallback), options)
+
+
+# The openings prepared before the whole session: the first is short so that it is
+# ready at once, each lasts long enough to prepare the next behind it.
+OPENINGS_S = (5.0, 30.0)
+
+
+def opening(session: Session, source: ClipSource, options: VoiceOptions, min_s: float) -> Prepared:
+    """The fewest first steps that last ``min_s`` (or all of them), prepared.
+
+    The planner is sequential: up to its end, an opening's plan is the whole
+    session's plan (only the mastering gain, found on fewer clips, differs).
+    """
+    count = 0
+    while True:
+        count += 1
+        part = prepare_session(
+            replace(session, steps=session.steps[:count]), options, source=source
+        )
+        if part.timeline.duration_s >= min_s or count >= len(session.steps):
+            return part
+
+
+@dataclass(frozen=True)
+class _Ready:
+    prepared: Prepared
+    levels: Mastered
+    bed: Bed | None
+    whole: bool
+
+
+def progressive_pcm(
+    session: Session,
+    options: VoiceOptions = VoiceOptions(),
+    *,
+    source: ClipSource | None = None,
+    on_whole: Callable[[Prepared], None] | None = None,
+    chunk_samples: int = 1 << 14,
+    openings_s: tuple[float, ...] = OPENINGS_S,
+) -> Iterator[np.ndarray]:
+    """The session's PCM from its first sample, long before the whole of it is ready.
+
+    Short openings, then the whole session, are prepared on a thread; each chunk
+    is rendered from the best preparation ready at that moment, and the
+    generator blocks only when it reaches the end of the longest one ready.
+    ``on_whole`` is called (on the caller's thread) once the whole session is
+    prepared. Timing is the export's to the sample; sounds rendered from an
+    opening have that opening's provisional gain. Under an ambience bed the
+    openings would fade the bed out at their ends, so such a session waits for
+    the whole.
+    """
+    import queue
+    import threading
+
+    source = source or clip_source(session, options)
+    ready: queue.Queue[_Ready | BaseException] = queue.Queue()
+
+    def work() -> None:
+        try:
+            if session.ambience is None:
+                for min_s in openings_s:
+                    part = opening(session, source, options, min_s)
+                    if len(part.session.steps) >= len(session.steps):
+                        break
+                    ready.put(_Ready(part, mastered(part), None, whole=False))
+            whole = prepare_session(session, options, source=source)
+            levels, bed = mastered_with_bed(whole)
+            ready.put(_Ready(whole, levels, bed, whole=True))
+        except BaseException as exc:  # raised again on the caller's thread
+            ready.put(exc)
+
+    threading.Thread(target=work, name="prepare-stream", daemon=True).start()
+
+    def take(block: bool) -> _Ready | None:
+        try:
+            item = ready.get(block=block)
+        except queue.Empty:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        if item.whole and on_whole is not None:
+            on_whole(item.prepared)
+        return item
+
+    best = take(block=True)
+    position = 0
+    while best is not None:
+        newer = take(block=False)
+        while newer is not None:
+            best = newer
+            newer = None if best.whole else take(block=False)
+        end = best.prepared.timeline.duration_samples
+        if position >= end:
+            if best.whole:
+                return
+            best = take(block=True)
+            continue
+        stop = min(end, position + chunk_samples)
+        for layers in layered_chunks(
+            best.prepared, best.levels, best.bed, stop - position, position, stop
+        ):
+            yield layers[0]
+        position = stop
+
+
+def warm_engine(options: VoiceOptions, language: str = "en") -> None:
+    """Load the engine ``options`` name for ``language`` and speak once: piper loads its
+    model once per process (0.5 s) and its first phrase is slower than the rest."""
+    engine = get_engine(
+        options.engine or "auto",
+        language=language,
+        voice_name=options.voice,
+        rate_wpm=options.rate_wpm or 150,
+        model_path=options.voice_model,
+    )
+    engine.synthesize("Ready.")
+
+
+def mp3_stream(bitrate_kbps: int, rate_hz: int = OUTPUT_RATE_HZ) -> LameStream:
+    """A plain MP3 stream: frames as PCM comes in, no Info frame (nothing to seek by)."""
+    return LameStream(rate_hz, bitrate_kbps)

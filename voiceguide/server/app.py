@@ -13,14 +13,25 @@ Routes (all GET, HEAD too):
     /static/{name}          the web player's own files
 
 A script with an error is listed with it, and its files answer 422.
+
+The library, /sessions.json and the player page never wait for speech: a
+session not rendered yet is shown with a plan estimated from its script
+("duration_estimated": true). The feed and the playlist wait for real plans:
+podcast apps keep a duration once read, so an estimate there would stay wrong.
+A GET of the MP3 from its start while it is being rendered is answered at once
+with the audio as it is made (chunked, no length, no ranges); HEAD and other
+ranges wait for the finished file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import multiprocessing
 import re
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,27 +41,40 @@ from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.typedefs import Handler
 
-from ..outputs.playlist import m3u
+from ..pipeline import m3u
 from ..processes import WorkerPool, stop_executor
 from . import pages
 from .feed import FeedItem, podcast_feed
-from .jobs import RenderSettings
+from .jobs import RenderSettings, started, warm_worker
 from .library import Entry, Library
-from .renders import RenderCache, Rendered, RenderFailed, WorkerLost
+from .renders import Known, LiveStream, RenderCache, Rendered, RenderFailed, WorkerLost
 from .static import StaticFiles
 
 LIBRARY: web.AppKey[Library] = web.AppKey("library", Library)
 RENDERS: web.AppKey[RenderCache] = web.AppKey("renders", RenderCache)
 STATIC: web.AppKey[StaticFiles] = web.AppKey("static", StaticFiles)
+WARMING: web.AppKey[asyncio.Future[Any]] = web.AppKey("warming", asyncio.Future)
 
 _SESSION_FILE = re.compile(r"^(?P<id>[a-z0-9-]+)\.(?P<kind>mp3|vtt|json)$")
 # What a Host header may hold to be echoed into URLs: a name or address and a port.
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 
-def default_executor(workers: int) -> Executor:
+log = logging.getLogger("voiceguide.server")
+# How long serve waits for its render workers to load their engines before it
+# listens anyway (they go on loading; the first render then waits for them).
+WARM_UP_LIMIT_S = 30.0
+
+
+def default_executor(workers: int, settings: RenderSettings | None = None) -> Executor:
     # "spawn": a worker must not inherit the event loop's threads mid-flight.
-    return WorkerPool(workers, mp_context=multiprocessing.get_context("spawn"))
+    # Each worker loads its speech engine as it starts, not on the first request.
+    return WorkerPool(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=warm_worker,
+        initargs=(settings or RenderSettings(),),
+    )
 
 
 def make_app(
@@ -70,8 +94,8 @@ def make_app(
         renders = RenderCache(
             cache_dir,
             settings or RenderSettings(),
-            default_executor(workers),
-            renew=lambda: default_executor(workers),
+            default_executor(workers, settings),
+            renew=lambda: default_executor(workers, settings),
         )
     else:  # the caller's, which the caller also stops
         renders = RenderCache(cache_dir, settings or RenderSettings(), executor)
@@ -86,6 +110,26 @@ def make_app(
             await asyncio.to_thread(stop_executor, renders.executor)
 
     app.on_shutdown.append(stop_rendering)
+
+    async def start_workers(_: web.Application) -> None:
+        # One empty job per worker makes the pool start them all now, and each
+        # loads its engine as it starts (piper: a second or two with the
+        # imports). Listening only once they are ready, the first request
+        # never waits for a model; one that takes too long is not waited for.
+        loop = asyncio.get_running_loop()
+        jobs = [loop.run_in_executor(renders.executor, started) for _ in range(workers)]
+        app[WARMING] = asyncio.gather(*jobs, return_exceptions=True)
+        await asyncio.wait({app[WARMING]}, timeout=WARM_UP_LIMIT_S)
+
+    async def estimate_all(_: web.Application) -> None:
+        # Before the first request, so the library answers at once even while the
+        # workers start (which takes a core for a second or two).
+        for entry in library.entries():
+            renders.known(entry)
+
+    if executor is None:
+        app.on_startup.append(start_workers)
+    app.on_startup.append(estimate_all)
     app.add_routes(
         [
             web.get("/", library_page),
@@ -141,30 +185,39 @@ async def _plans(request: web.Request) -> list[tuple[Entry, Rendered | RenderFai
     return out
 
 
-def session_summary(base: str, entry: Entry, result: Rendered | RenderFailed) -> dict[str, Any]:
+def session_summary(base: str, entry: Entry, known: Known) -> dict[str, Any]:
     urls = {
         "url": f"{base}/sessions/{entry.id}.mp3",
         "page": f"{base}/play/{entry.id}",
         "transcript": f"{base}/sessions/{entry.id}.vtt",
         "timeline": f"{base}/sessions/{entry.id}.json",
     }
-    if isinstance(result, RenderFailed):
-        return {"id": entry.id, "title": entry.path.stem, "error": result.failure.message, **urls}
-    plan = result.plan
+    plan = known.plan
+    if plan is None:
+        message = known.failure.message if known.failure else "no plan"
+        return {"id": entry.id, "title": entry.path.stem, "error": message, **urls}
     return {
         "id": entry.id,
         "title": plan["title"],
         "description": plan["description"],
         "duration": plan["duration"],
+        # From the script alone until the session is first rendered: the
+        # duration and chapter times are then a few percent off.
+        "duration_estimated": known.estimated,
         **urls,
         "chapters": plan["chapters"],
         "error": None,
     }
 
 
+def _listing(request: web.Request, base: str) -> list[dict[str, Any]]:
+    """Every session as known now: nothing here waits for speech."""
+    renders = request.app[RENDERS]
+    return [session_summary(base, e, renders.known(e)) for e in request.app[LIBRARY].entries()]
+
+
 async def sessions_json(request: web.Request) -> web.Response:
-    base = base_url(request)
-    sessions = [session_summary(base, e, r) for e, r in await _plans(request)]
+    sessions = _listing(request, base_url(request))
     return web.json_response({"sessions": sessions}, dumps=_dumps)
 
 
@@ -185,7 +238,11 @@ async def session_file(request: web.Request) -> web.StreamResponse:
     renders = request.app[RENDERS]
     try:
         if match["kind"] == "json":
-            return web.json_response((await renders.plan(entry)).plan, dumps=_dumps)
+            return web.json_response((await renders.timeline(entry)).plan, dumps=_dumps)
+        if match["kind"] == "mp3" and _from_the_start(request) and not renders.audio_ready(entry):
+            streamed = await _send_stream(request, renders.stream(entry))
+            if streamed is not None:
+                return streamed
         rendered = await renders.audio(entry)
     except RenderFailed as error:
         return _failed(error)
@@ -195,6 +252,49 @@ async def session_file(request: web.Request) -> web.StreamResponse:
         return _FileWithIfRange(rendered.files.vtt, headers=headers)
     headers["Content-Type"] = "audio/mpeg"
     return _FileWithIfRange(rendered.files.mp3, headers=headers)
+
+
+def _from_the_start(request: web.Request) -> bool:
+    """A GET of the whole file (browsers ask for "bytes=0-"): one a stream can answer."""
+    return request.method == "GET" and request.headers.get("Range", "bytes=0-") == "bytes=0-"
+
+
+async def _send_stream(request: web.Request, live: LiveStream) -> web.StreamResponse | None:
+    """The MP3 as it is rendered, chunk by chunk; None if its render has just finished
+    (the file is served instead). A render that fails before any audio answers as a
+    failed render does; one that fails later ends the stream short."""
+    file = live.open()
+    if file is None:
+        return None
+    with file:
+        async with contextlib.aclosing(live.chunks(file)) as chunks:
+            return await _relay(request, chunks)
+
+
+async def _relay(request: web.Request, chunks: AsyncIterator[bytes]) -> web.StreamResponse | None:
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        return None
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "audio/mpeg",
+            # A stream is never the file: nothing may keep it or seek in it.
+            "Cache-Control": "no-store",
+            "Accept-Ranges": "none",
+        }
+    )
+    try:
+        await response.prepare(request)
+        await response.write(first)
+        async for data in chunks:
+            await response.write(data)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client hung up; aiohttp logs the request as it does for a file
+    except (RenderFailed, WorkerLost) as exc:
+        log.warning("the stream of %s ended early: %s", request.path, exc)
+    return response
 
 
 class _FileWithIfRange(web.FileResponse):
@@ -279,18 +379,17 @@ async def playlist(request: web.Request) -> web.Response:
 
 
 async def library_page(request: web.Request) -> web.Response:
-    sessions = [session_summary("", e, r) for e, r in await _plans(request)]
+    sessions = _listing(request, "")
     return web.Response(text=pages.library(sessions), content_type="text/html", charset="utf-8")
 
 
 async def player_page(request: web.Request) -> web.Response:
     entry = _entry(request, request.match_info["id"])
-    try:
-        result: Rendered | RenderFailed = await request.app[RENDERS].plan(entry)
-    except RenderFailed as error:
-        result = error
-    summary = session_summary("", entry, result)
-    status = 422 if isinstance(result, RenderFailed) else 200
+    renders = request.app[RENDERS]
+    known = renders.known(entry)
+    summary = session_summary("", entry, known)
+    summary["cached"] = renders.audio_ready(entry)
+    status = 422 if known.plan is None else 200
     return web.Response(
         status=status, text=pages.player(summary), content_type="text/html", charset="utf-8"
     )

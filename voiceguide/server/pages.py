@@ -41,7 +41,8 @@ def _card(session: dict[str, Any]) -> str:
             f"{escape(session['error'])}</p></li>"
         )
     parts = len(session["chapters"])
-    meta = f"{minutes(session['duration'])} · {parts} part{'s' if parts != 1 else ''}"
+    about = "about " if session.get("duration_estimated") else ""
+    meta = f"{about}{minutes(session['duration'])} · {parts} part{'s' if parts != 1 else ''}"
     description = session.get("description") or ""
     return (
         '<li class="card">'
@@ -92,14 +93,30 @@ def player(session: dict[str, Any]) -> str:
             + f'<span class="label">Cannot play:</span> {escape(session["error"])}</p>'
             + "</div></main></body></html>\n"
         )
-    chapters = "\n".join(_chapter_item(c, i) for i, c in enumerate(session["chapters"]))
-    duration = clock(session["duration"]).rsplit(".", 1)[0]
+    estimated = bool(session.get("duration_estimated"))
+    if estimated:
+        # Times from an estimate would send a tap to the wrong place: the titles
+        # only, until the player has the real plan.
+        chapters = "\n".join(
+            f'<li class="chapter-pending">{escape(c["title"])}</li>' for c in session["chapters"]
+        )
+        duration = f"about {minutes(session['duration'])}"
+        remaining = ""
+    else:
+        chapters = "\n".join(_chapter_item(c, i) for i, c in enumerate(session["chapters"]))
+        duration = clock(session["duration"]).rsplit(".", 1)[0]
+        remaining = f"-{duration}"
+    # Not rendered yet: loading the page starts the stream, so play sounds sooner.
+    preload = "metadata" if session.get("cached") else "auto"
     return (
         head
-        + f'<body class="page-player" data-session="{ident}">\n'
+        + f'<body class="page-player" data-session="{ident}" '
+        + f'data-duration="{session["duration"]}" '
+        + f'data-estimated="{"true" if estimated else "false"}" '
+        + f'data-cached="{"true" if session.get("cached") else "false"}">\n'
         + f"{back}\n<main>\n"
         + f'<header class="player-head"><h1 id="title">{title}</h1>'
-        + f'<p class="player-length">{duration}</p></header>\n'
+        + f'<p id="length" class="player-length">{duration}</p></header>\n'
         + _NOW
         + _CONTROLS
         + '<section class="strip-wrap" aria-label="Timeline">'
@@ -109,7 +126,7 @@ def player(session: dict[str, Any]) -> str:
         + 'aria-valuetext="0:00"><div id="strip-bars" class="strip-bars"></div>'
         + '<div id="playhead" class="playhead"></div></div>'
         + '<p class="times"><span id="elapsed">0:00</span>'
-        + f'<span id="remaining">-{duration}</span></p>'
+        + f'<span id="remaining">{remaining}</span></p>'
         + '<p class="legend" aria-hidden="true"><span class="key key-speech">voice</span>'
         + '<span class="key key-hold">hold</span><span class="key key-breath">breathing</span>'
         + "</p></section>\n"
@@ -120,11 +137,20 @@ def player(session: dict[str, Any]) -> str:
         + '<h2 id="transcript-heading">Transcript</h2>'
         + '<ol id="transcript" class="transcript"></ol></section>\n'
         + "</main>\n"
-        + f'<audio id="audio" preload="metadata" src="/sessions/{ident}.mp3">'
-        + f'<track kind="captions" src="/sessions/{ident}.vtt" srclang="en" '
-        + 'label="Transcript" default></audio>\n'
+        + f'<audio id="audio" preload="{preload}" src="/sessions/{ident}.mp3">'
+        + (_track(ident) if session.get("cached") else "")
+        + "</audio>\n"
         + '<script src="/static/player.js"></script>\n'
         + "</body>\n</html>\n"
+    )
+
+
+def _track(ident: str) -> str:
+    # Only with the finished file: a media element waits for its text tracks
+    # before it plays, and a transcript is ready only once the render is done.
+    return (
+        f'<track kind="captions" src="/sessions/{ident}.vtt" srclang="en" '
+        'label="Transcript" default>'
     )
 
 

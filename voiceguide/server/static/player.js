@@ -17,13 +17,24 @@
     restart: $("#restart"), strip: $("#strip"), bars: $("#strip-bars"), playhead: $("#playhead"),
     elapsed: $("#elapsed"), remaining: $("#remaining"),
     chapters: Array.from(document.querySelectorAll(".chapter")), transcript: $("#transcript"),
+    chapterList: $("#chapters"), length: $("#length"),
   };
   const STEP_S = 15;
   const storageKey = "voiceguide:position:" + sessionId;
   const PHASES = { inhale: "Breathe in", hold_in: "Hold the breath", exhale: "Breathe out", hold_out: "Rest, empty" };
 
   let plan = null; // the timeline, as `voiceguide check --json` prints it
-  let duration = 0;
+  let duration = 0; // the cached file's, once the element plays it
+  // Until a session is first rendered its audio is a stream (no length, no seeking)
+  // and the page knows only an estimate; the finished file replaces the stream.
+  const fileUrl = audio.getAttribute("src");
+  let onFile = document.body.dataset.cached === "true";
+  let fileReady = onFile;
+  let switching = null; // {at, play} while the element changes to the file
+  let wanted = null; // a position asked for that the stream cannot reach
+  let resumeTried = false;
+  let sounds = [];
+  document.body.dataset.audio = onFile ? "file" : "stream";
   let chapters = ui.chapters.map((b) => ({ start: Number(b.dataset.start), title: b.querySelector(".chapter-title").textContent }));
   let speech = [], holds = [], breaths = [];
   let shown = {};
@@ -67,8 +78,11 @@
 
   function chapterIndexAt(t) { return Math.max(0, lastAtOrBefore(chapters, t)); }
 
+  function now() { return switching ? switching.at : wanted !== null ? wanted : audio.currentTime || 0; }
+  function total() { return duration || (plan ? plan.duration : 0); }
+
   function render() {
-    const t = audio.currentTime || 0;
+    const t = now();
     const total = duration || (plan ? plan.duration : 0);
     if (chapters.length) {
       const index = chapterIndexAt(t);
@@ -100,10 +114,10 @@
     ui.phase.hidden = !phase || plain(phase) === plain(shown.step);
     if (phase) setText(ui.phase, "phase", phase);
     followTranscript();
+    setText(ui.elapsed, "elapsed", clock(t));
     if (total > 0) {
       const fraction = Math.min(1, t / total);
       ui.playhead.style.left = (100 * fraction).toFixed(3) + "%";
-      setText(ui.elapsed, "elapsed", clock(t));
       setText(ui.remaining, "remaining", "-" + clock(total - t));
       ui.strip.setAttribute("aria-valuenow", String(Math.round(t)));
       ui.strip.setAttribute("aria-valuetext", clock(t) + " of " + clock(total) + ", " + (shown.exercise || ""));
@@ -113,6 +127,7 @@
   let frame = 0;
   function tick() {
     render();
+    maybeSwitch();
     frame = audio.paused ? 0 : requestAnimationFrame(tick);
   }
 
@@ -145,16 +160,32 @@
   }
 
   function seekTo(seconds, play) {
-    const total = duration || (plan && plan.duration) || 0;
-    audio.currentTime = Math.max(0, Math.min(seconds, Math.max(0, total - 0.05)));
+    const end = total();
+    const t = Math.max(0, end > 0 ? Math.min(seconds, Math.max(0, end - 0.05)) : seconds);
+    if (!onFile && !reachable(t)) {
+      // The stream cannot go there: the file can, as soon as it is ready.
+      wanted = t;
+      if (play) wantedPlay = true;
+      ui.status.textContent = "Preparing the whole session…";
+      if (fileReady) switchToFile();
+      render();
+      return;
+    }
+    audio.currentTime = t;
     render();
     if (play && audio.paused) start();
   }
 
+  function reachable(t) {
+    const ranges = audio.seekable;
+    for (let i = 0; i < ranges.length; i++) if (ranges.start(i) <= t && t <= ranges.end(i)) return true;
+    return false;
+  }
+
   function stripSeek(event) {
+    if (!plan) return;
     const rect = ui.strip.getBoundingClientRect();
-    const total = duration || (plan && plan.duration) || 0;
-    seekTo(total * Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width)), false);
+    seekTo(total() * Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width)), false);
   }
 
   ui.strip.addEventListener("click", stripSeek);
@@ -162,7 +193,7 @@
     const t = audio.currentTime;
     const moves = {
       ArrowLeft: t - STEP_S, ArrowDown: t - STEP_S, ArrowRight: t + STEP_S, ArrowUp: t + STEP_S,
-      Home: 0, End: (duration || plan.duration), PageUp: chapterStart(-1), PageDown: chapterStart(1),
+      Home: 0, End: total(), PageUp: chapterStart(-1), PageDown: chapterStart(1),
     };
     if (event.key in moves) { event.preventDefault(); event.stopPropagation(); seekTo(moves[event.key], false); }
   });
@@ -170,7 +201,8 @@
   // ---- chapters ----------------------------------------------------------
 
   function chapterStart(offset) {
-    const t = audio.currentTime;
+    const t = now();
+    if (!chapters.length) return t;
     let index = chapterIndexAt(t);
     // "previous" from a few seconds into a chapter means its own start, as music players do
     if (offset < 0 && t - chapters[index].start > 3) offset = 0;
@@ -178,11 +210,37 @@
     return chapters[index].start;
   }
 
-  ui.chapters.forEach((button, index) => {
-    button.addEventListener("click", () => seekTo(chapters[index].start, true));
+  ui.chapterList.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest(".chapter");
+    if (button && plan) seekTo(chapters[Number(button.dataset.index)].start, true);
   });
-  ui.next.addEventListener("click", () => { if (chapters.length) seekTo(chapterStart(1), false); });
-  ui.back.addEventListener("click", () => seekTo(audio.currentTime - STEP_S, false));
+  ui.next.addEventListener("click", () => { if (plan && chapters.length) seekTo(chapterStart(1), false); });
+  ui.back.addEventListener("click", () => seekTo(now() - STEP_S, false));
+
+  function buildChapters() {
+    // The page lists the estimated chapters by title only; the plan gives their times.
+    const items = document.createDocumentFragment();
+    chapters.forEach((c, i) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "chapter";
+      button.dataset.index = String(i);
+      button.dataset.start = String(c.start);
+      const title = document.createElement("span");
+      title.className = "chapter-title";
+      title.textContent = c.title;
+      const time = document.createElement("span");
+      time.className = "chapter-time";
+      time.textContent = clock(c.start);
+      button.append(title, time);
+      li.appendChild(button);
+      items.appendChild(li);
+    });
+    ui.chapterList.replaceChildren(items);
+    ui.chapters = Array.from(ui.chapterList.querySelectorAll(".chapter"));
+    shown.chapter = undefined;
+  }
 
   // ---- transcript from the WebVTT track -----------------------------------
 
@@ -210,7 +268,7 @@
 
   function followTranscript() {
     // The cue being said, or the last one said: the same rule as the step text.
-    const t = audio.currentTime;
+    const t = now();
     let current = -1;
     for (let i = 0; i < cues.length && cues[i].startTime <= t + 1e-3; i++) current = i;
     if (current === shown.cue) return;
@@ -229,8 +287,7 @@
     }
   }
 
-  const trackElement = audio.querySelector("track");
-  if (trackElement) {
+  function followTrack(trackElement) {
     const track = trackElement.track;
     track.mode = "hidden"; // load the cues and fire cuechange without drawing captions
     const ready = () => buildTranscript(track);
@@ -239,9 +296,29 @@
     track.addEventListener("cuechange", followTranscript);
   }
 
+  function addTrack() {
+    // Only with the file: an element waits for its text tracks before it plays,
+    // and the transcript is there only once the render is done.
+    if (audio.querySelector("track")) return;
+    const trackElement = document.createElement("track");
+    trackElement.kind = "captions";
+    trackElement.src = "/sessions/" + encodeURIComponent(sessionId) + ".vtt";
+    trackElement.srclang = "en";
+    trackElement.label = "Transcript";
+    trackElement.default = true;
+    audio.appendChild(trackElement);
+    followTrack(trackElement);
+  }
+
+  const trackElement = audio.querySelector("track");
+  if (trackElement) followTrack(trackElement);
+
   // ---- play / pause ------------------------------------------------------
 
+  let wantedPlay = false;
   function start() {
+    if (switching) { switching.play = true; return; }
+    if (wanted !== null) { wantedPlay = true; return; }
     const playing = audio.play();
     if (audio.readyState < 3) ui.status.textContent = "Preparing the audio…";
     if (playing && playing.catch) {
@@ -249,12 +326,18 @@
     }
   }
 
-  function toggle() { if (audio.paused) start(); else audio.pause(); }
+  function toggle() {
+    if (switching) switching.play = !switching.play;
+    else if (wanted !== null) wantedPlay = !wantedPlay;
+    else if (audio.paused) start();
+    else audio.pause();
+  }
 
   ui.play.addEventListener("click", toggle);
   ui.restart.addEventListener("click", () => { seekTo(0, false); ui.resume.hidden = true; forget(); });
 
   audio.addEventListener("play", () => {
+    if (switching) return;
     document.body.classList.add("is-playing");
     ui.play.setAttribute("aria-label", "Pause");
     if (!frame) frame = requestAnimationFrame(tick);
@@ -264,6 +347,7 @@
   audio.addEventListener("playing", () => { ui.status.textContent = ""; });
   audio.addEventListener("waiting", () => { ui.status.textContent = "Loading…"; });
   audio.addEventListener("pause", () => {
+    if (switching) return;
     document.body.classList.remove("is-playing");
     ui.play.setAttribute("aria-label", "Play");
     remember();
@@ -271,18 +355,82 @@
     setPlaybackState("paused");
     render();
   });
-  audio.addEventListener("ended", () => { forget(); ui.status.textContent = "Well done. Session complete."; });
+  audio.addEventListener("ended", () => {
+    if (!onFile && !fileReady) { ui.status.textContent = "Loading…"; return; }
+    forget(); ui.status.textContent = "Well done. Session complete."; });
   audio.addEventListener("error", () => {
     ui.status.textContent = "The audio could not be loaded (" + (audio.error ? audio.error.code : "?") + ").";
   });
-  audio.addEventListener("timeupdate", () => { if (audio.paused) render(); maybeRemember(); updatePosition(); });
-  audio.addEventListener("seeked", () => { render(); updatePosition(); remember(); });
+  audio.addEventListener("timeupdate", () => {
+    if (switching) return;
+    if (audio.paused) render();
+    maybeRemember();
+    updatePosition();
+    maybeSwitch();
+  });
+  audio.addEventListener("seeked", () => { if (switching) return; render(); updatePosition(); remember(); });
   audio.addEventListener("loadedmetadata", () => {
-    duration = audio.duration;
-    resumePosition();
+    if (!onFile) return; // a stream: no length, and nothing to resume in it
+    duration = isFinite(audio.duration) ? audio.duration : 0;
+    if (switching) { finishSwitch(); return; }
+    if (!resumeTried) { resumeTried = true; resumePosition(); }
     render();
     updatePosition();
   });
+
+  // ---- from the stream to the file -----------------------------------------------
+
+  function whenFileReady() {
+    // A HEAD of the audio is answered once the finished file is there.
+    let tries = 0;
+    const ask = () => fetch(fileUrl, { method: "HEAD", cache: "no-store" })
+      .then((response) => {
+        if (!response.ok) throw new Error(response.status);
+        fileReady = true;
+        maybeSwitch();
+      })
+      .catch(() => { if (++tries < 30) setTimeout(ask, 2000); });
+    ask();
+  }
+
+  function quietAhead(t) {
+    // Seconds until the next sound (Infinity after the last): a switch made in
+    // silence is not heard, and the session simply goes on a moment later.
+    for (const s of sounds) { if (s.end > t) return s.start > t ? s.start - t : 0; }
+    return Infinity;
+  }
+
+  function maybeSwitch() {
+    if (onFile || !fileReady || switching) return;
+    if (audio.ended) return; // the stream played to its end: so did the session
+    if (wanted !== null || audio.paused || (plan && quietAhead(audio.currentTime) > 0.8)) switchToFile();
+  }
+
+  function switchToFile() {
+    const at = wanted !== null ? wanted : audio.currentTime;
+    const play = wanted !== null ? wantedPlay : !audio.paused;
+    wanted = null;
+    wantedPlay = false;
+    switching = { at: at, play: play };
+    onFile = true;
+    ui.status.textContent = "";
+    // Another URL: the browser must not take the stream for the file.
+    audio.src = fileUrl + "?file";
+  }
+
+  function finishSwitch() {
+    const { at, play } = switching;
+    const done = () => {
+      switching = null;
+      document.body.dataset.audio = "file";
+      addTrack();
+      render();
+      updatePosition();
+      if (play) { audio.play().catch((error) => { ui.status.textContent = "Could not start: " + error.message; }); }
+    };
+    audio.addEventListener("seeked", done, { once: true });
+    audio.currentTime = at;
+  }
 
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
@@ -298,6 +446,7 @@
 
   let lastSaved = 0;
   function remember() {
+    if (switching) return;
     const t = audio.currentTime;
     if (!(duration > 0) || t < 1) return;
     try { localStorage.setItem(storageKey, JSON.stringify({ t: t, duration: duration })); } catch (e) { /* private mode */ }
@@ -394,11 +543,20 @@
       speech = plan.events.filter((e) => e.kind === "speech").sort(byStart);
       holds = plan.events.filter((e) => e.kind === "hold").sort(byStart);
       breaths = plan.events.filter((e) => e.kind === "breath").sort(byStart);
+      sounds = plan.events.filter((e) => e.kind === "speech" || e.kind === "tone").sort(byStart);
       chapters = plan.chapters.map((c) => ({ start: c.start, end: c.end, title: c.title }));
+      if (document.body.dataset.estimated === "true") {
+        buildChapters();
+        ui.length.textContent = clock(plan.duration);
+        ui.strip.setAttribute("aria-valuemax", String(Math.round(plan.duration)));
+        document.body.dataset.estimated = "false";
+      }
       drawStrip();
       shown = { cue: shown.cue };
       render();
       document.body.dataset.ready = "true";
     })
     .catch((error) => { ui.status.textContent = "Could not load the plan (" + error.message + ")."; });
+
+  if (!fileReady) whenFileReady();
 })();
