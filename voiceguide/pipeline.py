@@ -285,3 +285,22 @@ def export_many(
             on_done(result)
             results.append(result)
     return results
+
+
+# -- live playback (voiceguide play): what live/ needs from the core and the outputs ---------
+# (Re-exported with ``as``: live/ takes them from here, never from the core.)
+from .core.ambience import Ducking  # noqa: E402
+from .core.mastering import with_speech as with_speech  # noqa: E402
+from .core.plan import STEP_GAP_S as STEP_GAP_S  # noqa: E402
+from .core.render import mix_into as mix_into  # noqa: E402
+from .outputs.atomic import write_text_atomic as write_text_atomic  # noqa: E402
+
+# A bed that does not end: a session's opening is followed by more of it.
+ENDLESS_SAMPLES = 1 << 52
+
+
+def bed_for(bed: Bed, timeline: Timeline, *, final: bool = True) -> Bed:
+    """``bed`` (its loop and level) under ``timeline`` as it is now: ducking under
+    its sounds, fading out at its end (``final``) or going on (an opening)."""
+    duration = timeline.duration_samples if final else ENDLESS_SAMPLES
+    return replace(bed, ducking=Ducking.from_timeline(timeline), duration_samples=duration)
