@@ -15,12 +15,13 @@ rely on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -67,6 +68,8 @@ class VoiceModel:
 _LOCK = threading.Lock()
 _loaded: dict[str, Any] = {}  # digest -> PiperVoice
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256
+_HASHING = threading.Lock()  # one hash of a model at a time: a second caller waits for it
+_sessions: dict[str, Future[Any]] = {}  # model file -> its onnxruntime session, being loaded
 
 
 def _import_piper() -> Any:
@@ -90,10 +93,11 @@ def _sha256_once(path: Path) -> tuple[str, str | None]:
     """(sha256, md5 or None if remembered) of ``path``, hashed once per process."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key in _verified:
-        return _verified[key], None
-    sha, md5 = _file_hashes(path)
-    _verified[key] = sha
+    with _HASHING:
+        if key in _verified:
+            return _verified[key], None
+        sha, md5 = _file_hashes(path)
+        _verified[key] = sha
     return sha, md5
 
 
@@ -172,22 +176,64 @@ def _voice(model: VoiceModel) -> Any:
     onnxruntime's own 2 threads, and 8.4 s one at a time on 1 thread.
     """
     piper = _import_piper()
-    import onnxruntime
 
     with _LOCK:
         voice = _loaded.get(model.digest)
         if voice is None:
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 1
+            pending = _sessions.pop(str(model.model.resolve()), None)
             try:
                 config = piper.PiperConfig.from_dict(_read_config(model.config))
-                session = onnxruntime.InferenceSession(
-                    str(model.model), sess_options=options, providers=["CPUExecutionProvider"]
-                )
+                session = pending.result() if pending is not None else _session(model.model)
             except Exception as exc:
                 raise EngineError(f"piper could not load {model.model}: {exc}") from exc
             voice = _loaded[model.digest] = piper.PiperVoice(session=session, config=config)
     return voice
+
+
+def _session(model_file: Path) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    return onnxruntime.InferenceSession(
+        str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+
+def preload(model_path: Path | None) -> None:
+    """Start loading the voice ``open_engine`` will ask for, on threads, and return.
+
+    `play` calls it first thing: hashing the model (its cache key) and building
+    the onnxruntime session both release the interpreter lock, so they run side
+    by side with each other and with the rest of start-up (0.3 s and 0.5 s here).
+    Failures are left for ``open_engine`` to report.
+    """
+    paths = default_model_paths() if model_path is None else (Path(model_path), None)
+    if paths is None or not Path(paths[0]).is_file():
+        return
+    model_file = Path(paths[0])
+    future: Future[Any] = Future()
+    with _LOCK:
+        # Registered before returning, so that the engine waits for this load
+        # rather than starting a second one.
+        if str(model_file.resolve()) in _sessions:
+            return
+        _sessions[str(model_file.resolve())] = future
+
+    def build() -> None:
+        try:
+            _import_piper()  # an import takes the interpreter lock: here, not in the caller
+            future.set_result(_session(model_file))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    for work in (build, lambda: _hash_quietly(model_file)):
+        threading.Thread(target=work, name="piper-preload", daemon=True).start()
+
+
+def _hash_quietly(model_file: Path) -> None:
+    with contextlib.suppress(OSError):
+        _sha256_once(model_file)
 
 
 def speaks(model: VoiceModel, language: str) -> bool:
