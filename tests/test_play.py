@@ -35,6 +35,7 @@ from pulse_server import PulseServer, missing, pulse_server
 
 from voiceguide import pipeline
 from voiceguide.live import edits, recap
+from voiceguide.live.device import PERIOD_MS
 
 RATE = 44100
 SCRIPTS = sorted(Path(__file__).parent.parent.joinpath("scripts").glob("*.yaml"))
@@ -301,7 +302,8 @@ def test_pause_adds_exactly_the_paused_time_and_a_recap(
     assert journal.starved_frames == 0
     pause, resume = journal.mark("pause"), journal.mark("resume")
     paused_frames = resume["device_frame"] - pause["device_frame"]
-    assert abs(paused_frames / RATE - (resumed_at - paused_at)) < 0.25
+    # The device takes a period at a time: the marks fall on its callbacks.
+    assert abs(paused_frames / RATE - (resumed_at - paused_at)) < PERIOD_MS / 1000 + 0.1
     # The timeline after the pause is the plan with the recap put in, nothing else.
     planned = pipeline.prepare(script, voice(env)).timeline
     at = pause["timeline_sample"]

@@ -306,14 +306,14 @@ def bed_for(bed: Bed, timeline: Timeline, *, final: bool = True) -> Bed:
     return replace(bed, ducking=Ducking.from_timeline(timeline), duration_samples=duration)
 
 
-def preload_engine(session: Session, options: VoiceOptions) -> None:
+def preload_engine(session: Session, options: VoiceOptions) -> Callable[[], None]:
     """Start loading the voice ``clip_source`` will need, on threads, if it takes long
-    to load (piper's model); returns at once."""
+    to load (piper's model); returns at once, with a function that waits for it."""
     engine = session.voice.engine
     # "auto" picks piper first, but only for a language its voice speaks.
     english = session.language.lower().split("-")[0] == "en"
     if engine != "piper" and not (engine == "auto" and (english or options.voice_model)):
-        return
+        return lambda: None
     from .speech import piper_engine
 
-    piper_engine.preload(options.voice_model)
+    return piper_engine.preload(options.voice_model)

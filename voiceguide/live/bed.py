@@ -57,8 +57,10 @@ class BedTrack:
 
     def _gain(self, positions: np.ndarray) -> np.ndarray:
         start = int(positions[0])
-        # Beds fully taken over before this span make everything before them moot.
-        while len(self._beds) > 1 and self._beds[1][0] + self._change <= start:
+        # Beds fully taken over before this span make everything before them moot
+        # (a second later: an edit may render again from where the device is,
+        # up to the player's render-ahead behind).
+        while len(self._beds) > 1 and self._beds[1][0] + self._change + self.rate <= start:
             self._beds.pop(0)
         gain = self._beds[0][1].gain_at(positions)
         for at, bed in self._beds[1:]:

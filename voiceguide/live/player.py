@@ -22,7 +22,10 @@ from ..pipeline import Bed, Mastered, bed_for, mix_into, with_speech
 from .bed import BedTrack
 
 BLOCK_S = 0.05
-AHEAD_S = 0.5
+# Rendered ahead of the device: several of its periods, so that a callback only
+# copies what is ready even after the render thread was kept from running a
+# while (edits drop it, so it costs no reaction time).
+AHEAD_S = 2.0
 
 Edit = Callable[[Timeline, int], Timeline]
 WaitPoints = Callable[[Timeline], list[int]]

@@ -87,12 +87,16 @@ def play(
     status_stream: TextIO | None = None,
 ) -> PlayResult:
     session = pipeline.with_voice_options(pipeline.load_session(path), voice)
-    # Loading a neural voice is most of the wait for the first sound: it starts now,
-    # beside opening the device.
-    pipeline.preload_engine(session, voice)
     if options.wait and not sys.stdin.isatty():
         raise UsageError("--wait needs a keyboard: run play in a terminal")
-    output = Output(OUTPUT_RATE_HZ, options.device)
+    # Loading a neural voice is most of the wait for the first sound: it starts now,
+    # beside opening the device.
+    loaded = pipeline.preload_engine(session, voice)
+    try:
+        output = Output(OUTPUT_RATE_HZ, options.device)
+    except BaseException:
+        loaded()
+        raise
     try:
         return _Controller(session, voice, options, output, status_stream).run()
     finally:
@@ -239,9 +243,10 @@ class _Controller:
                 )
 
     def _settle(self, player: Player) -> None:
-        """Until the device has taken its first period: preparing the rest of the
-        session competes for the processor, and must not delay the first sound."""
-        target = self.output.buffer_frames
+        """Until the device has taken its second period (the server is then playing
+        and holds a full period): preparing the rest of the session competes for
+        the processor and the interpreter lock, and must not starve the start."""
+        target = 2 * self.output.buffer_frames
         deadline = time.monotonic() + 2.0
         while player.device_frames < target and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -200,8 +200,10 @@ def _session(model_file: Path) -> Any:
     )
 
 
-def preload(model_path: Path | None) -> None:
-    """Start loading the voice ``open_engine`` will ask for, on threads, and return.
+def preload(model_path: Path | None) -> Callable[[], None]:
+    """Start loading the voice ``open_engine`` will ask for, on threads, and return
+    a function that waits for them (a process must not exit while onnxruntime
+    builds a session: its threads abort it).
 
     `play` calls it first thing: hashing the model (its cache key) and building
     the onnxruntime session both release the interpreter lock, so they run side
@@ -210,14 +212,14 @@ def preload(model_path: Path | None) -> None:
     """
     paths = default_model_paths() if model_path is None else (Path(model_path), None)
     if paths is None or not Path(paths[0]).is_file():
-        return
+        return _nothing
     model_file = Path(paths[0])
     future: Future[Any] = Future()
     with _LOCK:
         # Registered before returning, so that the engine waits for this load
         # rather than starting a second one.
         if str(model_file.resolve()) in _sessions:
-            return
+            return _nothing
         _sessions[str(model_file.resolve())] = future
 
     def build() -> None:
@@ -227,8 +229,22 @@ def preload(model_path: Path | None) -> None:
         except BaseException as exc:
             future.set_exception(exc)
 
-    for work in (build, lambda: _hash_quietly(model_file)):
-        threading.Thread(target=work, name="piper-preload", daemon=True).start()
+    threads = [
+        threading.Thread(target=work, name="piper-preload", daemon=True)
+        for work in (build, lambda: _hash_quietly(model_file))
+    ]
+    for thread in threads:
+        thread.start()
+
+    def wait() -> None:
+        for thread in threads:
+            thread.join()
+
+    return wait
+
+
+def _nothing() -> None:
+    pass
 
 
 def _hash_quietly(model_file: Path) -> None:
