@@ -22,10 +22,13 @@ from ..errors import AudioDeviceError
 # at a time when about that much has drained: the slack before an underrun is
 # the period less about 70 ms (measured by delaying one callback: 130 ms at
 # 200 ms periods, more than 400 ms at 500 ms). On a 2-core machine kept busy
-# by two other processes, 200 ms periods lost 0.05-0.25 s to underruns over 3
-# minutes with nothing else to do; each underrun also waits for the server to
-# refill its pre-buffer. Controls take effect after what is buffered.
-PERIOD_MS = 500
+# by two other processes (and other users: load 7-8), a 3-minute session lost
+# 0.05-0.25 s to underruns with 200 ms periods, and still 50-100 ms in one run
+# of three with 500 ms; each underrun also waits for the server to refill its
+# pre-buffer. 1000 ms periods stall: the server's target is then less than a
+# period, and the callback is never asked again. Controls take effect after
+# what is buffered.
+PERIOD_MS = 750
 PERIODS = 2
 NO_DEVICE_HINT = (
     "use `voiceguide export` to write an audio file, or `voiceguide serve` to play "
@@ -127,7 +130,14 @@ class Output:
     def start(self, pull: Pull) -> None:
         generator = _feed(pull)
         next(generator)
-        self._device.start(generator)
+        miniaudio = _miniaudio()
+        try:
+            self._device.start(generator)
+        except miniaudio.MiniaudioError:
+            raise AudioDeviceError(
+                "the audio device stopped taking sound before playback began (unplugged, "
+                "or its sound server ended)"
+            ) from None
 
     def close(self) -> None:
         self._device.close()

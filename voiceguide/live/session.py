@@ -243,10 +243,10 @@ class _Controller:
                 )
 
     def _settle(self, player: Player) -> None:
-        """Until the device has taken its second period (the server is then playing
-        and holds a full period): preparing the rest of the session competes for
-        the processor and the interpreter lock, and must not starve the start."""
-        target = 2 * self.output.buffer_frames
+        """Until the device has taken its first period (the server then holds a
+        second of sound): preparing the rest of the session competes for the
+        processor and the interpreter lock, and must not delay the first sound."""
+        target = self.output.buffer_frames
         deadline = time.monotonic() + 2.0
         while player.device_frames < target and time.monotonic() < deadline:
             time.sleep(0.01)
