@@ -8,7 +8,7 @@ speech synthesis and mastering all count. Goal (issue 3): at most 1 s.
 
 Usage (needs Debian's pulseaudio and pulseaudio-utils)::
 
-    .venv/bin/python bench/first_sound.py            # 5 runs, best and median
+    .venv/bin/python bench/first_sound.py            # 5 runs, best and median, piper
     .venv/bin/python bench/first_sound.py --runs 3 --script scripts/back-spasm-relief.yaml
     .venv/bin/python bench/first_sound.py --engine espeak   # default: the script's (auto)
 
@@ -96,7 +96,7 @@ def main() -> None:
                 time.sleep(0.5)
             recording.stop()
     print(
-        f"first sound of `voiceguide play {script.name}` (empty cache): "
+        f"first sound of `voiceguide play {script.name} --engine {args.engine}` (empty cache): "
         f"best {min(times):.3f} s, median {statistics.median(times):.3f} s "
         f"over {len(times)} runs" + (f", --engine {args.engine}" if args.engine else "")
     )

@@ -8,17 +8,20 @@ phrase count the same on both sides.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import itertools
 import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
 import termios
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,6 +128,80 @@ def assert_heard_as(
         )
     end_error_s = abs((last_sound(recorded) - offset) - last_sound(expected)) / rate
     assert end_error_s <= TOLERANCE_S, f"the end was heard {end_error_s * 1000:.1f} ms off"
+
+
+def sound_span(samples: np.ndarray) -> tuple[int, int]:
+    """(first, last + 1) sample at or above SOUND_LEVEL."""
+    loud = np.flatnonzero(np.abs(samples) >= SOUND_LEVEL)
+    assert loud.size, "nothing was heard"
+    return int(loud[0]), int(loud[-1]) + 1
+
+
+QUIET_RUN_MS = 20
+# A silence heard where the plan has sound is one where the plan is at least
+# 20 dB over the silence threshold: an opening mastered on its own is a few dB
+# softer or louder than the export, and the quiet ends of a phrase must not
+# count as sound there.
+PLANNED_SOUND = 10 * SOUND_LEVEL
+
+
+def assert_no_silence_added(recorded: np.ndarray, expected: np.ndarray, rate: int = RATE) -> None:
+    """Every stretch of silence heard (at least QUIET_RUN_MS) lies in a silence of
+    ``expected``, aligned by the first sound: an underrun would put one in a phrase."""
+    offset = sound_span(recorded)[0] - sound_span(expected)[0]
+    first, last = sound_span(recorded)
+    heard = _envelope(recorded[first:last]) >= SOUND_LEVEL
+    planned = _envelope(expected[first - offset : last - offset])
+    edges = np.flatnonzero(np.diff(heard.astype(np.int8))) + 1
+    bounds = np.concatenate(([0], edges, [len(heard)]))
+    margin = 5  # bins (ms): onsets and fades land within a few
+    for begin, end in itertools.pairwise(bounds):
+        if heard[begin] or end - begin < QUIET_RUN_MS:
+            continue
+        there = planned[begin + margin : end - margin]
+        assert not np.any(there >= PLANNED_SOUND), (
+            f"silence heard at {(first + begin * BIN) / rate:.3f} s for {end - begin} ms "
+            "where the plan has sound"
+        )
+
+
+@contextlib.contextmanager
+def busy_cores() -> Iterator[str]:
+    """Every core kept busy by other processes (stress-ng, or a busy loop per core)."""
+    cores = len(os.sched_getaffinity(0))
+    if shutil.which("stress-ng"):
+        command = ["stress-ng", "--cpu", str(cores), "--quiet"]
+    else:
+        command = [sys.executable, "-c", _BUSY, str(cores)]
+    # Its own process group, to stop its workers with it, but the same session:
+    # with autogroup scheduling, another session would get a share of its own
+    # and leave the player more than a desktop would.
+    process = subprocess.Popen(
+        command, process_group=0, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        time.sleep(0.5)
+        assert process.poll() is None, f"{command[0]} did not start"
+        yield command[0]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, 9)
+        process.wait()
+
+
+_BUSY = """\
+import multiprocessing as m
+import sys
+def spin():
+    while True:
+        pass
+if __name__ == "__main__":
+    workers = [m.Process(target=spin) for _ in range(int(sys.argv[1]))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+"""
 
 
 def device_sounds(journal: Journal) -> list[tuple[int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +87,72 @@ def test_plus_and_next_change_what_comes_next_at_once() -> None:
     got = np.concatenate(heard)[: expected.duration_samples]
     np.testing.assert_array_equal(got, render_all(expected, mastered))
     assert len(got) == prepared.timeline.duration_samples + 15 * 44100
+
+
+AMBIENT = """\
+title: Ambient
+ambience: rain
+steps:
+  - say: Lie down.
+  - pause: 6s
+  - exercise: Knee hug
+    say: Hug your knee.
+    hold: 4s
+    release: Let go.
+  - pause: 4s
+  - say: Done.
+"""
+
+
+def ambient(tmp_path: Path) -> pipeline.Prepared:
+    script = tmp_path / "ambient.yaml"
+    script.write_text(AMBIENT, encoding="utf-8")
+    return pipeline.prepare(script, OPTIONS)
+
+
+def exported_mix(prepared: pipeline.Prepared) -> np.ndarray:
+    levels, bed = pipeline.mastered_with_bed(prepared)
+    return np.concatenate([c[0] for c in pipeline.layered_chunks(prepared, levels, bed)])
+
+
+def rms_db(samples: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(samples.astype(np.float64) ** 2))))
+
+
+def test_the_device_gets_the_exports_mix_with_its_bed(tmp_path: Path) -> None:
+    prepared = ambient(tmp_path)
+    levels, bed = pipeline.mastered_with_bed(prepared)
+    assert bed is not None
+    player = Player(prepared.timeline, levels, bed=bed)
+    got = pull_until(player, prepared.timeline.duration_samples)
+    expected = exported_mix(prepared)
+    np.testing.assert_allclose(got[: len(expected)], expected, atol=1e-6)
+
+
+def test_the_bed_goes_on_softly_while_paused_and_comes_back(tmp_path: Path) -> None:
+    prepared = ambient(tmp_path)
+    levels, bed = pipeline.mastered_with_bed(prepared)
+    player = Player(prepared.timeline, levels, bed=bed)
+    pause = next(e for e in prepared.timeline.events if e.cue == "pause")
+    # Into the pause, past the bed's release after the phrase.
+    at = pause.start_sample + 2 * 44100
+    before = pull_until(player, at)
+    at = player.played
+    player.pause()
+    paused = np.concatenate([player.pull(PERIOD) for _ in range(30)])  # 3 s
+    player.resume()
+    after = np.concatenate([player.pull(PERIOD) for _ in range(20)])  # 2 s
+    level_db = rms_db(before[-PERIOD:])
+    # It turns down over a second, and stays 12 dB down.
+    assert abs(rms_db(paused[-44100:]) - (level_db - 12)) < 1.0
+
+    # Never a jump: 50 ms windows move no more than the rain itself does.
+    def steps_db(samples: np.ndarray) -> float:
+        windows = [rms_db(w) for w in samples[: len(samples) // 2205 * 2205].reshape(-1, 2205)]
+        return max(abs(b - a) for a, b in itertools.pairwise(windows))
+
+    joined = np.concatenate([before[-44100:], paused, after])
+    assert steps_db(joined) < steps_db(before[-3 * 44100 :]) + 1.0
+    # Back at its level a second after resuming, the timeline where it was.
+    assert abs(rms_db(after[-44100:]) - level_db) < 1.0
+    assert player.played == at + len(after)

@@ -493,3 +493,34 @@ def warm_engine(options: VoiceOptions, language: str = "en") -> None:
 def mp3_stream(bitrate_kbps: int, rate_hz: int = OUTPUT_RATE_HZ) -> LameStream:
     """A plain MP3 stream: frames as PCM comes in, no Info frame (nothing to seek by)."""
     return LameStream(rate_hz, bitrate_kbps)
+
+
+# -- live playback (voiceguide play): what live/ needs from the core and the outputs ---------
+# (Re-exported with ``as``: live/ takes them from here, never from the core.)
+from .core.ambience import Ducking  # noqa: E402
+from .core.mastering import with_speech as with_speech  # noqa: E402
+from .core.plan import STEP_GAP_S as STEP_GAP_S  # noqa: E402
+from .core.render import mix_into as mix_into  # noqa: E402
+
+# A bed that does not end: a session's opening is followed by more of it.
+ENDLESS_SAMPLES = 1 << 52
+
+
+def bed_for(bed: Bed, timeline: Timeline, *, final: bool = True) -> Bed:
+    """``bed`` (its loop and level) under ``timeline`` as it is now: ducking under
+    its sounds, fading out at its end (``final``) or going on (an opening)."""
+    duration = timeline.duration_samples if final else ENDLESS_SAMPLES
+    return replace(bed, ducking=Ducking.from_timeline(timeline), duration_samples=duration)
+
+
+def preload_engine(session: Session, options: VoiceOptions) -> Callable[[], None]:
+    """Start loading the voice ``clip_source`` will need, on threads, if it takes long
+    to load (piper's model); returns at once, with a function that waits for it."""
+    engine = session.voice.engine
+    # "auto" picks piper first, but only for a language its voice speaks.
+    english = session.language.lower().split("-")[0] == "en"
+    if engine != "piper" and not (engine == "auto" and (english or options.voice_model)):
+        return lambda: None
+    from .speech import piper_engine
+
+    return piper_engine.preload(options.voice_model)

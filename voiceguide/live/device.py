@@ -17,11 +17,19 @@ import numpy as np
 
 from ..errors import AudioDeviceError
 
-# Large enough that a busy machine does not starve the sound server.
-# (Measured: 20 ms periods lost up to 1.5 s to underruns on a loaded 2-core
-# machine, 3 x 100 ms up to 0.26 s while a phrase was levelled.)
-PERIOD_MS = 200
-PERIODS = 3
+# miniaudio's PulseAudio backend asks the server for one period of buffering
+# (tlength), whatever the number of periods, and is asked for a whole period
+# at a time when about that much has drained: the slack before an underrun is
+# the period less about 70 ms (measured by delaying one callback: 130 ms at
+# 200 ms periods, more than 400 ms at 500 ms). On a 2-core machine kept busy
+# by two other processes (and other users: load 7-8), a 3-minute session lost
+# 0.05-0.25 s to underruns with 200 ms periods, and still 50-100 ms in one run
+# of three with 500 ms; each underrun also waits for the server to refill its
+# pre-buffer. 1000 ms periods stall: the server's target is then less than a
+# period, and the callback is never asked again. Controls take effect after
+# what is buffered.
+PERIOD_MS = 750
+PERIODS = 2
 NO_DEVICE_HINT = (
     "use `voiceguide export` to write an audio file, or `voiceguide serve` to play "
     "it on another device"
@@ -104,7 +112,8 @@ class Output:
         except miniaudio.MiniaudioError as exc:
             raise _no_device(exc) from None
         self.backend: str = self._device.backend
-        self.buffer_frames = sample_rate_hz * PERIOD_MS * max(PERIODS, 1) // 1000
+        # What the server holds of ours at most, and what each callback asks for.
+        self.buffer_frames = sample_rate_hz * PERIOD_MS // 1000
 
     @staticmethod
     def _find(miniaudio: Any, name: str) -> Any:
@@ -122,6 +131,7 @@ class Output:
         miniaudio = _miniaudio()
         generator = _feed(pull)
         next(generator)
+        miniaudio = _miniaudio()
         try:
             self._device.start(generator)
         except miniaudio.MiniaudioError:

@@ -14,10 +14,12 @@ from ..core.model import Session
 from ..pipeline import Prepared, VoiceOptions, prepare_session
 from ..speech.clips import ClipSource
 
-# The openings played while the next is prepared: the first is short so that
-# it is mastered at once (mastering costs per clip), each lasts long enough to
-# prepare the next behind it, and the whole session follows the last.
-OPENING_S = (5.0, 30.0)
+# The openings played while the next is prepared: the first is as short as can
+# be (its phrases are synthesised before anything plays: with piper about a
+# tenth of their length on one core), each is about four times the one before,
+# so that it is ready long before that one ends even on a busy machine, and the
+# whole session (every phrase synthesised, then mastered) follows the last.
+OPENING_S = (2.0, 8.0, 30.0, 120.0)
 
 
 def opening(session: Session, source: ClipSource, options: VoiceOptions, min_s: float) -> Prepared:

@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.mastering import Mastered, with_speech
 from ..core.model import Event, Timeline
-from ..core.render import mix_into
+from ..pipeline import Bed, Mastered, bed_for, mix_into, with_speech
+from .bed import BedTrack
 
 BLOCK_S = 0.05
-AHEAD_S = 0.5
+# Rendered ahead of the device: several of its periods, so that a callback only
+# copies what is ready even after the render thread was kept from running a
+# while (edits drop it, so it costs no reaction time).
+AHEAD_S = 2.0
 
 Edit = Callable[[Timeline, int], Timeline]
 WaitPoints = Callable[[Timeline], list[int]]
@@ -47,10 +50,14 @@ class Player:
         final: bool = True,
         wait_points: list[int] | None = None,
         ahead_s: float = AHEAD_S,
+        bed: Bed | None = None,
     ) -> None:
         self.timeline = timeline
         self.mastered = mastered
         self.final = final  # False while only the opening is planned
+        # The ambience as the export has it (``bed`` is levelled with ``mastered``).
+        self._bed = bed
+        self.bed_track = BedTrack(bed_for(bed, timeline, final=final)) if bed else None
         self._sounds = _sorted_sounds(timeline)
         self._ends = [e.end_sample for e in self._sounds]
         self._block = round(BLOCK_S * timeline.sample_rate_hz)
@@ -78,6 +85,8 @@ class Player:
         out = np.zeros(frames, dtype=np.float32)
         with self._lock:
             filled = 0
+            if self.paused and self.bed_track is not None:
+                out[:] = self.bed_track.held(self.played, frames, paused=True)
             if not self.paused:
                 self._render_ahead(frames)
                 while filled < frames and self._queue:
@@ -91,6 +100,8 @@ class Player:
                         self._queue[0] = block[take:]
                 self.played += filled
                 self._arrive()
+                if filled < frames and self.bed_track is not None and self.waiting:
+                    out[filled:] = self.bed_track.held(self.played, frames - filled, paused=False)
                 if filled < frames and not self.waiting and not self._at_end():
                     self.starved_frames += frames - filled
             self.device_frames += frames
@@ -143,6 +154,8 @@ class Player:
         index = bisect.bisect_right(self._ends, start)
         block = np.zeros(end - start, dtype=np.float32)
         mix_into(block, start, self._sounds, index, self.mastered)
+        if self.bed_track is not None:
+            block += self.bed_track.render(start, end)
         self._queue.append(block)
         self._render_at = end
 
@@ -162,7 +175,7 @@ class Player:
 
     def _apply(self, at: int, change: Edit) -> None:
         self._edits.append((at, change))
-        self._set(change(self.timeline, at), self.mastered)
+        self._set(change(self.timeline, at), self.mastered, at=at)
         # What was rendered ahead is from before the change.
         self._queue.clear()
         self._render_at = at
@@ -192,6 +205,7 @@ class Player:
         wait_points: WaitPoints,
         *,
         final: bool = True,
+        bed: Bed | None = None,
     ) -> None:
         """More of the session (or all of it, ``final``), planned while the opening
         plays: the same as what it replaces up to that one's end, so the edits made
@@ -214,11 +228,13 @@ class Player:
             with self._lock:
                 if self._edits != done or self._extra.keys() != extra.keys():
                     continue
-                self._set(edited, levelled)
+                self.final = final
+                # What is queued was rendered with the opening's levels; the
+                # rest gets the whole session's.
+                self._set(edited, levelled, at=self._render_at, bed=bed)
                 self._wait_points = [
                     w for w in waits if w > self.played or (self.waiting and w == self.played)
                 ]
-                self.final = final
                 what = "planned" if final else "opening"
                 self.marks.append(Mark(what, self.device_frames, self.played))
                 self._lock.notify_all()
@@ -230,11 +246,17 @@ class Player:
             self._sealed = True
             self.final = True
 
-    def _set(self, timeline: Timeline, mastered: Mastered) -> None:
+    def _set(
+        self, timeline: Timeline, mastered: Mastered, *, at: int, bed: Bed | None = None
+    ) -> None:
         self.timeline = timeline
         self.mastered = mastered
         self._sounds = _sorted_sounds(timeline)
         self._ends = [e.end_sample for e in self._sounds]
+        if bed is not None:
+            self._bed = bed
+        if self.bed_track is not None and self._bed is not None:
+            self.bed_track.change(at, bed_for(self._bed, timeline, final=self.final))
 
     def pause(self) -> None:
         with self._lock:
@@ -246,6 +268,8 @@ class Player:
     def resume(self, change: Edit | None = None) -> None:
         with self._lock:
             self._apply(self.played, change or _unchanged)
+            if self.bed_track is not None:
+                self.bed_track.moving(self.played, was_paused=self.paused)
             self.paused = False
             self.marks.append(Mark("resume", self.device_frames, self.played))
             self._lock.notify_all()
@@ -255,6 +279,8 @@ class Player:
             if self.waiting:
                 self._wait_points.pop(0)
                 self.waiting = False
+                if self.bed_track is not None:
+                    self.bed_track.moving(self.played, was_paused=False)
                 self.marks.append(Mark("go", self.device_frames, self.played))
                 self._lock.notify_all()
 

@@ -14,12 +14,10 @@ from typing import TextIO
 import numpy as np
 
 from .. import pipeline
-from ..core.mastering import Mastered
 from ..core.model import Session, Timeline
 from ..core.phrases import Phrases
-from ..core.plan import STEP_GAP_S
 from ..errors import AudioDeviceError, UsageError, UserError
-from ..outputs.atomic import write_text_atomic
+from ..pipeline import STEP_GAP_S, Bed, Mastered, write_text_atomic
 from ..report import timeline_json
 from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
 from . import edits, recap
@@ -91,7 +89,14 @@ def play(
     session = pipeline.with_voice_options(pipeline.load_session(path), voice)
     if options.wait and not sys.stdin.isatty():
         raise UsageError("--wait needs a keyboard: run play in a terminal")
-    output = Output(OUTPUT_RATE_HZ, options.device)
+    # Loading a neural voice is most of the wait for the first sound: it starts now,
+    # beside opening the device.
+    loaded = pipeline.preload_engine(session, voice)
+    try:
+        output = Output(OUTPUT_RATE_HZ, options.device)
+    except BaseException:
+        loaded()
+        raise
     try:
         return _Controller(session, voice, options, output, status_stream).run()
     finally:
@@ -125,23 +130,25 @@ class _Controller:
         self.deferred_lock = threading.Lock()
 
     # -- getting ready -----------------------------------------------------------------
-    def _whole(self) -> tuple[Timeline, Mastered]:
+    def _whole(self) -> tuple[Timeline, Mastered, Bed | None]:
         with self.speaker.lock:
             prepared = pipeline.prepare_session(
                 self.session, self.voice, source=self.speaker.source
             )
             self.speaker.source.clip(recap.closing_text(self.session.language))
-        return prepared.timeline, pipeline.mastered(prepared)
+        return (prepared.timeline, *pipeline.mastered_with_bed(prepared))
 
     def _player(self) -> tuple[Player, _Background | None]:
         if self.options.start_from is None:
             first = self._opening(OPENING_S[0])
             if first is not None:
+                mastered, bed = pipeline.mastered_with_bed(first)
                 player = Player(
                     first.timeline,
-                    pipeline.mastered(first),
+                    mastered,
                     final=False,
                     wait_points=self._waits(first.timeline),
+                    bed=bed,
                 )
 
                 def finish() -> None:
@@ -149,10 +156,10 @@ class _Controller:
                         longer = self._opening(min_s)
                         if longer is None:
                             break
-                        mastered = pipeline.mastered(longer)
-                        player.upgrade(longer.timeline, mastered, self._waits, final=False)
-                    timeline, mastered = self._whole()
-                    player.upgrade(timeline, mastered, self._waits)
+                        mastered, bed = pipeline.mastered_with_bed(longer)
+                        player.upgrade(longer.timeline, mastered, self._waits, final=False, bed=bed)
+                    timeline, mastered, bed = self._whole()
+                    player.upgrade(timeline, mastered, self._waits, bed=bed)
                     with self.deferred_lock:
                         deferred, self.deferred = self.deferred, []
                     for action in deferred:
@@ -160,14 +167,14 @@ class _Controller:
                     self._ready_to_close(player)
 
                 return player, _Background(finish)
-        timeline, mastered = self._whole()
+        timeline, mastered, bed = self._whole()
         if self.options.start_from is not None:
             try:
                 start = edits.start_of(timeline, len(self.session.steps), self.options.start_from)
             except ValueError as exc:
                 raise UsageError(f"--from: {exc}") from None
             timeline = edits.splice(timeline, 0, start)
-        player = Player(timeline, mastered, wait_points=self._waits(timeline))
+        player = Player(timeline, mastered, wait_points=self._waits(timeline), bed=bed)
         self._ready_to_close(player)
         return player, None
 
@@ -236,9 +243,10 @@ class _Controller:
                 )
 
     def _settle(self, player: Player) -> None:
-        """Until the device has filled its buffer: preparing the rest of the session
-        competes for the processor, and must not make the first sounds stutter."""
-        target = 2 * self.output.buffer_frames
+        """Until the device has taken its first period (the server then holds a
+        second of sound): preparing the rest of the session competes for the
+        processor and the interpreter lock, and must not delay the first sound."""
+        target = self.output.buffer_frames
         deadline = time.monotonic() + 2.0
         while player.device_frames < target and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -15,12 +15,13 @@ rely on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -67,6 +68,8 @@ class VoiceModel:
 _LOCK = threading.Lock()
 _loaded: dict[str, Any] = {}  # digest -> PiperVoice
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256
+_HASHING = threading.Lock()  # one hash of a model at a time: a second caller waits for it
+_sessions: dict[str, Future[Any]] = {}  # model file -> its onnxruntime session, being loaded
 
 
 def _import_piper() -> Any:
@@ -90,10 +93,11 @@ def _sha256_once(path: Path) -> tuple[str, str | None]:
     """(sha256, md5 or None if remembered) of ``path``, hashed once per process."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key in _verified:
-        return _verified[key], None
-    sha, md5 = _file_hashes(path)
-    _verified[key] = sha
+    with _HASHING:
+        if key in _verified:
+            return _verified[key], None
+        sha, md5 = _file_hashes(path)
+        _verified[key] = sha
     return sha, md5
 
 
@@ -172,30 +176,80 @@ def _voice(model: VoiceModel) -> Any:
     onnxruntime's own 2 threads, and 8.4 s one at a time on 1 thread.
     """
     piper = _import_piper()
-    import onnxruntime
 
     with _LOCK:
         voice = _loaded.get(model.digest)
         if voice is None:
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 1
-            # Memory patterns pre-plan one block per input shape and keep it:
-            # with a phrase per core that doubled the peak (518 MB against
-            # 366 MB over 16 phrases on 2 cores), for no measurable speed.
-            options.enable_mem_pattern = False
-            # onnxruntime's graph rewrites cost 0.2 s of every load (a third of
-            # it) and made the voice no faster here: 12 phrases took 1.93 s of
-            # processor time without them against 2.06 s with them.
-            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+            pending = _sessions.pop(str(model.model.resolve()), None)
             try:
                 config = piper.PiperConfig.from_dict(_read_config(model.config))
-                session = onnxruntime.InferenceSession(
-                    str(model.model), sess_options=options, providers=["CPUExecutionProvider"]
-                )
+                session = pending.result() if pending is not None else _session(model.model)
             except Exception as exc:
                 raise EngineError(f"piper could not load {model.model}: {exc}") from exc
             voice = _loaded[model.digest] = piper.PiperVoice(session=session, config=config)
     return voice
+
+
+def _session(model_file: Path) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    # Memory patterns pre-plan one block per input shape and keep it: with a
+    # phrase per core that doubled the peak (518 MB against 366 MB over 16
+    # phrases on 2 cores), for no measurable speed.
+    options.enable_mem_pattern = False
+    # onnxruntime's graph rewrites cost 0.2 s of every load (a third of it) and
+    # made the voice no faster here: 12 phrases took 1.93 s of processor time
+    # without them against 2.06 s with them.
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return onnxruntime.InferenceSession(
+        str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+
+def preload(model_path: Path | None) -> Callable[[], None]:
+    """Start loading the voice ``open_engine`` will ask for, on threads, and return
+    a function that waits for them (a process must not exit while onnxruntime
+    builds a session: its threads abort it).
+
+    `play` calls it before opening the device. The model is hashed (its cache
+    key), then its onnxruntime session built, one after the other: side by side
+    on a loaded two-core machine they were 0.7 s slower.
+    Failures are left for ``open_engine`` to report.
+    """
+    paths = default_model_paths() if model_path is None else (Path(model_path), None)
+    if paths is None or not Path(paths[0]).is_file():
+        return _nothing
+    model_file = Path(paths[0])
+    future: Future[Any] = Future()
+    with _LOCK:
+        # Registered before returning, so that the engine waits for this load
+        # rather than starting a second one.
+        if str(model_file.resolve()) in _sessions:
+            return _nothing
+        _sessions[str(model_file.resolve())] = future
+
+    def build() -> None:
+        try:
+            _import_piper()  # an import takes the interpreter lock: here, not in the caller
+            _hash_quietly(model_file)
+            future.set_result(_session(model_file))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    thread = threading.Thread(target=build, name="piper-preload", daemon=True)
+    thread.start()
+    return thread.join
+
+
+def _nothing() -> None:
+    pass
+
+
+def _hash_quietly(model_file: Path) -> None:
+    with contextlib.suppress(OSError):
+        _sha256_once(model_file)
 
 
 def speaks(model: VoiceModel, language: str) -> bool:
