@@ -141,6 +141,7 @@ def prepare_session(
     options: VoiceOptions = VoiceOptions(),
     progress: Progress | None = None,
     source: ClipSource | None = None,
+    analyse_clips: bool = True,
 ) -> Prepared:
     """Synthesise every phrase of ``session`` (through ``source`` if given) and plan it."""
     source = source or clip_source(session, options)
@@ -154,7 +155,7 @@ def prepare_session(
         # The envelope is float32 like the clip: the same size again.
         keep = speech.put(text, clip, companion_bytes=clip.nbytes)
         lengths[text] = len(clip)
-        if clip.size:
+        if clip.size and analyse_clips:
             key: Key = ("speech", text)
             analyses[key] = analyse(key, clip, OUTPUT_RATE_HZ, keep_envelope=keep)
     tone_lengths = {name: cues.cue_length_samples(name, OUTPUT_RATE_HZ) for name in cues.CUE_NAMES}
@@ -388,8 +389,13 @@ def opening(session: Session, source: ClipSource, options: VoiceOptions, min_s: 
     count = 0
     while True:
         count += 1
+        # Not analysed here: each longer try would analyse the same clips again,
+        # and mastering analyses those of the opening chosen.
         part = prepare_session(
-            replace(session, steps=session.steps[:count]), options, source=source
+            replace(session, steps=session.steps[:count]),
+            options,
+            source=source,
+            analyse_clips=False,
         )
         if part.timeline.duration_s >= min_s or count >= len(session.steps):
             return part

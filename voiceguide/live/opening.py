@@ -8,11 +8,7 @@ once while the rest is prepared behind it.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from ..core.model import Session
-from ..pipeline import Prepared, VoiceOptions, prepare_session
-from ..speech.clips import ClipSource
+from ..pipeline import opening as opening
 
 # The openings played while the next is prepared: the first is as short as can
 # be (its phrases are synthesised before anything plays: with piper about a
@@ -20,15 +16,3 @@ from ..speech.clips import ClipSource
 # so that it is ready long before that one ends even on a busy machine, and the
 # whole session (every phrase synthesised, then mastered) follows the last.
 OPENING_S = (2.0, 8.0, 30.0, 120.0)
-
-
-def opening(session: Session, source: ClipSource, options: VoiceOptions, min_s: float) -> Prepared:
-    """The fewest first steps that last ``min_s`` (or all of them), planned."""
-    count = 0
-    while True:
-        count += 1
-        part = prepare_session(
-            replace(session, steps=session.steps[:count]), options, source=source
-        )
-        if part.timeline.duration_s >= min_s or count >= len(session.steps):
-            return part

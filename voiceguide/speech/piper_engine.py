@@ -90,15 +90,57 @@ def _file_hashes(path: Path) -> tuple[str, str]:
 
 
 def _sha256_once(path: Path) -> tuple[str, str | None]:
-    """(sha256, md5 or None if remembered) of ``path``, hashed once per process."""
+    """(sha256, md5 or None if remembered) of ``path``: hashed once, then remembered
+    in this process and on disk for as long as the file keeps its size and time."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     with _HASHING:
         if key in _verified:
             return _verified[key], None
+        remembered = _remembered_hashes().get(_record_key(key))
+        if remembered is not None:
+            _verified[key] = remembered
+            return remembered, None
         sha, md5 = _file_hashes(path)
         _verified[key] = sha
+        _remember_hash(key, sha)
     return sha, md5
+
+
+# Hashing the 63 MB voice took 0.15-0.3 s of every process's start, which
+# `play` spends before its first word: the result is kept beside the phrase
+# cache, keyed by the file's path, size and modification time.
+_HASHES_FILE = "model-hashes.json"
+
+
+def _record_key(key: tuple[str, int, int]) -> str:
+    return f"{key[0]}|{key[1]}|{key[2]}"
+
+
+def _hashes_path() -> Path:
+    from voiceguide.speech.cache import default_cache_dir
+
+    return default_cache_dir() / _HASHES_FILE
+
+
+def _remembered_hashes() -> dict[str, str]:
+    try:
+        data = json.loads(_hashes_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def _remember_hash(key: tuple[str, int, int], sha: str) -> None:
+    path = _hashes_path()
+    records = {**_remembered_hashes(), _record_key(key): sha}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(records), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        pass  # only a saving of time: a read-only cache just hashes again
 
 
 def default_model_paths() -> tuple[Path, Path] | None:
