@@ -164,6 +164,7 @@ class Bench:
         self.work = work
         self.repeat: int = args.repeat
         self.quick: bool = args.quick
+        self.underrun_cut_s: float | None = args.underrun_cut_s
         self.engines: list[str] = args.engines
         self.underrun_engines: list[str] = args.underrun_engines
         self.scripts = write_sessions(work / "scripts")
@@ -329,7 +330,7 @@ def figure_first_sound(bench: Bench, engine: str) -> list[Result]:
 
 
 def figure_underrun(bench: Bench, engine: str) -> list[Result]:
-    cut = UNDERRUN_QUICK_S if bench.quick else None
+    cut = bench.underrun_cut_s or (UNDERRUN_QUICK_S if bench.quick else None)
     span = f"first {cut:g} s of the" if cut else "whole"
     figure = f"play never starves: {span} 30-minute session, other core busy"
     goal = "no underrun"
@@ -861,6 +862,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--underrun-espeak",
         action="store_true",
         help="Also play the 30-minute underrun session with espeak (30 more minutes).",
+    )
+    parser.add_argument(
+        "--underrun-cut-s",
+        type=float,
+        default=None,
+        help="Stop the underrun run after this many seconds (default: the whole 30 minutes).",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder.")
     args = parser.parse_args(argv)

@@ -129,18 +129,18 @@ def test_a_models_hash_is_remembered_on_disk_until_the_file_changes(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     model = tmp_path / "voice.onnx"
     model.write_bytes(b"not really a model")
-    first, md5 = piper_engine._sha256_once(model)
-    assert md5 is not None  # hashed: both digests checked
+    first, hashed = piper_engine._sha256_once(model)
+    assert hashed
     # A new process: nothing in memory, and hashing would fail if tried.
     monkeypatch.setattr(piper_engine, "_verified", {})
 
-    def no_hashing(path: Path) -> tuple[str, str]:
+    def no_hashing(path: Path) -> str:
         raise AssertionError(f"{path} hashed again")
 
     with monkeypatch.context() as patched:
-        patched.setattr(piper_engine, "_file_hashes", no_hashing)
-        assert piper_engine._sha256_once(model) == (first, None)
+        patched.setattr(piper_engine, "_file_sha256", no_hashing)
+        assert piper_engine._sha256_once(model) == (first, False)
     monkeypatch.setattr(piper_engine, "_verified", {})
     model.write_bytes(b"another model, of another size")
-    changed, md5 = piper_engine._sha256_once(model)
-    assert changed != first and md5 is not None
+    changed, hashed = piper_engine._sha256_once(model)
+    assert changed != first and hashed
