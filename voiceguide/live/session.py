@@ -94,13 +94,14 @@ def play(
     loaded = pipeline.preload_engine(session, voice)
     try:
         output = Output(OUTPUT_RATE_HZ, options.device)
-    except BaseException:
-        loaded()
-        raise
-    try:
-        return _Controller(session, voice, options, output, status_stream).run()
+        try:
+            return _Controller(session, voice, options, output, status_stream).run()
+        finally:
+            output.close()
     finally:
-        output.close()
+        # Even when nothing needed the voice (every phrase cached, or a bad
+        # --from): a process that exits while onnxruntime builds a session aborts.
+        loaded()
 
 
 class _Controller:
