@@ -36,7 +36,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest -p no:xdist -m "$(REAL_TIME)"
 
 ## Speed and memory figures with piper and espeak, written to docs/benchmarks.md
-## (about 35-40 minutes: a 30-minute session is played in real time).
+## (about 40 minutes: a 30-minute session is played in real time).
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run.py --write docs/benchmarks.md

@@ -1,6 +1,6 @@
 """voiceguide's speed and memory figures, with piper and with espeak; writes docs/benchmarks.md.
 
-Usage (``make bench`` runs the first; about 35-40 minutes, 30 of them the
+Usage (``make bench`` runs the first; about 40 minutes, 30 of them the
 underrun run)::
 
     .venv/bin/python bench/run.py --write docs/benchmarks.md
@@ -798,7 +798,8 @@ def report(
         "included), each started afresh with `sys.executable`; goals are judged on the best "
         "run, as the machine is shared. MB are 10^6 bytes.",
         "",
-        "`make bench` takes about 35-40 minutes on this machine: the underrun figure plays "
+        "`make bench` takes about 40 minutes on this machine (14 minutes with the underrun "
+        "run cut to 5): the underrun figure plays "
         "the 30-minute session in real time with piper (add `--underrun-espeak` for another "
         "30 minutes with espeak; `--quick` plays its first 2 minutes only).",
         "",

@@ -132,8 +132,12 @@ def prepare(
     path: Path, options: VoiceOptions = VoiceOptions(), progress: Progress | None = None
 ) -> Prepared:
     """Parse, synthesise every phrase (cached) and plan the session."""
-    session = with_voice_options(load_session(path, options.allow_fallback), options)
-    return prepare_session(session, options, progress)
+    return prepare_session(load_with_options(path, options), options, progress)
+
+
+def load_with_options(path: Path, options: VoiceOptions) -> Session:
+    """The script at ``path``, parsed, with the command line's voice settings."""
+    return with_voice_options(load_session(path, options.allow_fallback), options)
 
 
 def prepare_session(
@@ -369,10 +373,6 @@ def estimated_plan(session: Session) -> Timeline:
     }
     tone_lengths = {name: cues.cue_length_samples(name, OUTPUT_RATE_HZ) for name in cues.CUE_NAMES}
     return plan(session, speech, tone_lengths, OUTPUT_RATE_HZ)
-
-
-def load_with_options(path: Path, options: VoiceOptions) -> Session:
-    return with_voice_options(load_session(path, options.allow_fallback), options)
 
 
 # The openings prepared before the whole session: the first is short so that it is
