@@ -225,6 +225,25 @@ def test_a_reload_resumes_where_it_left_off(page: Any, server: str) -> None:
     assert page.evaluate("document.querySelector('#audio').currentTime") == 0
 
 
+def test_resumes_when_the_audio_is_ready_before_the_script_runs(page: Any, server: str) -> None:
+    """A file the browser holds can load before player.js: its loadedmetadata is already past."""
+    open_player(page, server)
+    page.wait_for_function("document.querySelector('#audio').duration > 0", timeout=120_000)
+    seek_paused(page, 95.0)
+    held: list[Any] = []
+    page.route("**/static/player.js", lambda route: held.append(route))
+    page.reload(wait_until="commit")
+    page.wait_for_function(
+        "document.querySelector('#audio') && document.querySelector('#audio').readyState >= 1",
+        timeout=60_000,
+    )
+    assert len(held) == 1  # the script was still held back when the audio had its length
+    held[0].continue_()
+    page.wait_for_function("document.querySelector('#audio').currentTime > 90", timeout=60_000)
+    assert abs(page.evaluate("document.querySelector('#audio').currentTime") - 95.0) < 0.5
+    assert "1:35" in page.locator("#resume").inner_text()
+
+
 def test_media_session_and_wake_lock(page: Any, server: str) -> None:
     # Records what the page asks of the Screen Wake Lock API (offered on 127.0.0.1,
     # a secure context); the browser's own lock is still taken.

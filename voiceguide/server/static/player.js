@@ -369,14 +369,15 @@
     maybeSwitch();
   });
   audio.addEventListener("seeked", () => { if (switching) return; render(); updatePosition(); remember(); });
-  audio.addEventListener("loadedmetadata", () => {
+  function onMetadata() {
     if (!onFile) return; // a stream: no length, and nothing to resume in it
     duration = isFinite(audio.duration) ? audio.duration : 0;
     if (switching) { finishSwitch(); return; }
     if (!resumeTried) { resumeTried = true; resumePosition(); }
     render();
     updatePosition();
-  });
+  }
+  audio.addEventListener("loadedmetadata", onMetadata);
 
   // ---- from the stream to the file -----------------------------------------------
 
@@ -448,6 +449,7 @@
   function remember() {
     if (switching) return;
     const t = audio.currentTime;
+    if (onFile && !(duration > 0) && isFinite(audio.duration)) duration = audio.duration;
     if (!(duration > 0) || t < 1) return;
     try { localStorage.setItem(storageKey, JSON.stringify({ t: t, duration: duration })); } catch (e) { /* private mode */ }
     lastSaved = Date.now();
@@ -559,4 +561,7 @@
     .catch((error) => { ui.status.textContent = "Could not load the plan (" + error.message + ")."; });
 
   if (!fileReady) whenFileReady();
+  // A file the browser already holds can load before this script runs, and then
+  // its loadedmetadata has come and gone: a reload would not resume.
+  if (audio.readyState >= HTMLMediaElement.HAVE_METADATA) onMetadata();
 })();
