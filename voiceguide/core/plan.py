@@ -43,8 +43,17 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences are spoken as separate clips, with a short gap between them."""
-    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+    """Sentences are spoken as separate clips, with a short gap between them.
+
+    A piece with nothing to pronounce (a stray closing quote, "...") is left
+    out: an engine gives no sound for it.
+    """
+    return [s for s in _SENTENCE_END.split(text.strip()) if pronounceable(s)]
+
+
+def pronounceable(text: str) -> bool:
+    """Whether ``text`` has a letter or digit: punctuation and symbols alone say nothing."""
+    return any(char.isalnum() for char in text)
 
 
 def plan(
@@ -217,11 +226,26 @@ class _Planner:
             self.cursor += length
 
     def say(self, text: str) -> None:
-        for index, sentence in enumerate(split_sentences(text)):
-            if index:
+        sentences = split_sentences(text)
+        if not sentences and text.strip():
+            self.note(f"line {self.where.line}", self.cursor, f"nothing to pronounce in {text!r}")
+        spoken = 0
+        for sentence in sentences:
+            length = self.speech[sentence]
+            if length == 0:
+                # The engine said nothing (a character its voice cannot speak):
+                # the rest of the session is still worth having.
+                self.note(
+                    f"line {self.where.line}",
+                    self.cursor,
+                    f"the voice made no sound for {sentence!r}; left out",
+                )
+                continue
+            if spoken:
                 self.want_gap("sentence")
+            spoken += 1
             self.before_sound()
-            end = self.cursor + self.speech[sentence]
+            end = self.cursor + length
             self.add("speech", self.cursor, end, self.where, text=sentence)
             self.cursor = end
 
