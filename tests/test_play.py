@@ -207,10 +207,14 @@ def test_play_sounds_like_the_export(
     assert journal.finished and journal.starved_frames == 0
     exported, rate = soundfile.read(str(wav), dtype="float32")
     assert rate == RATE
-    planned = pipeline.prepare(script, voice(env)).timeline
+    prepared = pipeline.prepare(script, voice(env))
+    planned = prepared.timeline
     assert journal.timeline == planned
     assert_heard_as(heard, exported, plan_sounds(planned))
     assert len(onsets(exported)) >= 7
+    # Which engine and voice speak, in one line.
+    assert done.stdout.splitlines()[0] == f"voice: {prepared.voice}"
+    assert prepared.voice.endswith(")") and " (" in prepared.voice
 
 
 @pytest.mark.slow

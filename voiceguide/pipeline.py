@@ -16,8 +16,8 @@ import numpy as np
 from .ambience_file import bed_loop
 from .clipstore import ClipStore
 from .core import cues
-from .core.ambience import Bed, levelled_with_bed, mixed
-from .core.mastering import Analysis, Key, Mastered, analyse, master
+from .core.ambience import BED_HEADROOM_DB, Bed, levelled_with_bed, mixed
+from .core.mastering import CEILING_DBTP, Analysis, Key, Mastered, analyse, master
 from .core.model import Session, Timeline
 from .core.plan import plan, spoken_phrases
 from .core.pronounce import respeller
@@ -28,10 +28,13 @@ from .errors import ScriptError, UsageError, UserError
 # Re-exported for the fronts, which reach outputs only through here.
 from .outputs.encode import MP3_BITRATES_KBPS as MP3_BITRATES_KBPS
 from .outputs.encode import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES
+from .outputs.mp3 import mastering_ceiling_dbtp
 from .outputs.session_files import ExportRequest, write_session
-from .speech import get_engine
+from .speech import Engine, get_engine
 from .speech.cache import PhraseCache, default_cache_dir
 from .speech.clips import OUTPUT_RATE_HZ, ClipSource
+from .speech.registry import default_voice as default_voice
+from .speech.registry import describe
 
 Progress = Callable[[int, int], None]
 # Long work reports per stage ("speaking", "mastering", "encoding"): given a
@@ -61,6 +64,7 @@ class Prepared:
     tones: dict[str, np.ndarray] = field(default_factory=dict)
     bed_loop: np.ndarray | None = None  # the ambience, a seamless loop
     analyses: dict[Key, Analysis] = field(default_factory=dict)  # of the speech clips
+    voice: str = ""  # the engine and voice that speak, in words (``spoken_by``)
 
 
 def load_session(path: Path, allow_fallback: bool = False) -> Session:
@@ -166,26 +170,46 @@ def prepare_session(
     timeline = plan(session, lengths, tone_lengths, OUTPUT_RATE_HZ)
     used = {e.cue for e in timeline.sounds() if e.kind == "tone" and e.cue}
     tones = {name: cues.cue_samples(name, OUTPUT_RATE_HZ) for name in sorted(used)}
-    return Prepared(session, timeline, speech, tones, bed_loop(session, OUTPUT_RATE_HZ), analyses)
+    bed = bed_loop(session, OUTPUT_RATE_HZ)
+    voice = spoken_by(session, source.engine, options)
+    return Prepared(session, timeline, speech, tones, bed, analyses, voice)
 
 
-def mastered(prepared: Prepared) -> Mastered:
+def spoken_by(session: Session, engine: Engine, options: VoiceOptions) -> str:
+    """E.g. "en_US-joe-medium (piper)"; after "auto" fell back from the natural
+    voice, also why and how to get one."""
+    chosen_by_auto = (
+        session.voice.engine == "auto" and session.voice.name is None and not options.voice_model
+    )
+    return describe(engine, session.language, chosen_by_auto=chosen_by_auto)
+
+
+def mastered(prepared: Prepared, ceiling_dbtp: float = CEILING_DBTP) -> Mastered:
     return master(
         prepared.timeline,
         prepared.speech,
         prepared.tones,
+        ceiling_dbtp=ceiling_dbtp,
         workers=threads(),
         analyses=prepared.analyses,
     )
 
 
-def mastered_with_bed(prepared: Prepared) -> tuple[Mastered, Bed | None]:
+def mastered_with_bed(
+    prepared: Prepared, ceiling_dbtp: float = CEILING_DBTP
+) -> tuple[Mastered, Bed | None]:
     """The voice's clips and the bed under them, levelled together as one mix."""
-    voice = mastered(prepared)
+    voice = mastered(prepared, ceiling_dbtp)
     ambience = prepared.session.ambience
     if ambience is None or prepared.bed_loop is None:
         return voice, None
-    return levelled_with_bed(prepared.timeline, voice, ambience, prepared.bed_loop)
+    return levelled_with_bed(
+        prepared.timeline,
+        voice,
+        ambience,
+        prepared.bed_loop,
+        ceiling_dbtp=ceiling_dbtp - BED_HEADROOM_DB,
+    )
 
 
 def layered_chunks(
@@ -239,6 +263,7 @@ class ExportResult:
     duration_s: float
     loudness_lufs: float
     notes: tuple[str, ...]
+    voice: str = ""
 
 
 def export(
@@ -262,7 +287,10 @@ def export_prepared(
         )
     if stages is not None:
         stages("mastering")(0, 1)
-    levels, bed = mastered_with_bed(prepared)
+    # Fewer bits add higher peaks: a low bitrate is mastered with more headroom.
+    mp3 = request.dest.suffix.lower() == ".mp3"
+    ceiling_dbtp = mastering_ceiling_dbtp(request.bitrate_kbps) if mp3 else CEILING_DBTP
+    levels, bed = mastered_with_bed(prepared, ceiling_dbtp)
 
     def layers(start_sample: int, stop_sample: int) -> Iterator[tuple[np.ndarray, ...]]:
         return layered_chunks(prepared, levels, bed, 1 << 16, start_sample, stop_sample)
@@ -274,7 +302,9 @@ def export_prepared(
         prepared.timeline, layers, request, progress, silences=silences, workers=threads()
     )
     timeline = prepared.timeline
-    return ExportResult(path, outputs, timeline.duration_s, levels.loudness_lufs, timeline.notes)
+    return ExportResult(
+        path, outputs, timeline.duration_s, levels.loudness_lufs, timeline.notes, prepared.voice
+    )
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,9 @@ class _Controller:
         self.output = output
         self.status = StatusLine(status_stream)
         self.speaker = Speaker(pipeline.clip_source(session, voice))
+        # On stdout: stderr carries the status line and errors, one line each.
+        spoken_by = pipeline.spoken_by(session, self.speaker.source.engine, voice)
+        print(f"voice: {spoken_by}", flush=True)
         self.rate = OUTPUT_RATE_HZ
         self.counts = recap.count_words(session.language)
         self.introduction = Phrases(session.language)["introduction"]

@@ -23,7 +23,7 @@ from importlib import metadata
 import espeakng_loader
 import numpy as np
 
-from voiceguide.errors import EngineError
+from voiceguide.errors import EngineError, UnknownVoiceError
 from voiceguide.speech.base import EngineInfo, VoiceInfo
 
 # From speak_lib.h.
@@ -194,6 +194,16 @@ def _resolve(native: _Native, language: str, voice_name: str | None) -> str:
     return tag
 
 
+def _valid_ids(native: _Native, language: str) -> str:
+    """The voice ids to choose from, in a line: those for ``language`` if any."""
+    voices = _list_voices(native)
+    tag = language.strip().lower().replace("_", "-").split("-")[0]
+    fitting = [v.info.id for v in voices if any(t.split("-")[0] == tag for t in v.priorities)]
+    if fitting:
+        return f"its voices for '{language}': {', '.join(fitting)} (all {len(voices)}: {_HINT})"
+    return f"its voices: {', '.join(v.info.id for v in voices)}"
+
+
 def _select(native: _Native, voice: str, rate_wpm: int) -> None:
     status = native.lib.espeak_SetVoiceByName(voice.encode("utf-8"))
     if status != 0:
@@ -231,8 +241,11 @@ class EspeakEngine:
                     raise EngineError(
                         f"espeak has no voice for language '{language}'; {_HINT}"
                     ) from None
-                raise
+                raise UnknownVoiceError(
+                    f"espeak has no voice '{voice_name}'; {_valid_ids(native, language)}"
+                ) from None
         self.voice = voice
+        self.voice_id = voice
         self.rate_wpm = rate_wpm
         self.sample_rate_hz = native.sample_rate_hz
         self.id = (

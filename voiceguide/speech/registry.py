@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from voiceguide.errors import EngineError
+from voiceguide.errors import EngineError, UnknownVoiceError
 from voiceguide.speech.base import Engine, EngineInfo
 
 ENGINE_NAMES = ("espeak", "piper", "pyttsx3", "test")
@@ -63,6 +63,8 @@ def get_engine(
     ``model_path`` is a Piper voice file: it makes "auto" mean piper, and
     no other engine takes it.
     """
+    if name == "auto" and voice_name is not None and model_path is None:
+        return _auto_with_voice(language, voice_name, rate_wpm)
     if name == "auto":
         name = "piper" if model_path is not None else _auto(language)
     if model_path is not None and name != "piper":
@@ -87,6 +89,63 @@ def _auto(language: str) -> str:
             return name
         reasons.append(f"{name}: {reason}")
     raise EngineError("no speech engine is available (" + "; ".join(reasons) + ")")
+
+
+def _auto_with_voice(language: str, voice_name: str, rate_wpm: int) -> Engine:
+    """The first engine, best first, that has the voice ``voice_name``."""
+    refusals = []
+    for name in AUTO_PREFERENCE:
+        try:
+            return get_engine(name, language=language, voice_name=voice_name, rate_wpm=rate_wpm)
+        except UnknownVoiceError as exc:
+            refusals.append(exc.message.split("; ", 1)[-1].replace("its ", f"{name}'s ", 1))
+        except EngineError:
+            continue  # not installed, or no voice for the language: says nothing of this id
+    if not refusals:
+        name = _auto(language)
+        return get_engine(name, language=language, voice_name=voice_name, rate_wpm=rate_wpm)
+    raise UnknownVoiceError(f"no voice '{voice_name}': " + "; ".join(refusals))
+
+
+def describe(engine: Engine, language: str, *, chosen_by_auto: bool = False) -> str:
+    """One line naming the voice and engine that speak, e.g. "en_US-joe-medium (piper)".
+
+    When "auto" chose the engine and could not take the natural voice, it
+    says why and how to get one.
+    """
+    name = engine.id.split("/", 1)[0].removesuffix("-ng")
+    voice = getattr(engine, "voice_id", None) or "default"
+    if not chosen_by_auto or name in AUTO_PREFERENCE[:1]:
+        return f"{voice} ({name})"
+    return f"{voice} ({name}; {natural_voice_hint(language)})"
+
+
+def natural_voice_hint(language: str) -> str:
+    """Why the natural voice (piper) does not speak ``language`` here, and how to get one."""
+    try:
+        reason = _module("piper").availability(language)
+    except EngineError as exc:
+        reason = exc.message
+    install = _SPECS["piper"].install
+    # Installed, with a voice for another language: only a voice is missing.
+    installed = reason is not None and "piper voice speaks" in reason
+    steps = [] if installed or install in (reason or "") else [install]
+    if language.lower().split("-")[0] != "en":
+        steps.append(
+            f"--voice-model PATH with a Piper voice for '{language}' (.onnx and .onnx.json)"
+        )
+    how = f"; to get one: {', then '.join(steps)}" if steps else ""
+    return f"no natural voice for '{language}' here: {reason}{how}"
+
+
+def default_voice(language: str) -> tuple[str, str] | None:
+    """(engine, voice id) that "auto" speaks ``language`` with, or None if none can."""
+    try:
+        engine = get_engine("auto", language=language, voice_name=None, rate_wpm=150)
+    except EngineError:
+        return None
+    voice = getattr(engine, "voice_id", None)
+    return engine.id.split("/", 1)[0].removesuffix("-ng"), voice or "default"
 
 
 # pyttsx3 is probed before espeak: on Linux it must load its espeak-ng before

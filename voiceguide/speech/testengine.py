@@ -60,6 +60,7 @@ class TestEngine:
     __test__ = False  # not a pytest test class, despite its name
 
     id = "test"
+    voice_id = "test"
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         pcm = np.concatenate(
