@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from .. import __version__, pipeline
 from ..errors import ScriptError, UsageError, UserError
+from ..processes import PoolStopped
 from ..report import timeline_json
 from .jobs import CacheFiles, JobFailure, RenderSettings, audio_job, plan_job
 from .library import Entry
@@ -293,6 +294,8 @@ class RenderCache:
             executor = self.executor
             try:
                 result = await loop.run_in_executor(executor, job, entry.path, files, self.settings)
+            except PoolStopped as exc:
+                raise WorkerLost(f"{exc}; {entry.id} was not rendered") from exc
             except BrokenExecutor as exc:
                 if self._renew is not None and executor is self.executor:
                     self.executor = self._renew()
