@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from . import __version__, pipeline
+from .allocator import one_heap
 from .errors import UsageError, UserError
 
 ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
@@ -628,6 +629,7 @@ def error_boundary() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> None:
     global _terminated
     _terminated = False
+    one_heap()  # before any thread starts: see allocator.py
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not on the main thread (an embedding program): its signals
