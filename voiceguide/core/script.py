@@ -251,7 +251,7 @@ class _Reader:
 
     def number(self, node: Node, field: str, low: float, high: float) -> float:
         value, tag = self.scalar(node, field, f"a number from {_fmt(low)} to {_fmt(high)}")
-        if not tag.endswith((":int", ":float")):
+        if not _is_decimal(value, tag):
             self.fail(
                 node, field, f"expected a number from {_fmt(low)} to {_fmt(high)}, got '{value}'"
             )
@@ -264,7 +264,7 @@ class _Reader:
 
     def integer(self, node: Node, field: str, low: int, high: int) -> int:
         value, tag = self.scalar(node, field, f"a whole number from {low} to {high}")
-        if not tag.endswith(":int"):
+        if not tag.endswith(":int") or not _is_decimal(value, tag):
             self.fail(node, field, f"expected a whole number from {low} to {high}, got '{value}'")
         number = int(yaml.safe_load(value))
         if not low <= number <= high:
@@ -279,9 +279,21 @@ class _Reader:
 
     def duration(self, node: Node, field: str, *, allow_zero: bool = False) -> float:
         value, tag = self.scalar(node, field, "a duration such as 30s or 1m30s")
-        seconds = _number_or_none(value, tag)
-        if seconds is None:
+        if ":" in value:
+            # Read as written: YAML 1.1 would make 1:30 a base-60 number but
+            # leave "1:30" and 01:30 as text.
             seconds = parse_duration_text(value)
+            if seconds is None:
+                self.fail(
+                    node,
+                    field,
+                    "expected a time such as 1:30 (m:ss) or 1:02:03 (h:mm:ss), with two-digit "
+                    f"minutes and seconds below 60, got '{value}'",
+                )
+        else:
+            seconds = _number_or_none(value, tag)
+            if seconds is None:
+                seconds = parse_duration_text(value)
         if seconds is None or not math.isfinite(seconds):
             self.fail(
                 node, field, f"expected a duration such as 30, 500ms, 30s or 1m30s, got '{value}'"
@@ -611,6 +623,12 @@ def _number_or_none(value: str, tag: str) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def _is_decimal(value: str, tag: str) -> bool:
+    # YAML 1.1 also reads 1:30 as a number (90); a count or a level written so
+    # is a slip, not base 60.
+    return tag.endswith((":int", ":float")) and ":" not in value
 
 
 def _what(node: Node) -> str:
