@@ -7,6 +7,7 @@ source, line, column and field, so an author can jump straight to it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -37,6 +38,7 @@ from .patterns import NAMED_PATTERNS, RELAX
 from .phrases import has_translation, translated_languages
 from .placeholders import Context, check_placeholders
 from .pronounce import check_pronunciation
+from .yaml_problems import describe
 
 MAX_SCRIPT_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 2000
@@ -175,15 +177,17 @@ class _Reader:
             # an alias bomb costs nothing and no custom constructor can run.
             for event in yaml.parse(text, Loader=yaml.SafeLoader):
                 if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                    self._fail_mark(event.start_mark, "YAML anchors and aliases are not allowed")
+                    self._fail_mark(
+                        event.start_mark,
+                        "YAML anchors and aliases are not allowed; "
+                        "put text that starts with * or & in quotes",
+                    )
                 tag = getattr(event, "tag", None)
                 if tag and tag not in _PLAIN_TAGS:
                     self._fail_mark(event.start_mark, f"custom YAML tag {tag} is not allowed")
             documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = (exc.problem or exc.context or "invalid YAML").strip()
-            self._fail_mark(mark, f"invalid YAML: {problem}")
+            self._fail_mark(*describe(exc, text))
         except yaml.YAMLError as exc:
             raise ScriptError(f"invalid YAML: {exc}", source=self.source) from None
         except RecursionError:
@@ -201,15 +205,28 @@ class _Reader:
 
     # -- generic values -----------------------------------------------------
     def mapping(self, node: Node, field: str, allowed: tuple[str, ...]) -> dict[str, Node]:
+        if isinstance(node, yaml.SequenceNode):
+            self.fail(
+                node,
+                field,
+                "expected keys and values (a mapping), got a list; "
+                "remove the '- ' in front of the keys",
+            )
         if not isinstance(node, yaml.MappingNode):
             self.fail(node, field, f"expected a mapping, got {_what(node)}")
         fields: dict[str, Node] = {}
+        lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.fail(key_node, field, "expected a plain key")
             key = str(key_node.value)
             if key in fields:
-                self.fail(key_node, field, f"the key '{key}' appears twice")
+                self.fail(
+                    key_node,
+                    field,
+                    f"the key '{key}' appears twice (first on line {lines[key]}); keep one",
+                )
+            lines[key] = key_node.start_mark.line + 1
             if key not in allowed:
                 self.fail(key_node, _join(field, key), _unknown_key(key, allowed))
             fields[key] = value_node
@@ -424,6 +441,10 @@ class _Reader:
 
     # -- steps ------------------------------------------------------------------
     def steps(self, node: Node, field: str, ctx: Context, depth: int) -> tuple[Step, ...]:
+        if isinstance(node, yaml.MappingNode):
+            self.fail(
+                node, field, "expected a list of steps, got a mapping; start each step with '- '"
+            )
         if not isinstance(node, yaml.SequenceNode):
             self.fail(node, field, f"expected a list of steps, got {_what(node)}")
         if not node.value:
@@ -437,8 +458,16 @@ class _Reader:
 
     def step(self, node: Node, field: str, ctx: Context, depth: int) -> Step:
         if not isinstance(node, yaml.MappingNode):
+            # "say:hi" is text to YAML: a key needs a space after its colon.
+            hint = (
+                "; put a space after the ':'"
+                if isinstance(node, yaml.ScalarNode) and re.match(r"^\w+:\S", str(node.value))
+                else ""
+            )
             self.fail(
-                node, field, f"expected a step (a mapping such as 'say: Hello'), got {_what(node)}"
+                node,
+                field,
+                f"expected a step (a mapping such as 'say: Hello'), got {_what(node)}{hint}",
             )
         keys = [str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
         kinds = [k for k in keys if k in STEP_KINDS]
