@@ -6,14 +6,16 @@ source, line, column and field, so an author can jump straight to it.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NoReturn, TypeVar, cast
 
 import yaml
 
-from ..errors import ScriptError
+from ..errors import ScriptError, ScriptErrors
 from .durations import (
     MAX_DURATION_S,
     MAX_SESSION_S,
@@ -46,6 +48,7 @@ MAX_REPEAT = 100
 MAX_REPS = 100
 MAX_NESTING = 8
 MAX_EXPANDED_STEPS = 20_000
+MAX_ERRORS_SHOWN = 10
 ENGINE_CHOICES = ("auto", "espeak", "pyttsx3", "piper", "test")
 STEP_KINDS = ("say", "pause", "exercise", "breathe", "sound", "repeat")
 TOP_KEYS = (
@@ -98,7 +101,9 @@ def parse_script(
 ) -> Session:
     """Parse a script's bytes (or text) into a ``Session``, or raise ``ScriptError``.
 
-    A ``language`` without a translation of the built-in phrases is an error
+    Independent errors (in different fields or steps) are all found: more
+    than one raises ``ScriptErrors``, in the order of their lines. A
+    ``language`` without a translation of the built-in phrases is an error
     unless ``allow_fallback`` (then those phrases are spoken in English).
     """
     return _Reader(source, allow_fallback).session(data)
@@ -109,13 +114,45 @@ class _Reader:
         self.source = source
         self.allow_fallback = allow_fallback
         self.expanded_steps = 0
+        self.errors: list[ScriptError] = []
+        # (mapping node, key) where an unknown key was taken for a misspelling
+        # of that key: its absence is the same error, not a second one.
+        self.misspelled: set[tuple[int, str]] = set()
 
     # -- errors -----------------------------------------------------------
+    def attempt(self, read: Callable[[], _T], default: _T) -> _T:
+        """``read()``, or ``default`` with its error kept, so that the errors after it
+        are found too. A field that failed is read as absent: no error follows from it."""
+        try:
+            return read()
+        except ScriptError as error:
+            if self.expanded_steps > MAX_EXPANDED_STEPS:
+                raise  # every step after this one would say the same
+            if not isinstance(error, _AlreadyTold):
+                self.errors.append(error)
+            return default
+
+    def failed_since(self, count: int) -> bool:
+        return len(self.errors) > count
+
+    def require(
+        self, fields: dict[str, Node], key: str, node: Node, field: str | None, message: str
+    ) -> Node:
+        """``fields[key]``, or an error on ``node`` (the mapping) that it is missing."""
+        if key in fields and not _is_null(fields[key]):
+            return fields[key]
+        if (id(node), key) in self.misspelled:
+            raise _AlreadyTold(message)
+        self.fail(node, field, message)
+
     def fail(self, node: Node | None, field: str | None, message: str) -> NoReturn:
+        raise self.error(node, field, message)
+
+    def error(self, node: Node | None, field: str | None, message: str) -> ScriptError:
         line = column = None
         if node is not None:
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
-        raise ScriptError(message, source=self.source, line=line, column=column, field=field)
+        return ScriptError(message, source=self.source, line=line, column=column, field=field)
 
     # -- document -----------------------------------------------------------
     def session(self, data: bytes | str) -> Session:
@@ -124,8 +161,15 @@ class _Reader:
         if not isinstance(root, yaml.MappingNode):
             self.fail(root, None, f"expected a mapping with title and steps, got {_what(root)}")
         fields = self.mapping(root, "script", TOP_KEYS)
-        title = self.text(_req(fields, "title", root, self), "title")
-        steps_node = _req(fields, "steps", root, self)
+        title = self.attempt(
+            lambda: self.text(
+                self.require(fields, "title", root, "title", "'title' is required"), "title"
+            ),
+            "",
+        )
+        steps_node = self.attempt(
+            lambda: self.require(fields, "steps", root, "steps", "'steps' is required"), None
+        )
         countdown_s = self.opt(fields, "countdown", lambda n: self.countdown(n, "countdown"), 3)
         session = Session(
             title=title,
@@ -145,7 +189,11 @@ class _Reader:
             pronounce=self.opt(fields, "pronounce", self.pronounce, ()),
             ambience=self.opt(fields, "ambience", self.ambience),
         )
-        steps = self.steps(steps_node, "steps", Context(), depth=0)
+        steps: tuple[Step, ...] = ()
+        if steps_node is not None:
+            steps = self.attempt(lambda: self.steps(steps_node, "steps", Context(), depth=0), ())
+        if self.errors or steps_node is None:
+            raise _collected(self.errors)
         self._check_static_length(steps, steps_node)
         return Session(**{**session.__dict__, "steps": steps})
 
@@ -221,14 +269,17 @@ class _Reader:
                 self.fail(key_node, field, "expected a plain key")
             key = str(key_node.value)
             if key in fields:
-                self.fail(
-                    key_node,
-                    field,
-                    f"the key '{key}' appears twice (first on line {lines[key]}); keep one",
-                )
+                message = f"the key '{key}' appears twice (first on line {lines[key]}); keep one"
+                self.errors.append(self.error(key_node, field, message))
+                continue
             lines[key] = key_node.start_mark.line + 1
             if key not in allowed:
-                self.fail(key_node, _join(field, key), _unknown_key(key, allowed))
+                message = _unknown_key(key, allowed)
+                self.errors.append(self.error(key_node, _join(field, key), message))
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                if close:
+                    self.misspelled.add((id(node), close[0]))
+                continue
             fields[key] = value_node
         return fields
 
@@ -238,7 +289,7 @@ class _Reader:
         node = fields.get(key)
         if node is None or _is_null(node):
             return default
-        return read(node)
+        return self.attempt(lambda: read(node), default)
 
     def scalar(self, node: Node, field: str, expected: str) -> tuple[str, str]:
         if not isinstance(node, yaml.ScalarNode) or _is_null(node):
@@ -377,9 +428,13 @@ class _Reader:
         sound_node = node
         if isinstance(node, yaml.MappingNode):
             fields = self.mapping(node, "ambience", AMBIENCE_KEYS)
-            if "sound" not in fields:
-                self.fail(node, "ambience", "an ambience mapping needs 'sound' (e.g. sound: rain)")
-            sound_node = fields["sound"]
+            sound_node = self.require(
+                fields,
+                "sound",
+                node,
+                "ambience",
+                "an ambience mapping needs 'sound' (e.g. sound: rain)",
+            )
             low, high = AMBIENCE_VOLUME_DB
             volume_db = self.opt(
                 fields, "volume", lambda n: self.number(n, "ambience.volume", low, high), -20.0
@@ -416,16 +471,18 @@ class _Reader:
         if isinstance(node, yaml.MappingNode):
             fields = self.mapping(node, field, PATTERN_KEYS)
             for key in ("in", "out"):
-                if key not in fields:
-                    self.fail(node, field, f"a custom breathing pattern needs '{key}' (seconds)")
+                self.require(
+                    fields, key, node, field, f"a custom breathing pattern needs '{key}' (seconds)"
+                )
 
             def phase(key: str) -> float:
                 return self.opt(fields, key, lambda n: self.number(n, _join(field, key), 0, 60), 0)
 
+            errors = len(self.errors)
             pattern = BreathPattern(
                 "custom", phase("in"), phase("hold"), phase("out"), phase("hold_out")
             )
-            if pattern.cycle_s <= 0:
+            if pattern.cycle_s <= 0 and not self.failed_since(errors):
                 self.fail(node, field, "a breathing pattern needs at least one phase longer than 0")
             return pattern
         names = tuple(NAMED_PATTERNS)
@@ -451,10 +508,11 @@ class _Reader:
             self.fail(node, field, "expected at least one step, got an empty list")
         if depth > MAX_NESTING:
             self.fail(node, field, f"repeat blocks may be nested at most {MAX_NESTING} deep")
-        return tuple(
-            self.step(item, f"{field}[{index}]", ctx, depth)
+        steps = (
+            self.attempt(partial(self.step, item, f"{field}[{index}]", ctx, depth), None)
             for index, item in enumerate(node.value)
         )
+        return tuple(step for step in steps if step is not None)
 
     def step(self, node: Node, field: str, ctx: Context, depth: int) -> Step:
         if not isinstance(node, yaml.MappingNode):
@@ -535,31 +593,42 @@ class _Reader:
     def repeat(
         self, fields: dict[str, Node], node: Node, field: str, ctx: Context, depth: int, line: int
     ) -> Repeat:
-        times = self.integer(fields["repeat"], _join(field, "repeat"), 1, MAX_REPEAT)
-        if "steps" not in fields:
-            self.fail(node, field, "a repeat block needs 'steps', the list of steps to repeat")
+        times = self.opt(
+            fields, "repeat", lambda n: self.integer(n, _join(field, "repeat"), 1, MAX_REPEAT), 1
+        )
+        steps_node = self.require(
+            fields,
+            "steps",
+            node,
+            field,
+            "a repeat block needs 'steps', the list of steps to repeat",
+        )
         inner = ctx.inside_repeat(times)
-        steps = self.steps(fields["steps"], _join(field, "steps"), inner, depth + 1)
+        steps = self.steps(steps_node, _join(field, "steps"), inner, depth + 1)
         return Repeat(times, steps, line)
 
     def exercise(
         self, fields: dict[str, Node], node: Node, field: str, ctx: Context, line: int
     ) -> Exercise:
         name = self.text(fields["exercise"], _join(field, "exercise"), ctx.for_name())
+        errors = len(self.errors)
         sides = self.opt(
             fields, "sides", lambda n: self.choice(n, _join(field, "sides"), SIDES), "none"
         )
+        # Bad sides: {side} in its texts is not blamed as well.
+        sided = sides != "none" or self.failed_since(errors)
         reps = self.opt(
             fields, "reps", lambda n: self.integer(n, _join(field, "reps"), 1, MAX_REPS), 1
         )
-        inner = ctx.inside_exercise(sides != "none", reps)
+        inner = ctx.inside_exercise(sided, reps)
 
         def text(key: str) -> str | None:
             return self.opt(fields, key, lambda n: self.text(n, _join(field, key), inner))
 
         breathe = self.opt(fields, "breathe", lambda n: self.pattern(n, _join(field, "breathe")))
+        errors = len(self.errors)
         hold = self.opt(fields, "hold", lambda n: self.hold(n, _join(field, "hold"), breathe))
-        if breathe is not None and hold is None:
+        if breathe is not None and hold is None and not self.failed_since(errors):
             self.fail(
                 fields["breathe"],
                 _join(field, "breathe"),
@@ -633,10 +702,15 @@ def _least_length_s(step: Step) -> float:
     return 0.0
 
 
-def _req(fields: dict[str, Node], key: str, parent: Node, reader: _Reader) -> Node:
-    if key not in fields or _is_null(fields[key]):
-        reader.fail(parent, key, f"'{key}' is required")
-    return fields[key]
+def _collected(errors: list[ScriptError]) -> ScriptError:
+    if len(errors) == 1:
+        return errors[0]
+    ordered = sorted(errors, key=lambda e: (e.line or 0, e.column or 0))
+    return ScriptErrors(ordered[:MAX_ERRORS_SHOWN], more=len(ordered) - MAX_ERRORS_SHOWN)
+
+
+class _AlreadyTold(ScriptError):
+    """A missing key whose misspelling was already reported."""
 
 
 def _is_null(node: Node) -> bool:
@@ -679,8 +753,6 @@ def _fmt(number: float) -> str:
 
 
 def _unknown_key(key: str, allowed: tuple[str, ...], what: str = "one of") -> str:
-    import difflib
-
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if close:
         return f"unknown key '{key}'; did you mean '{close[0]}'?"
