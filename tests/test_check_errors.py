@@ -169,3 +169,19 @@ def test_parse_script_raises_all_errors_sorted_by_line() -> None:
     assert [(e.line, e.field) for e in errors] == MANY_PLACES
     assert info.value.line == 2  # the first, for callers that name one place
     assert str(info.value).splitlines() == [str(e) for e in errors]
+
+
+def test_export_of_a_folder_prints_every_error_of_every_bad_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    write(folder, "a.yaml", GOOD.format(n=1))
+    bad = write(folder, "b.yaml", MANY)
+    out = tmp_path / "audio"
+    code, _, err = run_cli(["export", str(folder), "-o", str(out), "-j", "1", *ENGINE], capsys)
+    assert code == 2
+    lines = error_lines(err)
+    assert [line.split(":")[1] for line in lines] == [str(n) for n, _ in MANY_PLACES]
+    assert all(line.startswith(f"{bad}:") for line in lines)
+    assert [p.name for p in out.iterdir()] == ["a.mp3"]
