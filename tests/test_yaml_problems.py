@@ -129,6 +129,30 @@ SLIPS: list[tuple[str, str, int, str]] = [
         "text cannot start with '- ' unless quoted",
     ),
     (
+        "text starting with a closing bracket",
+        "title: T\nsteps:\n  - say: ] and relax.\n",
+        3,
+        "text cannot start with ']' unless quoted",
+    ),
+    (
+        "an apostrophe inside single quotes",
+        "title: T\nsteps:\n  - say: 'It's fine.'\n",
+        3,
+        'write the text in " quotes, as in say: "It\'s fine."',
+    ),
+    (
+        "text going on at the key's column",
+        "title: T\nsteps:\n  - say: Lie down\n  and relax\n",
+        4,
+        "indent it further than that text's key, or put the text in quotes",
+    ),
+    (
+        "a line starting with %",
+        "title: T\nsteps:\n  - say: Hi.\n% of effort\n",
+        4,
+        "read as a YAML directive",
+    ),
+    (
         "text on the line of a |",
         "title: T\nsteps:\n  - say: | Hi.\n",
         3,

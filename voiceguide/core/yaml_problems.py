@@ -37,8 +37,15 @@ def describe(error: yaml.MarkedYAMLError, text: str) -> tuple[Mark | None, str]:
         return opened, f"the text opened with {quote} here is never closed; end it with {quote}"
     if context in ("while scanning an alias", "while scanning an anchor"):
         return error.context_mark, _cannot_start(text, error.context_mark, "")
-    if problem.startswith("found character"):
+    if problem.startswith("found character") or (
+        context == "while parsing a block node" and problem.startswith("expected the node content")
+    ):
         return mark, _cannot_start(text, mark, "")
+    if context == "while scanning a directive":
+        return (
+            error.context_mark,
+            "a line that starts with % is read as a YAML directive; remove it",
+        )
     if problem == "sequence entries are not allowed here" and _KEY.match(line[:column]):
         return mark, _cannot_start(text, mark, " ")
     if problem == "mapping keys are not allowed here":
@@ -63,6 +70,12 @@ def describe(error: yaml.MarkedYAMLError, text: str) -> tuple[Mark | None, str]:
         return mark, _misindented(line) + " (or, if it goes on with the text above, quote that)"
     if problem.startswith(("expected <block end>", "expected '<document start>'")):
         return _block_end(error, text, mark, line)
+    if problem == "could not find expected ':'":
+        start = error.context_mark or mark
+        return start, (
+            "this line is neither a key nor a list item; if it goes on with the text "
+            "above, indent it further than that text's key, or put the text in quotes"
+        )
     if problem == "sequence entries are not allowed here":
         return mark, _misindented(line)
     return mark, f"invalid YAML: {problem or 'unreadable'}"
@@ -80,7 +93,14 @@ def _block_end(
     found = error.problem or ""
     if found.endswith(("'<scalar>'", "'<flow mapping start>'", "'<flow sequence start>'")):
         key = _KEY.match(line)
-        first = (line[key.end() :] if key else line).strip()[:1] or "it"
+        value = (line[key.end() :] if key else line).strip()
+        first = value[:1] or "it"
+        if len(value) > 1 and first in "'\"" and value.endswith(first):
+            other = "'" if first == '"' else '"'
+            return mark, (
+                f"a {first} inside the text ends it early; write the text in {other} quotes"
+                + _example(text, mark)
+            )
         return mark, (
             f"text that starts with {first} must be quoted as a whole; put the text in quotes"
             + _example(text, mark)
@@ -118,6 +138,8 @@ def _example(text: str, mark: Mark | None) -> str:
     if not key:
         return ""
     value = line[key.end() :].strip()
+    if len(value) > 1 and value[0] in "'\"" and value.endswith(value[0]):
+        value = value[1:-1]  # quoted already, but a quote inside ended it early
     quoted = f'"{value}"' if '"' not in value else "'" + value.replace("'", "''") + "'"
     return f", as in {key.group(1)}: {quoted}"
 
