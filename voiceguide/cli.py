@@ -135,23 +135,34 @@ def check(
 ) -> None:
     """Check SCRIPTS and show their planned timelines.
 
-    A script with an error is refused with its file, line, field and what was
-    expected (exit status 2). Speech is synthesised (and cached) to measure
-    each phrase, so the times shown are the ones the export will have.
+    Every script is checked, and every error in it (up to 10) is shown on a
+    line of its own with its file, line, field and what was expected; exit
+    status 2 when any script has one. Speech is synthesised (and cached) to
+    measure each phrase, so the times shown are the ones the export will have.
+    With --json a script with errors is {"source": ..., "errors": [...]}.
     """
-    from .report import timeline_json, timeline_text
+    from .report import errors_json, timeline_json, timeline_text
 
-    results = []
+    texts: list[str] = []
+    payloads: list[Any] = []
+    status = 0
     for path in pipeline.find_scripts(list(scripts)):
-        prepared = pipeline.prepare(path, options)
-        results.append(prepared.timeline)
+        try:
+            timeline = pipeline.prepare(path, options).timeline
+        except UserError as exc:
+            _echo_error(exc)
+            payloads.append(errors_json(str(path), exc))
+            status = max(status, exc.exit_status)
+            continue
+        texts.append(timeline_text(timeline, events=not brief))
+        payloads.append(timeline_json(timeline))
     if as_json:
-        payload: Any = (
-            timeline_json(results[0]) if len(results) == 1 else [timeline_json(t) for t in results]
-        )
+        payload = payloads[0] if len(payloads) == 1 else payloads
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n\n".join(timeline_text(t, events=not brief) for t in results))
+    elif texts:
+        click.echo("\n\n".join(texts))
+    if status:
+        sys.exit(status)
 
 
 @cli.command()
@@ -236,7 +247,7 @@ def export(
     def done(result: pipeline.ExportResult | pipeline.Failure) -> None:
         if isinstance(result, pipeline.Failure):
             failures.append(result)
-            click.echo(f"voiceguide: {result.message}", err=True)
+            _echo_error(result.message)
         elif not quiet:
             _report(result)
 
@@ -612,6 +623,12 @@ def _after_ctrl_c() -> str:
     return "" if _terminated or not sys.stderr.isatty() else "\n"
 
 
+def _echo_error(error: UserError | str) -> None:
+    """One line each on stderr: a script's several errors are several lines."""
+    for line in str(error).splitlines():
+        click.echo(f"voiceguide: {line}", err=True)
+
+
 @contextmanager
 def error_boundary() -> Iterator[None]:
     """A user error becomes one line on stderr and its exit status; Ctrl-C exits 130
@@ -619,7 +636,7 @@ def error_boundary() -> Iterator[None]:
     try:
         yield
     except UserError as exc:
-        click.echo(f"voiceguide: {exc}", err=True)
+        _echo_error(exc)
         sys.exit(exc.exit_status)
     except (KeyboardInterrupt, _Interrupted):
         click.echo(f"{_after_ctrl_c()}voiceguide: interrupted; nothing was written", err=True)
