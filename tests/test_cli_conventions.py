@@ -54,6 +54,15 @@ def voiceguide(
     )
 
 
+@pytest.fixture
+def script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """SCRIPT in a file, in the folder the command runs in."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "piped.yaml"
+    path.write_text(SCRIPT)
+    return path
+
+
 def one_line(stderr: bytes) -> str:
     lines = stderr.decode().strip().splitlines()
     assert len(lines) == 1, lines
@@ -134,11 +143,11 @@ def test_a_file_named_dash_is_still_reachable(
 
 
 def test_v_is_verbose_and_q_quiet_before_or_after_the_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    script: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    script = tmp_path / "piped.yaml"
-    script.write_text(SCRIPT)
     for args in (["-q", "check", str(script)], ["check", str(script), "-q"]):
         assert run_cli([*args, *ENGINE], capsys) == (0, "", "")
     for args in (["-v", "check", str(script)], ["check", str(script), "-v"]):
@@ -175,11 +184,11 @@ def test_verbose_export_lists_each_cue_note(
 
 
 def test_options_come_from_voiceguide_variables_and_a_flag_wins(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    script: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    script = tmp_path / "piped.yaml"
-    script.write_text(SCRIPT)
     monkeypatch.setenv("VOICEGUIDE_ENGINE", "nonesuch")
     code, _, err = run_cli(["check", str(script)], capsys)
     assert code != 0 and "unknown speech engine 'nonesuch'" in err
