@@ -108,6 +108,34 @@ def test_what_cannot_go_to_a_stream_is_refused_in_one_line(tmp_path: Path, flag:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["piped.yaml"]
 
 
+def test_audio_is_not_written_to_a_terminal(script: Path, tmp_path: Path) -> None:
+    import pty
+
+    leader, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "voiceguide", "export", "piped.yaml", "-o", "-", *ENGINE],
+            cwd=tmp_path,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(terminal)
+        os.close(leader)
+    assert result.returncode == 2
+    assert one_line(result.stderr) == (
+        "voiceguide: -o - would write audio to the terminal; redirect or pipe it"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["piped.yaml"]
+
+
+def test_play_says_it_cannot_read_stdin(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["play", "-"], capsys)
+    assert (code, out) == (2, "")
+    assert err == "voiceguide: - (stdin) is read by check and export only; give a script file\n"
+
+
 def test_check_reads_the_script_from_stdin(tmp_path: Path) -> None:
     result = voiceguide(["check", "-", *ENGINE], tmp_path, stdin=SCRIPT.encode())
     assert result.returncode == 0, result.stderr

@@ -39,8 +39,11 @@ class ScriptPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
-            if value == "-" and self.stdin:
-                return pipeline.STDIN
+            if value == "-":
+                if self.stdin:
+                    return pipeline.STDIN
+                # play reads keys from the terminal; the others need the file again.
+                raise UsageError("- (stdin) is read by check and export only; give a script file")
             bundled = examples.expand(value)
             if bundled is not None:
                 return bundled
@@ -774,7 +777,7 @@ def examples_command(name: str | None, dest: Path | None, force: bool) -> None:
     if name is None:
         _list_examples()
         return
-    source = examples.path_of(name)
+    source = examples.expand(name) or examples.path_of(name)
     text = source.read_text(encoding="utf-8")
     if dest == STDOUT:
         click.echo(text, nl=False)
@@ -794,12 +797,10 @@ def _example_names(incomplete: str) -> list[str]:
 
 
 def _list_examples() -> None:
-    from .report import clock
-
     for name in examples.names():
         session = pipeline.load_session(examples.path_of(name))
-        duration_s = pipeline.estimated_plan(session).duration_s
-        click.echo(f"{name:<22} {session.title} (about {clock(duration_s)}, {session.language})")
+        minutes = max(1, round(pipeline.estimated_plan(session).duration_s / 60))
+        click.echo(f"{name:<22} {session.title} (about {minutes} min, {session.language})")
 
 
 # SIGTERM (a service manager, `kill`) stops a command the way Ctrl-C does,
