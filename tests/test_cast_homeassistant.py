@@ -145,7 +145,7 @@ CAST = ["--engine", "test", "--no-cache", "--host", "127.0.0.1"]
 
 
 def cast_to_kitchen(
-    script: Path,
+    script: Path | str,
     env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -280,6 +280,19 @@ def test_home_assistants_names_come_first_and_a_refusal_names_the_one_used(
         "voiceguide: Home Assistant refused the token in HASS_TOKEN (401)"
     )
     assert [r.authorization for r in home_assistant.requests] == ["Bearer stale"]
+
+
+def test_cast_plays_a_bundled_example(
+    home_assistant: FakeHomeAssistant,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {"HASS_SERVER": home_assistant.url, "HASS_TOKEN": TOKEN}
+    code, err = cast_to_kitchen("example:espalda-suave", env, monkeypatch, capsys)
+    assert code == 0, err
+    play = home_assistant.requests[0]
+    assert play.body["extra"]["title"] == "Espalda suave"
+    assert play.body["media_content_id"].endswith("/espalda-suave.mp3")
 
 
 def test_stopping_posts_media_stop(home_assistant: FakeHomeAssistant) -> None:

@@ -378,7 +378,7 @@ def served_ids(args: list[str], cwd: Path) -> tuple[list[str], str]:
             sessions = json.load(response)["sessions"]
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+        printed.append(process.communicate(timeout=30)[1])
     return [s["id"] for s in sessions], "".join(printed)
 
 
@@ -386,6 +386,9 @@ def test_serve_without_a_scripts_folder_serves_the_examples(tmp_path: Path) -> N
     ids, printed = served_ids([], tmp_path)
     assert sorted(ids) == BUNDLED
     assert "bundled examples" in printed
+    assert '"GET /sessions.json HTTP/1.1" 200' in printed
+    # Quiet: no request log.
+    assert "GET /sessions.json" not in served_ids(["-q"], tmp_path)[1]
     assert served_ids(["example:gentle-yoga"], tmp_path)[0] == ["gentle-yoga"]
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "mine.yaml").write_text(SCRIPT)

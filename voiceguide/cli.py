@@ -733,7 +733,8 @@ def serve(
 
     settings = RenderSettings(options, bitrate)
     if _global_flag("quiet"):
-        logging.getLogger("voiceguide.server.http").setLevel(logging.WARNING)
+        # aiohttp's access log: one line per request. Warnings (malformed requests) stay.
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         run_server(
             list(sources) or [_default_folder()],
@@ -846,8 +847,9 @@ def error_boundary() -> Iterator[None]:
         sys.exit(_interrupted_status())
 
 
-# Choices that belong to one run, not to a standing preference in the environment.
-_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force"}
+# Choices that belong to one run, not to a standing preference in the environment;
+# and `voices --engine`, a filter: VOICEGUIDE_ENGINE=auto would hide every engine.
+_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"}
 
 
 def environment_names(command: click.Command) -> None:
@@ -859,7 +861,7 @@ def environment_names(command: click.Command) -> None:
             isinstance(param, click.Option)
             and param.envvar is None
             and not param.hidden
-            and param.name not in _NOT_FROM_ENVIRONMENT
+            and not {param.name, f"{command.name}.{param.name}"} & _NOT_FROM_ENVIRONMENT
         ):
             long_name = max(param.opts, key=len).lstrip("-")
             param.envvar = ENV_PREFIX + long_name.upper().replace("-", "_")
