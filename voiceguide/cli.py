@@ -315,7 +315,8 @@ def export(
       voiceguide export scripts/ --split --subtitles -j 2
       voiceguide export scripts/espalda-suave.yaml --stems       (a script with ambience:)
       voiceguide export scripts/nacken-entspannen.yaml --voice-model de_DE-thorsten-medium.onnx
-      voiceguide export example:back-spasm-relief -o - | mpv -      (- is stdout, or stdin)
+      voiceguide export example:back-spasm-relief -o - | mpv -   (a bundled script, to stdout)
+      cat mine.yaml | voiceguide export - -o mine.mp3           (the script from stdin)
     """
     quiet = quiet or _global_flag("quiet")
     paths = pipeline.find_scripts(list(scripts))
