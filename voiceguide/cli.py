@@ -25,7 +25,7 @@ ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides th
 ENV_PREFIX = "VOICEGUIDE_"
 VERBOSE_HELP = "Say more: each cue note of an export, each request a speaker makes."
 QUIET_HELP = "Print only errors: no plan from check, no report, progress or request log."
-# `-o -`: the audio goes to standard output. Like STDIN, a path no one can type.
+# `-o -`: the audio goes to standard output (a name, like pipeline.STDIN, that ./- is not).
 STDOUT = Path("<stdout>")
 
 

@@ -39,8 +39,8 @@ Progress = Callable[[int, int], None]
 # stage's name it returns that stage's progress callback.
 Stages = Callable[[str], Progress]
 SCRIPT_SUFFIXES = (".yaml", ".yml")
-# `-` on the command line: the script comes from standard input. A path no
-# command line can spell, so a file named "-" stays reachable as ./-.
+# `-` on the command line: the script comes from standard input. Not Path("-"),
+# which is also how pathlib reads ./-, the way to name a file called "-".
 STDIN = Path("<stdin>")
 
 
