@@ -2,29 +2,78 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import logging
+import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import __version__, pipeline
+from . import __version__, examples, pipeline
 from .allocator import one_heap
 from .errors import UsageError, UserError
 
 ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
+ENV_PREFIX = "VOICEGUIDE_"
+VERBOSE_HELP = "Say more: each cue note of an export, each request a speaker makes."
+QUIET_HELP = "Print only errors: no plan from check, no report, progress or request log."
+# `-o -`: the audio goes to standard output (a name, like pipeline.STDIN, that ./- is not).
+STDOUT = Path("<stdout>")
+
+
+class ScriptPath(click.Path):
+    """A script on the command line: a path, ``example:NAME`` for a bundled one,
+    or (where ``stdin``) ``-`` for standard input."""
+
+    def __init__(self, *, stdin: bool = False) -> None:
+        super().__init__(path_type=Path)
+        self.stdin = stdin
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            if value == "-":
+                if self.stdin:
+                    return pipeline.STDIN
+                # play reads keys from the terminal; the others need the file again.
+                raise UsageError("- (stdin) is read by check and export only; give a script file")
+            bundled = examples.expand(value)
+            if bundled is not None:
+                return bundled
+        return super().convert(value, param, ctx)
+
+
+class OutputPath(click.Path):
+    """Where audio goes: a file, a folder, or ``-`` for standard output."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return STDOUT if value == "-" else super().convert(value, param, ctx)
+
+
+def _engine_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from .speech import ENGINE_NAMES
+
+    return [name for name in ("auto", *ENGINE_NAMES) if name.startswith(incomplete)]
 
 
 def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The engine flags every command that speaks shares, given to it as ``options``."""
     flags = [
-        click.option("--engine", "-e", metavar="NAME", help=ENGINE_HELP),
-        click.option("--voice", "-v", metavar="ID", help="The engine's voice id (see `voices`)."),
+        click.option(
+            "--engine", "-e", metavar="NAME", help=ENGINE_HELP, shell_complete=_engine_names
+        ),
+        click.option("--voice", metavar="ID", help="The engine's voice id (see `voices`)."),
         click.option(
             "--rate",
             "-r",
@@ -104,7 +153,9 @@ class _Commands(click.Group):
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voiceguide")
-def cli() -> None:
+@click.option("--verbose", "-v", is_flag=True, help=VERBOSE_HELP)
+@click.option("--quiet", "-q", is_flag=True, help=QUIET_HELP)
+def cli(verbose: bool, quiet: bool) -> None:
     """Turn exercise scripts into paced, spoken, exactly timed audio sessions.
 
     \b
@@ -116,14 +167,58 @@ def cli() -> None:
       voiceguide serve scripts/ --host 0.0.0.0            web player, podcast feed, playlist
       voiceguide cast scripts/gentle-yoga.yaml --to Kitchen   play on a smart speaker
       voiceguide voices                                   engines and their voices
+      voiceguide examples                                 the bundled scripts
 
     The script format is described in docs/script-format.md; `voiceguide schema`
     prints a JSON Schema that editors use to complete and check scripts.
+    SCRIPT may be example:NAME for a bundled script, and - reads it from stdin
+    (check, export). Every option --NAME also comes from VOICEGUIDE_NAME in the
+    environment (--voice-model: VOICEGUIDE_VOICE_MODEL); a flag given wins.
     """
+    if verbose and quiet:
+        raise UsageError("--verbose and --quiet contradict each other; give one of them")
+
+
+def _global_flag(name: str) -> bool:
+    """Whether ``--verbose`` or ``--quiet`` was given, before the command or after it."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    root = ctx.find_root()
+    return bool(root.params.get(name) or root.meta.get(_META + name))
+
+
+_META = "voiceguide.global."
+_GLOBAL_FLAGS = {"verbose": ("-v", VERBOSE_HELP), "quiet": ("-q", QUIET_HELP)}
+
+
+def _remember_global(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and param.name:
+        ctx.find_root().meta[_META + param.name] = True
+
+
+def global_flags(group: click.Group) -> None:
+    """Let every command take -v/--verbose and -q/--quiet after its name too
+    (``voiceguide export x.yaml -q``), where it has no such option of its own."""
+    for command in group.commands.values():
+        names = {param.name for param in command.params}
+        for name, (short, help_text) in _GLOBAL_FLAGS.items():
+            if name not in names:
+                command.params.append(
+                    click.Option(
+                        [f"--{name}", short],
+                        is_flag=True,
+                        expose_value=False,
+                        callback=_remember_global,
+                        help=help_text,
+                    )
+                )
+        if isinstance(command, click.Group):
+            global_flags(command)
 
 
 @cli.command()
-@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("scripts", nargs=-1, required=True, type=ScriptPath(stdin=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the planned timeline as JSON.")
 @click.option("--brief", is_flag=True, help="Show chapters and totals, not every event.")
 @voice_options
@@ -140,6 +235,7 @@ def check(
     status 2 when any script has one. Speech is synthesised (and cached) to
     measure each phrase, so the times shown are the ones the export will have.
     With --json a script with errors is {"source": ..., "errors": [...]}.
+    A script - is read from stdin; with --quiet only errors are printed.
     """
     from .report import errors_json, timeline_json, timeline_text
 
@@ -156,6 +252,8 @@ def check(
             continue
         texts.append(timeline_text(timeline, events=not brief))
         payloads.append(timeline_json(timeline))
+    if _global_flag("quiet"):
+        sys.exit(status)
     if as_json:
         payload = payloads[0] if len(payloads) == 1 else payloads
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -166,13 +264,13 @@ def check(
 
 
 @cli.command()
-@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("scripts", nargs=-1, required=True, type=ScriptPath(stdin=True))
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OutputPath(),
     metavar="PATH",
-    help="Output file (.mp3 or .wav) for one script, or a folder.  [default: audio/]",
+    help="Output file (.mp3 or .wav) for one script, a folder, or - for stdout.  [default: audio/]",
 )
 @click.option(
     "--format",
@@ -180,7 +278,7 @@ def check(
     type=click.Choice(["mp3", "wav"]),
     default="mp3",
     show_default=True,
-    help="Format when --output is a folder.",
+    help="Format when --output is a folder or - (stdout).",
 )
 @_bitrate_option("MP3 bitrate, constant so that every player seeks exactly.")
 @click.option("--subtitles", is_flag=True, help="Also write a WebVTT transcript, NAME.vtt.")
@@ -229,8 +327,17 @@ def export(
       voiceguide export scripts/ --split --subtitles -j 2
       voiceguide export scripts/espalda-suave.yaml --stems       (a script with ambience:)
       voiceguide export scripts/nacken-entspannen.yaml --voice-model de_DE-thorsten-medium.onnx
+      voiceguide export example:back-spasm-relief -o - | mpv -   (a bundled script, to stdout)
+      cat mine.yaml | voiceguide export - -o mine.mp3           (the script from stdin)
     """
+    quiet = quiet or _global_flag("quiet")
     paths = pipeline.find_scripts(list(scripts))
+    if output == STDOUT:
+        request = pipeline.ExportRequest(output, bitrate, subtitles, split, stems)
+        _export_to_stdout(paths, request, audio_format, quiet, options)
+        return
+    if pipeline.STDIN in paths and len(paths) > 1:
+        raise UsageError("a script from stdin (-) is exported on its own; export the others apart")
     jobs_list = [
         (path, pipeline.ExportRequest(dest, bitrate, subtitles, split, stems))
         for path, dest in zip(paths, _destinations(paths, output, audio_format), strict=True)
@@ -241,6 +348,7 @@ def export(
             result = pipeline.export(path, request, options, stages)
         if not quiet:
             _report(result)
+            _report_notes(result)
         return
     failures: list[pipeline.Failure] = []
 
@@ -250,10 +358,61 @@ def export(
             _echo_error(result.message)
         elif not quiet:
             _report(result)
+            _report_notes(result)
 
     pipeline.export_many(jobs_list, options, jobs or pipeline.cpu_count(), done)
     if failures:
         sys.exit(max(f.exit_status for f in failures))
+
+
+def _export_to_stdout(
+    paths: list[Path],
+    request: pipeline.ExportRequest,
+    audio_format: str,
+    quiet: bool,
+    options: pipeline.VoiceOptions,
+) -> None:
+    """`-o -`: one script's audio, and nothing else, on stdout (for a pipe)."""
+    asked = (("--split", request.split), ("--subtitles", request.subtitles))
+    files = [flag for flag, wanted in (*asked, ("--stems", request.stems)) if wanted]
+    if files:
+        raise UsageError(f"-o - sends one audio stream to stdout; {files[0]} needs -o FILE or DIR")
+    if len(paths) != 1:
+        raise UsageError(f"-o - takes one script, not {len(paths)}; give a folder for several")
+    if sys.stdout.isatty():
+        raise UsageError("-o - would write audio to the terminal; redirect or pipe it")
+    path = paths[0]
+    # The file export's bytes exactly: its Info frame and tags are written last,
+    # after seeking back, which a pipe cannot do.
+    with tempfile.TemporaryDirectory(prefix="voiceguide-") as folder:
+        request = dataclasses.replace(request, dest=Path(folder) / f"session.{audio_format}")
+        # Whatever is printed meanwhile must not mix with the audio.
+        with redirect_stdout(sys.stderr), _progress_bar(path.name, quiet) as stages:
+            result = pipeline.export(path, request, options, stages)
+        _copy_to_stdout(result.outputs[0])
+    if not quiet:
+        with redirect_stdout(sys.stderr):
+            _report(dataclasses.replace(result, outputs=[STDOUT]))
+            _report_notes(result)
+
+
+def _copy_to_stdout(path: Path) -> None:
+    out = sys.stdout.buffer
+    try:
+        with path.open("rb") as audio:
+            shutil.copyfileobj(audio, out, 1 << 20)
+        out.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`| head -c 1000`): its choice, nothing to report.
+        # Python would flush stdout again on exit and fail again: point it nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
+
+
+def _report_notes(result: pipeline.ExportResult) -> None:
+    if _global_flag("verbose"):
+        for note in result.notes:
+            click.echo(f"  note: {note}")
 
 
 def _destinations(paths: list[Path], output: Path | None, audio_format: str) -> list[Path]:
@@ -313,7 +472,9 @@ def _report(result: pipeline.ExportResult) -> None:
 
 
 @cli.command()
-@click.option("--engine", "-e", metavar="NAME", help="Only this engine.")
+@click.option(
+    "--engine", "-e", metavar="NAME", help="Only this engine.", shell_complete=_engine_names
+)
 def voices(engine: str | None) -> None:
     """List speech engines (available or not, and why) and their voices."""
     from .speech import list_engines
@@ -392,14 +553,14 @@ def speakers(timeout: float) -> None:
 
 
 @cli.command()
-@click.argument("script", type=click.Path(path_type=Path))
+@click.argument("script", type=ScriptPath())
 @click.option(
     "--to",
     "target",
     required=True,
     metavar="NAME|URL",
     help="The speaker: its name (see `speakers`), a UPnP description URL, "
-    "or ha:media_player.NAME to play through Home Assistant (HA_URL, HA_TOKEN).",
+    "or ha:media_player.NAME to play through Home Assistant (HASS_SERVER, HASS_TOKEN).",
 )
 @click.option(
     "--host",
@@ -411,7 +572,7 @@ def speakers(timeout: float) -> None:
 )
 @_search_timeout("Seconds to search for the speaker.")
 @click.option(
-    "--verbose", is_flag=True, help="Print every request the speaker makes for the audio."
+    "--verbose", "-v", is_flag=True, help="Print every request the speaker makes for the audio."
 )
 @voice_options
 def cast(
@@ -433,11 +594,12 @@ def cast(
     Examples:
       voiceguide cast scripts/back-spasm-relief.yaml --to "Living Room"
       voiceguide cast scripts/gentle-yoga.yaml --to http://192.168.1.20:49152/description.xml
-      HA_URL=http://homeassistant.local:8123 HA_TOKEN=... \\
+      HASS_SERVER=http://homeassistant.local:8123 HASS_TOKEN=... \\
         voiceguide cast scripts/breathing-calm.yaml --to ha:media_player.kitchen
     """
     from .cast.console import INTERRUPTED, cast_script
 
+    verbose = verbose or _global_flag("verbose")
     with _progress_bar(script.name, False) as stages:
         code = cast_script(script, target, host, port, timeout, verbose, options, stages)
     if code:
@@ -445,7 +607,7 @@ def cast(
 
 
 @cli.command()
-@click.argument("script", type=click.Path(path_type=Path))
+@click.argument("script", type=ScriptPath())
 @click.option("--device", "-d", metavar="NAME", help="Play on this device (see `devices`).")
 @click.option(
     "--from",
@@ -534,7 +696,7 @@ def schema() -> None:
 
 
 @cli.command()
-@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, type=ScriptPath())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option(
@@ -562,7 +724,10 @@ def serve(
     jobs: int,
     options: pipeline.VoiceOptions,
 ) -> None:
-    """Serve the scripts in SOURCES (a folder or files; default scripts/) over HTTP.
+    """Serve the scripts in SOURCES (a folder or files) over HTTP.
+
+    Without SOURCES it serves ./scripts, or the bundled examples where there is
+    no ./scripts folder.
 
     Open the address it prints in a browser for the library and the web
     player; podcast apps subscribe to /feed.xml. Each session is rendered on
@@ -580,9 +745,12 @@ def serve(
     from .server import serve as run_server
 
     settings = RenderSettings(options, bitrate)
+    if _global_flag("quiet"):
+        # aiohttp's access log: one line per request. Warnings (malformed requests) stay.
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         run_server(
-            list(sources) or [Path("scripts")],
+            list(sources) or [_default_folder()],
             host=host,
             port=port,
             cache_dir=cache_dir or default_cache_dir(),
@@ -592,6 +760,61 @@ def serve(
         )
     except KeyboardInterrupt:
         click.echo("voiceguide: stopped", err=True)
+
+
+def _default_folder() -> Path:
+    here = Path("scripts")
+    if here.is_dir():
+        return here
+    click.echo("no ./scripts folder here: serving the bundled examples", err=True)
+    return examples.folder()
+
+
+@cli.command("examples")
+@click.argument("name", required=False, shell_complete=lambda c, p, i: _example_names(i))
+@click.argument("dest", required=False, type=OutputPath())
+@click.option("--force", "-f", is_flag=True, help="Replace DEST if it exists.")
+def examples_command(name: str | None, dest: Path | None, force: bool) -> None:
+    """List the bundled scripts, or copy the script NAME out to DEST to edit it.
+
+    DEST is a file or a folder (default: NAME.yaml here); - prints the script.
+    An existing file is kept unless --force. Commands that take a script also
+    take example:NAME, so a bundled script plays without being copied.
+
+    \b
+    Examples:
+      voiceguide examples
+      voiceguide examples back-spasm-relief              writes ./back-spasm-relief.yaml
+      voiceguide examples gentle-yoga ~/routines/
+      voiceguide play example:breathing-calm
+    """
+    if name is None:
+        _list_examples()
+        return
+    source = examples.expand(name) or examples.path_of(name)
+    text = source.read_text(encoding="utf-8")
+    if dest == STDOUT:
+        click.echo(text, nl=False)
+        return
+    target = dest if dest is not None else Path(source.name)
+    if target.is_dir():
+        target = target / source.name
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; add --force to replace it")
+    pipeline.write_text_atomic(target, text)
+    if not _global_flag("quiet"):
+        click.echo(f"wrote {target}")
+
+
+def _example_names(incomplete: str) -> list[str]:
+    return [name for name in examples.names() if name.startswith(incomplete)]
+
+
+def _list_examples() -> None:
+    for name in examples.names():
+        session = pipeline.load_session(examples.path_of(name))
+        minutes = max(1, round(pipeline.estimated_plan(session).duration_s / 60))
+        click.echo(f"{name:<22} {session.title} (about {minutes} min, {session.language})")
 
 
 # SIGTERM (a service manager, `kill`) stops a command the way Ctrl-C does,
@@ -643,8 +866,33 @@ def error_boundary() -> Iterator[None]:
         sys.exit(_interrupted_status())
 
 
+# Choices that belong to one run, not to a standing preference in the environment;
+# and `voices --engine`, a filter: VOICEGUIDE_ENGINE=auto would hide every engine.
+_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"}
+
+
+def environment_names(command: click.Command) -> None:
+    """Give every option --NAME of ``command`` and its subcommands the environment
+    variable VOICEGUIDE_NAME (dashes as underscores): a flag given wins over it,
+    and it wins over the script's setting and the default."""
+    for param in command.params:
+        if (
+            isinstance(param, click.Option)
+            and param.envvar is None
+            and not param.hidden
+            and not {param.name, f"{command.name}.{param.name}"} & _NOT_FROM_ENVIRONMENT
+        ):
+            long_name = max(param.opts, key=len).lstrip("-")
+            param.envvar = ENV_PREFIX + long_name.upper().replace("-", "_")
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            environment_names(sub)
+
+
 def main(argv: list[str] | None = None) -> None:
     global _terminated
+    global_flags(cli)
+    environment_names(cli)
     _terminated = False
     one_heap()  # before any thread starts: see allocator.py
     try:
