@@ -555,8 +555,10 @@ def serve(
     Open the address it prints in a browser for the library and the web
     player; podcast apps subscribe to /feed.xml. Each session is rendered on
     first request, kept in the cache, and rendered again when its script
-    changes. Only 127.0.0.1 is served unless --host says otherwise. Ctrl-C or
-    SIGTERM stops it within seconds, renders in progress included (exit status 0).
+    changes. Only 127.0.0.1 is served unless --host says otherwise; with
+    --host 0.0.0.0 it prints this machine's network addresses and, on a
+    terminal, a QR code of the first for a phone to scan. Ctrl-C or SIGTERM
+    stops it within seconds, renders in progress included (exit status 0).
 
     \b
     Examples:
@@ -566,6 +568,7 @@ def serve(
     """
     from .server import RenderSettings, default_cache_dir
     from .server import serve as run_server
+    from .server.announce import announcement
 
     settings = RenderSettings(options, bitrate)
     try:
@@ -576,7 +579,9 @@ def serve(
             cache_dir=cache_dir or default_cache_dir(),
             settings=settings,
             workers=jobs,
-            ready=lambda url: click.echo(f"Serving on {url}  (Ctrl-C stops)", err=True),
+            ready=lambda urls: click.echo(
+                announcement(host, urls, qr=sys.stderr.isatty()), err=True, nl=False
+            ),
         )
     except KeyboardInterrupt:
         click.echo("voiceguide: stopped", err=True)
