@@ -17,27 +17,47 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _ANY_REMOTE_V4 = "192.0.2.1"
 
 
-def interface_addresses() -> list[Address]:
-    """Every address of every interface that is configured, loopback included."""
+def _adapters() -> list[list[Address]]:
+    """The addresses of each configured interface, loopback's included."""
     import ifaddr
 
-    found: list[Address] = []
+    adapters = []
     for adapter in ifaddr.get_adapters():
+        addresses: list[Address] = []
         for ip in adapter.ips:
             # ifaddr gives IPv6 as (address, flowinfo, scope id).
             text = ip.ip[0] if isinstance(ip.ip, tuple) else ip.ip
             try:
-                address = ipaddress.ip_address(text.split("%")[0])
+                addresses.append(ipaddress.ip_address(text.split("%")[0]))
             except ValueError:
                 continue
-            if address not in found:
-                found.append(address)
+        adapters.append(addresses)
+    return adapters
+
+
+def interface_addresses() -> list[Address]:
+    """Every address of every interface that is configured, loopback included."""
+    found: list[Address] = []
+    for addresses in _adapters():
+        found.extend(a for a in addresses if a not in found)
     return found
 
 
+_LOOPBACK = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
+
+
 def on_a_network() -> bool:
-    """Whether any interface has an address besides loopback."""
-    return any(not a.is_loopback for a in interface_addresses())
+    """Whether any interface besides loopback has an address.
+
+    The loopback interface is the one holding 127.0.0.1 or ::1 and nothing
+    else but loopback addresses: another interface given an address of the
+    127/8 range (a test's private network) is a network all the same.
+    """
+    return any(
+        addresses
+        and not (all(a.is_loopback for a in addresses) and any(a in _LOOPBACK for a in addresses))
+        for addresses in _adapters()
+    )
 
 
 def _route_source_v4() -> str | None:
