@@ -187,3 +187,21 @@ def test_playing_is_said_after_the_player_reports_it(
     lines = err.strip().splitlines()
     assert lines[0].startswith("playing Kitchen stretch (0:03.") and f"on {ENTITY}" in lines[0]
     assert lines[-1] == f"finished on {ENTITY}"
+
+
+def test_an_unreachable_home_assistant_is_one_line(
+    refused_url: str,
+    script: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = refused_url.removesuffix("/description.xml")
+    monkeypatch.setenv("HA_URL", base)
+    monkeypatch.setenv("HA_TOKEN", TOKEN)
+    code, out, err = run(["cast", str(script), "--to", f"ha:{ENTITY}", *CAST], capsys)
+    assert code == 1
+    assert err == (
+        f"voiceguide: cannot reach Home Assistant at {base}: "
+        "the connection was refused (nothing listens there)\n"
+    )
+    assert "playing" not in out

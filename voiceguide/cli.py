@@ -357,7 +357,11 @@ def cache_info() -> None:
 @cache.command("clear")
 def cache_clear() -> None:
     """Delete every cached phrase and every session `serve` rendered into the
-    default folder (they are made again when next needed)."""
+    default folder (they are made again when next needed).
+
+    Kept: the feed's first-seen dates (published.json, so that episodes keep
+    their dates) and whatever a `serve --cache-dir` elsewhere rendered.
+    """
     from .server import default_cache_dir as served_dir
     from .server.renders import clear_rendered
     from .speech.cache import PhraseCache, default_cache_dir
