@@ -209,6 +209,7 @@ def test_a_refused_token_is_one_line(
     assert err.strip().splitlines()[-1] == (
         "voiceguide: Home Assistant refused the token in HA_TOKEN (401)"
     )
+    assert "playing" not in err  # it never played: nothing may say it did
     assert [r.authorization for r in home_assistant.requests] == ["Bearer wrong"]
 
 

@@ -6,7 +6,7 @@ blocks that large come from the heap, where freed memory is seldom returned.
 Rendering frees many blocks of a few MB (a phrase's filtered samples, its
 oversampled envelope), so the heap grew with every one: a two-hour export
 of 300 distinct phrases peaked at 295 MB with the moving threshold and at
-232 MB with it fixed at 256 KiB (275 MB at 4 MiB). Returned memory is
+232 MB with it fixed at 0.26 MB (275 MB at 4.2 MB). Returned memory is
 faulted in again when reused, which cost the seed routine's warm export 1 s
 of system time: only sessions too large to hold are switched (see clipstore).
 

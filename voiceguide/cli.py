@@ -491,35 +491,63 @@ def voices(engine: str | None) -> None:
 
 @cli.group()
 def cache() -> None:
-    """The phrase cache: spoken phrases kept so exports need not speak them again.
+    """The cache: spoken phrases and the sessions `serve` rendered, kept so that
+    they need not be made again.
 
     It lives in $XDG_CACHE_HOME/voiceguide (default ~/.cache/voiceguide), is
-    safe to share between processes, checks every entry's checksum (a damaged
-    one is spoken again) and keeps itself under 512 MiB by dropping the least
-    recently used phrases.
+    safe to share between processes, checks every phrase's checksum (a damaged
+    one is spoken again) and keeps its phrases under 500 MB by dropping the
+    least recently used. Sizes are in MB (10^6 bytes).
     """
+
+
+def _megabytes(size_bytes: int) -> str:
+    return f"{size_bytes / 1e6:.1f} MB"
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @cache.command("info")
 def cache_info() -> None:
-    """Show where the cache is, how many phrases it holds and its size."""
+    """Show where the cache is, what it holds and its size."""
+    from .server import default_cache_dir as served_dir
+    from .server.renders import rendered_usage
     from .speech.cache import PhraseCache, default_cache_dir
 
     store = PhraseCache(default_cache_dir())
     entries = store.entries()
-    size_mb = sum(size for _, size, _ in entries) / 1e6
-    click.echo(f"{store.directory}: {len(entries)} phrases, {size_mb:.1f} MB")
-    click.echo(f"limit: {store.max_bytes / 2**20:.0f} MiB (least recently used dropped first)")
+    size = sum(size for _, size, _ in entries)
+    click.echo(f"{store.directory}: {_counted(len(entries), 'phrase')}, {_megabytes(size)}")
+    click.echo(f"limit: {_megabytes(store.max_bytes)} (least recently used dropped first)")
+    sessions, served_size = rendered_usage(served_dir())
+    click.echo(
+        f"{served_dir()}: {_counted(sessions, 'rendered session')}, {_megabytes(served_size)}"
+    )
 
 
 @cache.command("clear")
 def cache_clear() -> None:
-    """Delete every cached phrase (they are spoken again when next needed)."""
+    """Delete every cached phrase and every session `serve` rendered into the
+    default folder (they are made again when next needed).
+
+    Kept: the feed's first-seen dates (published.json, so that episodes keep
+    their dates) and whatever a `serve --cache-dir` elsewhere rendered.
+    """
+    from .server import default_cache_dir as served_dir
+    from .server.renders import clear_rendered
     from .speech.cache import PhraseCache, default_cache_dir
 
     store = PhraseCache(default_cache_dir())
+    size = store.size_bytes()
     removed = store.clear()
-    click.echo(f"removed {removed} phrases from {store.directory}")
+    click.echo(f"removed {_counted(removed, 'phrase')} ({_megabytes(size)}) from {store.directory}")
+    sessions, served_size = clear_rendered(served_dir())
+    click.echo(
+        f"removed {_counted(sessions, 'rendered session')} ({_megabytes(served_size)}) "
+        f"from {served_dir()}"
+    )
 
 
 def _search_timeout(help_text: str) -> Callable[..., Any]:
@@ -732,8 +760,10 @@ def serve(
     Open the address it prints in a browser for the library and the web
     player; podcast apps subscribe to /feed.xml. Each session is rendered on
     first request, kept in the cache, and rendered again when its script
-    changes. Only 127.0.0.1 is served unless --host says otherwise. Ctrl-C or
-    SIGTERM stops it within seconds, renders in progress included (exit status 0).
+    changes. Only 127.0.0.1 is served unless --host says otherwise; with
+    --host 0.0.0.0 it prints this machine's network addresses and, on a
+    terminal, a QR code of the first for a phone to scan. Ctrl-C or SIGTERM
+    stops it within seconds, renders in progress included (exit status 0).
 
     \b
     Examples:
@@ -743,6 +773,7 @@ def serve(
     """
     from .server import RenderSettings, default_cache_dir
     from .server import serve as run_server
+    from .server.announce import announcement
 
     settings = RenderSettings(options, bitrate)
     if _global_flag("quiet"):
@@ -756,7 +787,9 @@ def serve(
             cache_dir=cache_dir or default_cache_dir(),
             settings=settings,
             workers=jobs,
-            ready=lambda url: click.echo(f"Serving on {url}  (Ctrl-C stops)", err=True),
+            ready=lambda urls: click.echo(
+                announcement(host, urls, qr=sys.stderr.isatty()), err=True, nl=False
+            ),
         )
     except KeyboardInterrupt:
         click.echo("voiceguide: stopped", err=True)

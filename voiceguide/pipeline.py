@@ -77,7 +77,7 @@ def load_session(path: Path, allow_fallback: bool = False) -> Session:
         if size > MAX_SCRIPT_BYTES:
             raise ScriptError(
                 f"the file is {size / 1e6:.1f} MB; a script may be at most "
-                f"{MAX_SCRIPT_BYTES // 1024} KiB",
+                f"{MAX_SCRIPT_BYTES / 1e6:g} MB",
                 source=source,
             )
         data = path.read_bytes()

@@ -16,7 +16,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from voiceguide.cast.base import CastError, Found, Metadata, Speaker, State, Status
+from voiceguide.cast.base import CastError, Found, Metadata, Speaker, State, Status, reason
 from voiceguide.cast.chromecast import media_metadata
 from voiceguide.errors import UsageError
 
@@ -119,9 +119,8 @@ class HomeAssistantSpeaker:
                     raise CastError(f"Home Assistant answered {reply.status} to {path}: {text}")
                 return await reply.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise CastError(
-                f"cannot reach Home Assistant at {self.base_url}: {exc or type(exc).__name__}"
-            ) from None
+            where = f"Home Assistant at {self.base_url}"
+            raise CastError(f"cannot reach {where}: {reason(exc)}") from None
 
     async def play(self, url: str, metadata: Metadata) -> None:
         body = play_media_body(self.entity_id, url, metadata)

@@ -42,7 +42,7 @@ from .placeholders import Context, check_placeholders
 from .pronounce import check_pronunciation
 from .yaml_problems import describe
 
-MAX_SCRIPT_BYTES = 1024 * 1024
+MAX_SCRIPT_BYTES = 1_000_000  # 1 MB
 MAX_TEXT_CHARS = 2000
 MAX_REPEAT = 100
 MAX_REPS = 100
@@ -202,7 +202,7 @@ class _Reader:
         if len(raw) > MAX_SCRIPT_BYTES:
             raise ScriptError(
                 f"the file is {len(raw) / 1e6:.1f} MB; a script may be at most "
-                f"{MAX_SCRIPT_BYTES // 1024} KiB",
+                f"{MAX_SCRIPT_BYTES / 1e6:g} MB",
                 source=self.source,
             )
         if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
