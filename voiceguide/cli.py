@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from . import __version__, pipeline
+from .core.plural import counted
 from .errors import UsageError, UserError
 
 ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
@@ -291,7 +292,11 @@ def _progress_bar(label: str, quiet: bool) -> Iterator[pipeline.Stages | None]:
 def _report(result: pipeline.ExportResult) -> None:
     from .report import clock
 
-    extra = f", {len(result.notes)} cue notes (see `voiceguide check`)" if result.notes else ""
+    extra = (
+        f", {counted(len(result.notes), 'cue note')} (see `voiceguide check`)"
+        if result.notes
+        else ""
+    )
     click.echo(
         f"wrote {result.outputs[0]} ({clock(result.duration_s)}, "
         f"{result.loudness_lufs:.1f} LUFS{extra})"
@@ -335,7 +340,7 @@ def cache_info() -> None:
     store = PhraseCache(default_cache_dir())
     entries = store.entries()
     size_mb = sum(size for _, size, _ in entries) / 1e6
-    click.echo(f"{store.directory}: {len(entries)} phrases, {size_mb:.1f} MB")
+    click.echo(f"{store.directory}: {counted(len(entries), 'phrase')}, {size_mb:.1f} MB")
     click.echo(f"limit: {store.max_bytes / 2**20:.0f} MiB (least recently used dropped first)")
 
 
@@ -346,7 +351,7 @@ def cache_clear() -> None:
 
     store = PhraseCache(default_cache_dir())
     removed = store.clear()
-    click.echo(f"removed {removed} phrases from {store.directory}")
+    click.echo(f"removed {counted(removed, 'phrase')} from {store.directory}")
 
 
 def _search_timeout(help_text: str) -> Callable[..., Any]:

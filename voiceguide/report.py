@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core.model import Event, Timeline
+from .core.plural import counted
 
 
 def _s(timeline: Timeline, samples: int) -> float:
@@ -64,7 +65,7 @@ def timeline_text(timeline: Timeline, *, events: bool = True) -> str:
     seconds = timeline.seconds
     lines = [
         f"{timeline.title}: {clock(timeline.duration_s)} "
-        f"({timeline.duration_s:.2f} s), {len(timeline.chapters)} chapters"
+        f"({timeline.duration_s:.2f} s), {counted(len(timeline.chapters), 'chapter')}"
     ]
     lines.append("")
     lines.append("Chapters")
