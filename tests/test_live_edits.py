@@ -267,6 +267,9 @@ def test_the_opening_is_the_start_of_the_whole_plan(script: Path) -> None:
         assert [e for e in first.timeline.events if e.end_sample <= end] == [
             e for e in whole.events if e.end_sample <= end
         ]
+        # Its chapters too: the same titles from the same starts (the last one cut short).
+        starts = [(c.title, c.start_sample, c.kind) for c in first.timeline.chapters]
+        assert starts == [(c.title, c.start_sample, c.kind) for c in whole.chapters][: len(starts)]
 
 
 def test_keys_and_escape_sequences() -> None:
