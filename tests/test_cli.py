@@ -50,6 +50,7 @@ def test_check_json_has_the_spec_fields(script: Path, capsys: pytest.CaptureFixt
     assert plan["title"] == "Tiny session"
     assert plan["duration"] > 0
     assert {"title", "start", "end"} <= set(plan["chapters"][0])
+    assert [c["kind"] for c in plan["chapters"]] == ["introduction", "exercise", "exercise"]
     kinds = {e["kind"] for e in plan["events"]}
     assert kinds == {"speech", "silence", "tone", "hold"}
     for event in plan["events"]:

@@ -26,6 +26,7 @@ def timeline_json(timeline: Timeline) -> dict[str, Any]:
                 "title": c.title,
                 "start": _s(timeline, c.start_sample),
                 "end": _s(timeline, c.end_sample),
+                "kind": c.kind,
             }
             for c in timeline.chapters
         ],
