@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from cli_helpers import run_cli
 
+from voiceguide.core.plan import plan, spoken_phrases
 from voiceguide.core.plural import counted
+from voiceguide.core.script import parse_script
+from voiceguide.errors import EngineError
+from voiceguide.live import edits
 from voiceguide.server.pages import _card
+from voiceguide.speech.clips import ClipSource
 
 
 @pytest.mark.parametrize(
@@ -51,3 +58,31 @@ def test_check_export_and_the_cache_say_one_of_a_thing(
 def test_a_library_card_with_one_part() -> None:
     card = _card({"id": "x", "title": "X", "duration": 65.0, "chapters": [{"title": "X"}]})
     assert '<p class="card-meta">1 min · 1 part</p>' in card
+
+
+class _CrashingEngine:
+    """An engine whose library fails on a batch of phrases."""
+
+    id = "crash/1"
+
+    def synthesize(self, text: str) -> tuple[Any, int]:
+        raise RuntimeError("boom")
+
+    def synthesize_many(self, texts: list[str]) -> Iterator[tuple[Any, int]]:
+        raise RuntimeError("boom")
+
+
+def test_an_engine_failure_on_two_phrases_names_one_more_phrase() -> None:
+    source = ClipSource(cast(Any, _CrashingEngine()), None)
+    with pytest.raises(EngineError) as caught:
+        source.clips(["One.", "Two."])
+    assert str(caught.value).endswith("on: 'One.' and 1 more phrase")
+
+
+def test_from_a_step_a_one_step_script_does_not_have_steps_1_to_1() -> None:
+    session = parse_script("title: x\nsteps:\n  - exercise: Squat\n    hold: 3s\n", "t.yaml")
+    lengths = {p: 4410 for p in spoken_phrases(session)}
+    tones = {name: 4410 for name in ("end_of_hold", "tick", "switch_sides")}
+    timeline = plan(session, lengths, tones, 44100)
+    with pytest.raises(ValueError, match=r"^there is no step 2; the script has only step 1$"):
+        edits.start_of(timeline, 1, "2")

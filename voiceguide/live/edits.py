@@ -265,7 +265,8 @@ def start_of(timeline: Timeline, step_count: int, wanted: str) -> int:
         number = int(wanted)
         starts = [e.start_sample for e in timeline.events if e.step == number - 1]
         if not 1 <= number <= step_count or not starts:
-            raise ValueError(f"there is no step {number}; the script has steps 1 to {step_count}")
+            steps = "only step 1" if step_count == 1 else f"steps 1 to {step_count}"
+            raise ValueError(f"there is no step {number}; the script has {steps}")
         return min(starts)
     for chapter in timeline.chapters:
         if chapter.title.lower().startswith(wanted.strip().lower()):
