@@ -20,6 +20,7 @@ import click
 
 from . import __version__, examples, pipeline
 from .allocator import one_heap
+from .core.plural import counted
 from .errors import UsageError, UserError
 
 ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
@@ -462,7 +463,11 @@ def _progress_bar(label: str, quiet: bool) -> Iterator[pipeline.Stages | None]:
 def _report(result: pipeline.ExportResult) -> None:
     from .report import clock
 
-    extra = f", {len(result.notes)} cue notes (see `voiceguide check`)" if result.notes else ""
+    extra = (
+        f", {counted(len(result.notes), 'cue note')} (see `voiceguide check`)"
+        if result.notes
+        else ""
+    )
     click.echo(
         f"wrote {result.outputs[0]} ({clock(result.duration_s)}, "
         f"{result.loudness_lufs:.1f} LUFS{extra})"
@@ -505,10 +510,6 @@ def _megabytes(size_bytes: int) -> str:
     return f"{size_bytes / 1e6:.1f} MB"
 
 
-def _counted(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 @cache.command("info")
 def cache_info() -> None:
     """Show where the cache is, what it holds and its size."""
@@ -519,11 +520,11 @@ def cache_info() -> None:
     store = PhraseCache(default_cache_dir())
     entries = store.entries()
     size = sum(size for _, size, _ in entries)
-    click.echo(f"{store.directory}: {_counted(len(entries), 'phrase')}, {_megabytes(size)}")
+    click.echo(f"{store.directory}: {counted(len(entries), 'phrase')}, {_megabytes(size)}")
     click.echo(f"limit: {_megabytes(store.max_bytes)} (least recently used dropped first)")
     sessions, served_size = rendered_usage(served_dir())
     click.echo(
-        f"{served_dir()}: {_counted(sessions, 'rendered session')}, {_megabytes(served_size)}"
+        f"{served_dir()}: {counted(sessions, 'rendered session')}, {_megabytes(served_size)}"
     )
 
 
@@ -542,10 +543,10 @@ def cache_clear() -> None:
     store = PhraseCache(default_cache_dir())
     size = store.size_bytes()
     removed = store.clear()
-    click.echo(f"removed {_counted(removed, 'phrase')} ({_megabytes(size)}) from {store.directory}")
+    click.echo(f"removed {counted(removed, 'phrase')} ({_megabytes(size)}) from {store.directory}")
     sessions, served_size = clear_rendered(served_dir())
     click.echo(
-        f"removed {_counted(sessions, 'rendered session')} ({_megabytes(served_size)}) "
+        f"removed {counted(sessions, 'rendered session')} ({_megabytes(served_size)}) "
         f"from {served_dir()}"
     )
 

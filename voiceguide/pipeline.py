@@ -412,7 +412,12 @@ def opening(session: Session, source: ClipSource, options: VoiceOptions, min_s: 
             source=source,
             analyse_clips=False,
         )
-        if part.timeline.duration_s >= min_s or count >= len(session.steps):
+        if count >= len(session.steps):
+            return part
+        # Lines after an exercise lead into the next one, which this opening
+        # leaves out: cut there, they would be its closing chapter.
+        leads_in = part.timeline.chapters[-1].kind == "closing"
+        if part.timeline.duration_s >= min_s and not leads_in:
             return part
 
 

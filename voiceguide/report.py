@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core.model import Event, Timeline
+from .core.plural import counted
 from .errors import ScriptError, ScriptErrors, UserError
 
 
@@ -26,6 +27,7 @@ def timeline_json(timeline: Timeline) -> dict[str, Any]:
                 "title": c.title,
                 "start": _s(timeline, c.start_sample),
                 "end": _s(timeline, c.end_sample),
+                "kind": c.kind,
             }
             for c in timeline.chapters
         ],
@@ -93,7 +95,7 @@ def timeline_text(timeline: Timeline, *, events: bool = True) -> str:
     seconds = timeline.seconds
     lines = [
         f"{timeline.title}: {clock(timeline.duration_s)} "
-        f"({timeline.duration_s:.2f} s), {len(timeline.chapters)} chapters"
+        f"({timeline.duration_s:.2f} s), {counted(len(timeline.chapters), 'chapter')}"
     ]
     lines.append("")
     lines.append("Chapters")

@@ -39,6 +39,7 @@ from .model import (
 from .patterns import NAMED_PATTERNS, RELAX
 from .phrases import has_translation, translated_languages
 from .placeholders import Context, check_placeholders
+from .plural import counted
 from .pronounce import check_pronunciation
 from .yaml_problems import describe
 
@@ -68,7 +69,7 @@ AMBIENCE_KEYS = ("sound", "volume")
 AMBIENCE_VOLUME_DB = (-40.0, -14.0)
 MAX_PRONOUNCE = 200
 STEP_KEYS = {
-    "say": ("say",),
+    "say": ("say", "chapter"),
     "pause": ("pause",),
     "exercise": (
         "exercise",
@@ -561,7 +562,10 @@ class _Reader:
         kind_node = fields[kind]
         here = _join(field, kind)
         if kind == "say":
-            return Say(self.text(kind_node, here, ctx), line)
+            chapter = self.opt(
+                fields, "chapter", lambda n: self.text(n, _join(field, "chapter"), ctx.for_name())
+            )
+            return Say(self.text(kind_node, here, ctx), line, chapter)
         if kind == "pause":
             return Pause(self.duration(kind_node, here), line)
         if kind == "sound":
@@ -586,7 +590,7 @@ class _Reader:
             self.fail(
                 fields.get("cycles", node),
                 _join(field, "cycles"),
-                f"{cycles} cycles of {_fmt(pattern.cycle_s)} s last more than 1 hour",
+                f"{counted(cycles, 'cycle')} of {_fmt(pattern.cycle_s)} s last more than 1 hour",
             )
         return Breathe(pattern, line, cycles=cycles, for_s=for_s)
 
@@ -664,7 +668,9 @@ class _Reader:
         seconds = breaths * pattern.cycle_s
         if seconds > MAX_DURATION_S:
             self.fail(
-                node, field, f"{breaths} breaths of {_fmt(pattern.cycle_s)} s last more than 1 hour"
+                node,
+                field,
+                f"{counted(breaths, 'breath')} of {_fmt(pattern.cycle_s)} s last more than 1 hour",
             )
         return Hold(seconds, breaths=breaths)
 

@@ -15,7 +15,6 @@ import numpy as np
 
 from .. import pipeline
 from ..core.model import Session, Timeline
-from ..core.phrases import Phrases
 from ..errors import AudioDeviceError, UsageError, UserError
 from ..pipeline import STEP_GAP_S, Bed, Mastered, write_text_atomic
 from ..report import timeline_json
@@ -121,7 +120,6 @@ class _Controller:
         self.speaker = Speaker(pipeline.clip_source(session, voice))
         self.rate = OUTPUT_RATE_HZ
         self.counts = recap.count_words(session.language)
-        self.introduction = Phrases(session.language)["introduction"]
         self.closing = False
         self.recap = ""
         self.note = ""
@@ -191,7 +189,7 @@ class _Controller:
         return part if len(part.session.steps) < len(self.session.steps) else None
 
     def _waits(self, timeline: Timeline) -> list[int]:
-        return edits.wait_points(timeline, self.introduction) if self.options.wait else []
+        return edits.wait_points(timeline) if self.options.wait else []
 
     # -- playing -------------------------------------------------------------------------
     def run(self) -> PlayResult:
