@@ -235,7 +235,7 @@ def timeline_from_json(data: dict[str, Any]) -> Timeline:
     )
     rate = int(data["sample_rate"])
     chapters = tuple(
-        Chapter(c["title"], round(c["start"] * rate), round(c["end"] * rate))
+        Chapter(c["title"], round(c["start"] * rate), round(c["end"] * rate), c["kind"])
         for c in data["chapters"]
     )
     return Timeline(

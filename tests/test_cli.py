@@ -10,6 +10,7 @@ import miniaudio
 import numpy as np
 import pytest
 from cli_helpers import run_cli
+from mutagen.id3 import ID3
 
 from voiceguide import pipeline
 from voiceguide.core import render
@@ -49,6 +50,7 @@ def test_check_json_has_the_spec_fields(script: Path, capsys: pytest.CaptureFixt
     assert plan["title"] == "Tiny session"
     assert plan["duration"] > 0
     assert {"title", "start", "end"} <= set(plan["chapters"][0])
+    assert [c["kind"] for c in plan["chapters"]] == ["introduction", "exercise", "exercise"]
     kinds = {e["kind"] for e in plan["events"]}
     assert kinds == {"speech", "silence", "tone", "hold"}
     for event in plan["events"]:
@@ -169,6 +171,48 @@ def test_split_and_subtitles_write_companions(
     assert tracks == ["01-introduction.mp3", "02-knee-hug-left.mp3", "03-knee-hug-right.mp3"]
     assert (tmp_path / "tiny.vtt").read_text().startswith("WEBVTT")
     assert "tiny/02-knee-hug-left.mp3" in (tmp_path / "tiny.m3u").read_text()
+
+
+def test_split_again_removes_the_tracks_it_wrote_before_and_only_those(
+    script: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    split = ["export", str(script), "-o", str(tmp_path / "tiny.mp3"), "--split", *ENGINE]
+    split_wav = ["export", str(script), "-o", str(tmp_path / "tiny.wav"), "--split", *ENGINE]
+    assert run(split, capsys)[0] == 0
+    assert run(split_wav, capsys)[0] == 0
+    folder = tmp_path / "tiny"
+    # Files the user put beside the tracks, one named like a track.
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    (folder / "09-my-own-track.mp3").write_bytes(b"mine")
+    # The script edited: one side instead of two, so one track fewer, renamed.
+    script.write_text(SCRIPT.replace("sides: both", "sides: left"), encoding="utf-8")
+    assert run(split, capsys)[0] == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "01-introduction.mp3",
+        "01-introduction.wav",
+        "02-knee-hug-left.mp3",
+        "02-knee-hug-left.wav",
+        "03-knee-hug-right.wav",  # the WAV export's own, untouched by the MP3 one
+        "09-my-own-track.mp3",
+        "notes.txt",
+    ]
+    tracks = [folder / "01-introduction.mp3", folder / "02-knee-hug-left.mp3"]
+    assert [str(ID3(t)["TRCK"]) for t in tracks] == ["1/2", "2/2"]
+    playlist = (tmp_path / "tiny.m3u").read_text(encoding="utf-8")
+    assert "03-" not in playlist
+
+
+def test_a_tampered_track_list_removes_nothing_outside_the_tracks(
+    script: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "tiny.mp3"
+    split = ["export", str(script), "-o", str(dest), "--split", *ENGINE]
+    assert run(split, capsys)[0] == 0
+    [manifest] = tmp_path.glob(".tiny.mp3.tracks")
+    manifest.write_text("../tiny.yaml\n/etc/hostname\nnotes.txt\n", encoding="utf-8")
+    (tmp_path / "tiny" / "notes.txt").write_text("mine", encoding="utf-8")
+    assert run(split, capsys)[0] == 0
+    assert script.exists() and (tmp_path / "tiny" / "notes.txt").exists()
 
 
 @pytest.mark.parametrize(

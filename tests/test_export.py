@@ -7,6 +7,10 @@ which is the encoder (LAME); tags are read back with mutagen.
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,10 +153,6 @@ def test_loudness_and_true_peak(exported: Exported) -> None:
 
 def ebur128(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) as Debian's ffmpeg measures the file."""
-    import re
-    import shutil
-    import subprocess
-
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
     command = ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path)]
@@ -217,6 +217,45 @@ def test_the_decoded_file_is_at_the_printed_loudness_at_every_bitrate(
     assert abs(ffmpeg_lufs + 16.0) <= 0.3
     assert abs(ffmpeg_lufs - result.loudness_lufs) <= (0.1 if kbps >= 128 else 0.2)
     assert ffmpeg_dbtp <= -1.0
+
+
+def test_chapter_frames_are_stored_in_time_order(exported: Exported) -> None:
+    planned = [
+        (c.title, round(c.start_sample * 1000 / RATE), round(c.end_sample * 1000 / RATE))
+        for c in exported.timeline.chapters
+    ]
+    # mutagen's getall lists the frames in the order they are stored.
+    stored = ID3(str(exported.mp3)).getall("CHAP")
+    assert [(str(c.sub_frames["TIT2"]), c.start_time, c.end_time) for c in stored] == planned
+    if shutil.which("ffprobe") is None:
+        pytest.skip("ffprobe (ffmpeg) is not installed")
+    command = ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(exported.mp3)]
+    listed = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+    assert [c["tags"]["title"] for c in listed["chapters"]] == [t for t, _, _ in planned]
+
+
+def test_the_seed_lead_in_opens_the_chapter_it_leads_into(exported: Exported) -> None:
+    if exported.mp3.stem != "back-spasm-relief":
+        pytest.skip("the seed's lead-in")
+    lead_in = "Bring up one knee, then the other, and hold them both."
+    [said] = [e for e in exported.timeline.events if e.text == lead_in]
+    # The chapter as the MP3's frames, the split track and the transcript have it.
+    [both] = [
+        c for c in ID3(str(exported.mp3)).getall("CHAP") if "Both" in str(c.sub_frames["TIT2"])
+    ]
+    assert str(both.sub_frames["TIT2"]) == "Both knees to chest"
+    assert both.start_time <= said.start_sample * 1000 / RATE < both.end_time
+    chapter = next(c for c in exported.timeline.chapters if c.title == "Both knees to chest")
+    track = exported.mp3.with_suffix("") / "05-both-knees-to-chest.mp3"
+    assert soundfile.info(str(track)).frames == chapter.end_sample - chapter.start_sample
+    vtt = exported.mp3.with_suffix(".vtt").read_text()
+    cue = re.search(r"(\d\d):(\d\d):(\d\d)\.(\d{3}) --> .*\n" + re.escape(lead_in), vtt)
+    assert cue is not None
+    hours, minutes, seconds, millis = (int(part) for part in cue.groups())
+    cue_ms = ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis
+    assert both.start_time <= cue_ms < both.end_time
+    # Its closing lines are a chapter of their own, the last.
+    assert [c.title for c in exported.timeline.chapters][-1] == "Closing"
 
 
 def test_split_tracks_add_up_to_the_session(exported: Exported) -> None:

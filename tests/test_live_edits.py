@@ -56,6 +56,10 @@ def sounds(t: Timeline) -> list[Event]:
     )
 
 
+def speech_at(t: Timeline, text: str) -> Event:
+    return next(e for e in t.events if e.kind == "speech" and e.text == text)
+
+
 def holds(t: Timeline) -> list[Event]:
     return [e for e in t.events if e.kind == "hold"]
 
@@ -196,7 +200,10 @@ def test_recap_says_where_and_what_is_left() -> None:
 def test_from_a_step_number_or_a_name() -> None:
     t = make()
     assert edits.start_of(t, 4, "2") == min(e.start_sample for e in t.events if e.step == 1)
-    assert edits.start_of(t, 4, "box") == t.chapters[-1].start_sample
+    # "Done." after the last exercise is the closing chapter, after the box breathing.
+    assert [c.title for c in t.chapters[-2:]] == ["Box breathing", "Closing"]
+    assert edits.start_of(t, 4, "box") == t.chapters[-2].start_sample
+    assert edits.start_of(t, 4, "closing") == speech_at(t, "Done.").start_sample
     with pytest.raises(ValueError, match="no step 9"):
         edits.start_of(t, 4, "9")
     with pytest.raises(ValueError, match="no exercise is called 'plank'"):
@@ -206,10 +213,45 @@ def test_from_a_step_number_or_a_name() -> None:
 def test_wait_points_before_each_exercise_not_the_second_side() -> None:
     t = make()
     titles = {c.start_sample: c.title for c in t.chapters}
-    assert [titles[p] for p in edits.wait_points(t, "Introduction")] == [
+    assert [titles[p] for p in edits.wait_points(t)] == [
         "Knee hug (left)",
         "Box breathing",
     ]
+
+
+def test_wait_points_come_before_the_lead_in_and_not_before_the_closing_lines() -> None:
+    t = make(
+        HOLD_SCRIPT.replace(
+            "  - breathe: box", "  - say: Now some box breathing.\n  - breathe: box"
+        )
+    )
+    points = edits.wait_points(t)
+    assert speech_at(t, "Now some box breathing.").start_sample in points
+    assert speech_at(t, "Done.").start_sample not in points
+    assert len(points) == 2
+
+
+def test_the_recap_names_the_chapter_a_lead_in_opens() -> None:
+    t = make(
+        HOLD_SCRIPT.replace(
+            "  - breathe: box", "  - say: Now some box breathing.\n  - breathe: box"
+        )
+    )
+    lead_in = speech_at(t, "Now some box breathing.")
+    assert recap.recap_text(t, lead_in.start_sample + 10).startswith("Box breathing. ")
+    assert recap.recap_text(t, speech_at(t, "Done.").start_sample + 10).startswith("Closing. ")
+    assert status_line(t, lead_in.start_sample + 10, paused=False).startswith("▶ Box breathing")
+
+
+def test_edits_keep_what_opened_each_chapter() -> None:
+    t = make()
+    kinds = [c.kind for c in t.chapters]
+    assert kinds == ["introduction", "exercise", "exercise", "exercise", "closing"]
+    at = t.chapters[1].start_sample + s(3)
+    assert [c.kind for c in edits.splice(t, at, t.chapters[2].start_sample).chapters] == kinds
+    quiet = holds(t)[0].start_sample + s(1)
+    assert edits.sound_at(t, quiet) is None
+    assert [c.kind for c in edits.insert(t, quiet, s(2), ()).chapters] == kinds
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
@@ -225,6 +267,9 @@ def test_the_opening_is_the_start_of_the_whole_plan(script: Path) -> None:
         assert [e for e in first.timeline.events if e.end_sample <= end] == [
             e for e in whole.events if e.end_sample <= end
         ]
+        # Its chapters too: the same titles from the same starts (the last one cut short).
+        starts = [(c.title, c.start_sample, c.kind) for c in first.timeline.chapters]
+        assert starts == [(c.title, c.start_sample, c.kind) for c in whole.chapters][: len(starts)]
 
 
 def test_keys_and_escape_sequences() -> None:

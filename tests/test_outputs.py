@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -197,10 +200,52 @@ def test_more_than_255_chapters_nest_their_table_of_contents(tmp_path: Path) -> 
     assert all(toc.flags == CTOCFlags.ORDERED for toc in tocs.values())
     listed = [c for name in top.child_element_ids for c in tocs[name].child_element_ids]
     assert listed == [f"ch{i}" for i in range(600)]
+    assert [c.element_id for c in id3.getall("CHAP")] == listed  # in the file, too
     chaps = {c.element_id: c for c in id3.getall("CHAP")}
     assert [(chaps[c].start_time, chaps[c].end_time) for c in listed] == [
         (start, end) for _, start, end in chapters
     ]
+
+
+# Titles whose lengths do not grow with time: mutagen, left to itself, stores
+# frames by size and so shuffles these.
+TIMED = (
+    ("Introduction", 0, 400),
+    ("Relaxing breath", 400, 800),
+    ("Single knee to chest (left)", 800, 1300),
+    ("Single knee to chest (right)", 1300, 1900),
+    ("Both knees to chest", 1900, 2300),
+    ("Closing", 2300, 2500),
+)
+
+
+@pytest.mark.parametrize("suffix", [".mp3", ".wav"])
+def test_chapter_frames_are_stored_in_time_order(suffix: str, tmp_path: Path) -> None:
+    path = tmp_path / f"timed{suffix}"
+    encode(path, sine())
+    write_tags(path, Tags("Timed", None, "voiceguide", None, None, TIMED))
+    id3 = ID3(path) if suffix == ".mp3" else WAVE(path).tags
+    assert id3 is not None
+    # getall lists frames in the order they were read from the file.
+    in_file = [(c.sub_frames["TIT2"].text[0], c.start_time, c.end_time) for c in id3.getall("CHAP")]
+    assert in_file == list(TIMED)
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (ffmpeg) is not installed")
+def test_ffprobe_lists_the_chapters_in_time_order(tmp_path: Path) -> None:
+    path = tmp_path / "timed.mp3"
+    encode(path, sine())
+    write_tags(path, Tags("Timed", None, "voiceguide", None, None, TIMED))
+    command = ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(path)]
+    listed = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+    assert [
+        (
+            c["tags"]["title"],
+            round(float(c["start_time"]) * 1000),
+            round(float(c["end_time"]) * 1000),
+        )
+        for c in listed["chapters"]
+    ] == list(TIMED)
 
 
 def test_wav_tags_read_back_and_keep_the_length_exact(tmp_path: Path) -> None:

@@ -304,6 +304,122 @@ def test_each_side_is_a_chapter_and_chapters_tile_the_session() -> None:
     assert t.chapters[1].start_sample == speech(t, "Knee hug")[0].start_sample
 
 
+LEAD_INS = """
+title: x
+steps:
+  - say: Welcome.
+  - exercise: Knee hug
+    sides: both
+    hold: 5s
+    release: Let go.
+    rest: 3s
+  - say: Rest a moment.
+  - pause: 4s
+  - say: Next, both knees.
+  - exercise: Both knees
+    hold: 5s
+    release: Lower them.
+  - pause: 2s
+  - sound: bell
+  - breathe: box
+    cycles: 1
+  - say: That is all.
+  - sound: chime
+"""
+
+
+def chapter_starts(t: Timeline) -> list[tuple[str, int]]:
+    return [(c.title, c.start_sample) for c in t.chapters]
+
+
+def test_lead_in_lines_open_the_chapter_they_lead_into() -> None:
+    t = make(LEAD_INS)
+    bell = next(e for e in sounds(t) if e.cue == "bell")
+    chime = next(e for e in sounds(t) if e.cue == "chime")
+    assert chapter_starts(t) == [
+        ("Introduction", 0),
+        ("Knee hug (left)", speech(t, "Knee hug")[0].start_sample),
+        ("Knee hug (right)", next(e for e in sounds(t) if e.cue == "switch_sides").start_sample),
+        # The first sound after the last rest, and the pause between the lines, are its lead-in.
+        ("Both knees", speech(t, "Rest a moment.")[0].start_sample),
+        # A pause right after an exercise stays in the silence that ends its chapter.
+        ("Box breathing", bell.start_sample),
+        ("Closing", speech(t, "That is all.")[0].start_sample),
+    ]
+    assert [c.kind for c in t.chapters] == [
+        "introduction",
+        "exercise",
+        "exercise",
+        "exercise",
+        "exercise",
+        "closing",
+    ]
+    assert t.chapters[-1].end_sample == t.duration_samples == chime.end_sample
+    for a, b in zip(t.chapters, t.chapters[1:], strict=False):
+        assert a.end_sample == b.start_sample
+    # The rest after the last rep still belongs to the exercise it follows.
+    rest = [e for e in t.events if e.cue == "rest"][-1]
+    assert rest.end_sample <= t.chapters[3].start_sample
+
+
+def test_a_say_step_with_chapter_starts_a_named_chapter_there() -> None:
+    text = LEAD_INS.replace(
+        "  - say: Next, both knees.", "  - say: Next, both knees.\n    chapter: Both knees, slowly"
+    ).replace("  - say: Welcome.", "  - say: Welcome.\n    chapter: Settling in")
+    t = make(text)
+    starts = chapter_starts(t)
+    assert starts[0] == ("Settling in", 0)
+    # The named chapter starts at its own line: the lines before it stay with the
+    # exercise they follow, and the exercise after it starts at its name.
+    assert starts[3] == ("Both knees, slowly", speech(t, "Next, both knees.")[0].start_sample)
+    assert starts[4] == ("Both knees", speech(t, "Both knees")[0].start_sample)
+    assert [c.kind for c in t.chapters][:5] == [
+        "named",
+        "exercise",
+        "exercise",
+        "named",
+        "exercise",
+    ]
+
+
+def test_a_named_chapter_in_a_repeat_block_counts_its_rounds() -> None:
+    t = make(
+        """
+        title: x
+        steps:
+          - repeat: 2
+            steps:
+              - say: Round {rep}.
+                chapter: Set {rep}
+              - exercise: Squat
+                hold: 5s
+          - say: Done.
+        """
+    )
+    assert [c.title for c in t.chapters] == [
+        "Set 1, round 1 of 2",
+        "Squat, round 1 of 2",
+        "Set 2, round 2 of 2",
+        "Squat, round 2 of 2",
+        "Closing",
+    ]
+
+
+def test_in_cues_verbosity_the_sounds_between_exercises_still_lead_in() -> None:
+    t = make(LEAD_INS.replace("title: x", "title: x\nverbosity: cues"))
+    assert [c.title for c in t.chapters] == [
+        "Knee hug (left)",
+        "Knee hug (right)",
+        "Both knees",
+        "Box breathing",
+    ]
+    bell = next(e for e in sounds(t) if e.cue == "bell")
+    assert t.chapters[-1].start_sample == bell.start_sample
+    # Nothing is said after the last exercise: the closing chime ends its chapter.
+    chime = next(e for e in sounds(t) if e.cue == "chime")
+    assert t.chapters[-1].end_sample == chime.end_sample == t.duration_samples
+
+
 def test_single_side_is_announced() -> None:
     t = make(SIDES.format(reps=1).replace("sides: both", "sides: right"))
     texts = [e.text for e in sounds(t)]

@@ -163,6 +163,11 @@ def test_play_starts_audio_and_the_page_follows_the_plan(page: Any, server: str)
 def test_a_chapter_click_seeks_and_the_transcript_follows(page: Any, server: str) -> None:
     open_player(page, server)
     plan = plan_of(server, page)
+    # The seed's fourth and fifth chapters: the right side, then both knees with its lead-in.
+    assert [c["title"] for c in plan["chapters"][3:5]] == [
+        "Single knee to chest (right)",
+        "Both knees to chest",
+    ]
     chapter = plan["chapters"][3]
     page.locator(".chapter").nth(3).click()
     page.wait_for_function(
@@ -184,6 +189,10 @@ def test_a_chapter_click_seeks_and_the_transcript_follows(page: Any, server: str
     page.locator("#next").click()
     t = page.evaluate("document.querySelector('#audio').currentTime")
     assert abs(t - plan["chapters"][4]["start"]) < 0.1
+    # It starts with the lines leading into it, before "Next, both knees together."
+    seek_paused(page, plan["chapters"][4]["start"] + 0.05)
+    assert page.locator("#step").inner_text() == "Rest with both feet on the floor."
+    assert page.locator("#exercise").inner_text() == "Both knees to chest"
 
 
 def test_keyboard_and_labels_for_screen_readers(page: Any, server: str) -> None:

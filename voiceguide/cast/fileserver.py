@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from voiceguide.core.plural import counted
 from voiceguide.errors import OutputError
 
 # DLNA renderers (TVs especially) refuse a stream without these: MP3 profile,
@@ -47,7 +48,7 @@ class ServedRequest:
         asked = f" Range: {self.range}" if self.range else ""
         return (
             f"{self.remote} {self.method} {self.path}{asked} -> {self.status} "
-            f"({self.bytes_sent} bytes)"
+            f"({counted(self.bytes_sent, 'byte')})"
         )
 
 

@@ -14,6 +14,7 @@ Sides = Literal["none", "both", "left", "right"]
 Verbosity = Literal["full", "brief", "cues"]
 EventKind = Literal["speech", "silence", "tone", "hold", "breath"]
 PhaseName = Literal["inhale", "hold_in", "exhale", "hold_out"]
+ChapterKind = Literal["introduction", "exercise", "named", "closing"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Voice:
 class Say:
     text: str
     line: int
+    chapter: str | None = None  # starts a chapter of this title here
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,9 @@ class Chapter:
     title: str
     start_sample: int
     end_sample: int
+    # What opened it: an exercise side or breathe step, the lines before the
+    # first of them, a say step's `chapter:`, or the lines after the last.
+    kind: ChapterKind = "exercise"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .model import (
     Breathe,
     BreathPattern,
     Chapter,
+    ChapterKind,
     Event,
     EventKind,
     Exercise,
@@ -147,11 +148,14 @@ class _Planner:
         }
         self.events: list[Event] = []
         self.notes: list[str] = []
-        self.chapters: list[tuple[str, int]] = []
+        # (title, start, kind); a title of None is a chapter opened by the
+        # first sound after an exercise, named by whatever opens next.
+        self.chapters: list[tuple[str | None, int, ChapterKind]] = []
         self.cursor = 0
         self.pending_gap = 0
         self.pending_pauses: list[tuple[int, _Where, str]] = []
-        self.pending_chapter: str | None = None
+        self.pending_chapter: tuple[str, ChapterKind] | None = None
+        self.after_exercise = False
         self.where = _Where(0, 0)
 
     def samples(self, seconds: float) -> int:
@@ -182,6 +186,8 @@ class _Planner:
         self.where = where
         if isinstance(step, Say):
             if not self.cues_only:
+                if step.chapter is not None:
+                    self.open_named_chapter(fill(step.chapter, where.values()), where)
                 self.say(fill(step.text, where.values()))
                 self.want_gap("step")
         elif isinstance(step, Pause):
@@ -216,8 +222,14 @@ class _Planner:
             self.silence(self.pending_gap, self.where, "gap")
         self.pending_gap = 0
         if self.pending_chapter is not None:
-            self.chapters.append((self.pending_chapter, self.cursor))
+            title, kind = self.pending_chapter
+            self.chapters.append((title, self.cursor, kind))
             self.pending_chapter = None
+        elif self.after_exercise:
+            # The lead-in to the next exercise: it opens that exercise's
+            # chapter, whose title is known once the exercise is reached.
+            self.chapters.append((None, self.cursor, "exercise"))
+        self.after_exercise = False
 
     def silence(self, length: int, where: _Where, reason: str) -> None:
         """Silence, its ``cue`` saying why: pause, rest, gap or hold."""
@@ -259,21 +271,47 @@ class _Planner:
         self.events.append(Event(kind, start, end, where.step, line=where.line, **kw))
 
     # -- chapters --------------------------------------------------------------------
-    def open_chapter(self, title: str, where: _Where) -> None:
+    def titled(self, title: str, where: _Where) -> str:
         if where.rep is not None and where.reps and where.reps > 1:
             title += ", " + self.words["round"].format(rep=where.rep, reps=where.reps)
-        self.pending_chapter = title
+        return title
+
+    def open_chapter(self, title: str, where: _Where) -> None:
+        """An exercise side or breathe step: its chapter takes any lead-in before it."""
+        title = self.titled(title, where)
+        if self.chapters and self.chapters[-1][0] is None:
+            self.chapters[-1] = (title, *self.chapters[-1][1:])
+        else:
+            self.pending_chapter = (title, "exercise")
+
+    def open_named_chapter(self, title: str, where: _Where) -> None:
+        """A say step's ``chapter:`` starts exactly there; sounds between the last
+        exercise and it stay in that exercise's chapter."""
+        if self.chapters and self.chapters[-1][0] is None:
+            self.chapters.pop()
+        self.after_exercise = False
+        self.pending_chapter = (self.titled(title, where), "named")
 
     def finish_chapters(self, duration: int) -> tuple[Chapter, ...]:
-        starts = list(self.chapters)
+        if self.chapters and self.chapters[-1][0] is None:
+            closing = self.chapters[-1][1]
+            # Sounds alone after the last exercise (a closing chime) end its
+            # chapter; words make a chapter of their own.
+            if not any(e.kind == "speech" and e.start_sample >= closing for e in self.events):
+                self.chapters.pop()
+        starts: list[tuple[str, int, ChapterKind]] = [
+            (self.words["closing"], start, "closing") if title is None else (title, start, kind)
+            for title, start, kind in self.chapters
+        ]
         if not starts or starts[0][1] > 0:
             if starts and all(e.kind == "silence" for e in self.events_before(starts[0][1])):
-                starts[0] = (starts[0][0], 0)
+                starts[0] = (starts[0][0], 0, starts[0][2])
             else:
-                starts.insert(0, (self.words["introduction"], 0))
-        ends = [start for _, start in starts[1:]] + [duration]
+                starts.insert(0, (self.words["introduction"], 0, "introduction"))
+        ends = [start for _, start, _ in starts[1:]] + [duration]
         return tuple(
-            Chapter(title, start, end) for (title, start), end in zip(starts, ends, strict=True)
+            Chapter(title, start, end, kind)
+            for (title, start, kind), end in zip(starts, ends, strict=True)
         )
 
     def events_before(self, sample: int) -> list[Event]:
@@ -308,6 +346,7 @@ class _Planner:
                 self.repetition(ex, where, side, rep)
         if ex.rest_s == 0:
             self.want_gap("step")
+        self.after_exercise = True
 
     def repetition(self, ex: Exercise, where: _Where, side: str | None, rep: int) -> None:
         other = {"left": "right", "right": "left"}.get(side or "")
@@ -460,6 +499,7 @@ class _Planner:
         self.place_breathing(slots, pattern, start, end, where, label)
         self.emit_cues(slots.placed, end, where, "breath")
         self.want_gap("step")
+        self.after_exercise = True
 
     def nothing_to_play(self) -> None:
         # Only spoken text, and "cues" leaves it out: an empty file would

@@ -73,7 +73,7 @@ def splice(timeline: Timeline, at: int, resume_from: int) -> Timeline:
     for c in timeline.chapters:
         if c.end_sample > resume_from:
             start = max(c.start_sample, resume_from) + shift
-            chapters.append(Chapter(c.title, start, c.end_sample + shift))
+            chapters.append(replace(c, start_sample=start, end_sample=c.end_sample + shift))
     duration = max(at, timeline.duration_samples + shift)
     return _rebuilt(timeline, [*head, *tail], chapters, duration)
 
@@ -121,7 +121,9 @@ def insert(
     chapters = []
     for c in timeline.chapters:
         if c.start_sample >= at and c.start_sample > 0:
-            chapters.append(Chapter(c.title, c.start_sample + length, c.end_sample + length))
+            chapters.append(
+                replace(c, start_sample=c.start_sample + length, end_sample=c.end_sample + length)
+            )
         elif c.end_sample >= at:
             chapters.append(replace(c, end_sample=c.end_sample + length))
         else:
@@ -263,7 +265,8 @@ def start_of(timeline: Timeline, step_count: int, wanted: str) -> int:
         number = int(wanted)
         starts = [e.start_sample for e in timeline.events if e.step == number - 1]
         if not 1 <= number <= step_count or not starts:
-            raise ValueError(f"there is no step {number}; the script has steps 1 to {step_count}")
+            steps = "only step 1" if step_count == 1 else f"steps 1 to {step_count}"
+            raise ValueError(f"there is no step {number}; the script has {steps}")
         return min(starts)
     for chapter in timeline.chapters:
         if chapter.title.lower().startswith(wanted.strip().lower()):
@@ -272,9 +275,10 @@ def start_of(timeline: Timeline, step_count: int, wanted: str) -> int:
     raise ValueError(f"no exercise is called '{wanted}' (chapters: {names})")
 
 
-def wait_points(timeline: Timeline, introduction: str) -> list[int]:
-    """Where ``--wait`` waits for a key: before each exercise or breathing block, not
-    before a second side (it follows on) nor the introduction."""
+def wait_points(timeline: Timeline) -> list[int]:
+    """Where ``--wait`` waits for a key: before each exercise or breathing block (with
+    its lead-in) and each named chapter, not before a second side (it follows on),
+    the introduction or the closing lines."""
     firsts: dict[int, Event] = {}
     for e in timeline.events:
         if e.kind in SOUND_KINDS:
@@ -282,6 +286,7 @@ def wait_points(timeline: Timeline, introduction: str) -> list[int]:
     points = []
     for chapter in timeline.chapters:
         first = firsts.get(chapter.start_sample)
-        if first is not None and first.kind == "speech" and chapter.title != introduction:
+        wanted = chapter.kind in ("exercise", "named")
+        if wanted and first is not None and first.kind == "speech":
             points.append(chapter.start_sample)
     return points

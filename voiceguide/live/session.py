@@ -15,7 +15,6 @@ import numpy as np
 
 from .. import pipeline
 from ..core.model import Session, Timeline
-from ..core.phrases import Phrases
 from ..errors import AudioDeviceError, UsageError, UserError
 from ..pipeline import STEP_GAP_S, Bed, Mastered, write_text_atomic
 from ..report import timeline_json
@@ -41,6 +40,7 @@ class PlayOptions:
     wait: bool = False
     extend_s: float = edits.DEFAULT_EXTEND_S
     journal: Path | None = None
+    quiet: bool = False  # no line saying which voice speaks
 
 
 @dataclass(frozen=True)
@@ -119,12 +119,12 @@ class _Controller:
         self.output = output
         self.status = StatusLine(status_stream)
         self.speaker = Speaker(pipeline.clip_source(session, voice))
-        # On stdout: stderr carries the status line and errors, one line each.
-        spoken_by = pipeline.spoken_by(session, self.speaker.source.engine, voice)
-        print(f"voice: {spoken_by}", flush=True)
+        if not options.quiet:
+            # On stdout: stderr carries the status line and errors, one line each.
+            spoken_by = pipeline.spoken_by(session, self.speaker.source.engine, voice)
+            print(f"voice: {spoken_by}", flush=True)
         self.rate = OUTPUT_RATE_HZ
         self.counts = recap.count_words(session.language)
-        self.introduction = Phrases(session.language)["introduction"]
         self.closing = False
         self.recap = ""
         self.note = ""
@@ -194,7 +194,7 @@ class _Controller:
         return part if len(part.session.steps) < len(self.session.steps) else None
 
     def _waits(self, timeline: Timeline) -> list[int]:
-        return edits.wait_points(timeline, self.introduction) if self.options.wait else []
+        return edits.wait_points(timeline) if self.options.wait else []
 
     # -- playing -------------------------------------------------------------------------
     def run(self) -> PlayResult:

@@ -91,6 +91,7 @@ class AtomicFiles:
         # is how a later export tells an abandoned temporary from a live one.
         self._locks: list[int] = []
         self._made_dirs: list[Path] = []
+        self._obsolete: list[Path] = []
 
     def __enter__(self) -> AtomicFiles:
         return self
@@ -123,6 +124,10 @@ class AtomicFiles:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             return temp
+
+    def remove_on_commit(self, path: Path) -> None:
+        """``path`` is deleted once the new files are in place, and only then."""
+        self._obsolete.append(Path(path))
 
     def _make_parents(self, dest: Path) -> None:
         missing = [p for p in dest.parents if not p.exists()]
@@ -173,13 +178,21 @@ class AtomicFiles:
         except OSError as exc:
             self._discard()
             raise output_error(dest or Path("."), exc) from exc
-        for folder in {path.parent for path in self._temps}:
-            # Makes the renames durable; folders cannot be opened on Windows.
-            with contextlib.suppress(OSError):
-                _fsync(folder, os.O_RDONLY)
+        folders = {path.parent for path in [*self._temps, *self._obsolete]}
         self._temps.clear()
         self._made_dirs.clear()
         self._unlock()
+        obsolete, self._obsolete = self._obsolete, []
+        for path in obsolete:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                reason = _REASONS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
+                raise OutputError(f"cannot remove {path} (written before): {reason}") from exc
+        for folder in folders:
+            # Makes the renames durable; folders cannot be opened on Windows.
+            with contextlib.suppress(OSError):
+                _fsync(folder, os.O_RDONLY)
 
     def _unlock(self) -> None:
         for fd in self._locks:

@@ -40,7 +40,8 @@ def stem_paths(dest: Path) -> list[Path]:
 
 
 def planned_outputs(request: ExportRequest, timeline: Timeline) -> list[Path]:
-    """Every file ``write_session`` will create, main audio first."""
+    """Every file ``write_session`` will create for the reader, main audio first (the
+    hidden list of tracks aside)."""
     dest = request.dest
     paths = [dest]
     if request.subtitles:
@@ -64,6 +65,24 @@ def _track_paths(dest: Path, chapters: Iterable[Chapter]) -> list[Path]:
         folder / f"{number:02d}-{_slug(chapter.title)}{dest.suffix}"
         for number, chapter in enumerate(chapters, start=1)
     ]
+
+
+def _tracks_manifest(dest: Path) -> Path:
+    """Where a split export lists the tracks it wrote, one name a line: the next
+    split export of ``dest`` removes those it no longer writes, and nothing else."""
+    return dest.with_name(f".{dest.name}.tracks")
+
+
+def _earlier_tracks(dest: Path) -> list[Path]:
+    try:
+        listed = _tracks_manifest(dest).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []  # no earlier split export of this file, or a list not ours to trust
+    # Only names as _track_paths makes them: a line can never reach outside
+    # the folder, nor name a file of another format's export.
+    name = re.compile(r"[0-9]{2,}-[a-z0-9-]+" + re.escape(dest.suffix))
+    folder = dest.with_suffix("")
+    return [folder / line for line in listed if name.fullmatch(line)]
 
 
 Layers = Callable[[int, int], Iterable[tuple[np.ndarray, ...]]]
@@ -138,6 +157,11 @@ def write_session(
                 for c, p in zip(timeline.chapters, tracks, strict=True)
             ]
             files.temp_for(dest.with_suffix(".m3u")).write_text(m3u(entries), encoding="utf-8")
+            manifest = "".join(f"{p.name}\n" for p in tracks)
+            files.temp_for(_tracks_manifest(dest)).write_text(manifest, encoding="utf-8")
+            for earlier in _earlier_tracks(dest):
+                if earlier not in tracks:
+                    files.remove_on_commit(earlier)
     return outputs
 
 

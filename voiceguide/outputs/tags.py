@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mutagen import MutagenError
 from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TIT2, TPE1, TRCK, CTOCFlags, Encoding
-from mutagen.wave import WAVE
+from mutagen.id3._tags import save_frame
+from mutagen.wave import WAVE, _WaveID3
 
 from voiceguide.core.model import Timeline
 from voiceguide.errors import OutputError
@@ -45,9 +47,27 @@ def chapters_from_timeline(timeline: Timeline) -> tuple[tuple[str, int, int], ..
     )
 
 
+def _in_order(frames: ID3, config: Any) -> bytearray:
+    # mutagen sorts the frames it does not rank by their size in bytes, so
+    # CHAP frames would land out of time order, and players that read
+    # chapters in file order (ffprobe among them) would list them shuffled.
+    # Its ``_write`` is the one place that joins the frames.
+    return bytearray().join(save_frame(frame, config=config) for frame in frames.values())
+
+
+class _ID3InOrder(ID3):
+    def _write(self, config: Any) -> bytearray:
+        return _in_order(self, config)
+
+
+class _WaveID3InOrder(_WaveID3):
+    def _write(self, config: Any) -> bytearray:
+        return _in_order(self, config)
+
+
 def _frames(tags: Tags) -> ID3:
     utf8 = Encoding.UTF8
-    id3 = ID3()
+    id3 = _ID3InOrder()
     id3.add(TIT2(encoding=utf8, text=[tags.title]))
     if tags.album is not None:
         id3.add(TALB(encoding=utf8, text=[tags.album]))
@@ -112,12 +132,11 @@ def write_tags(path: Path, tags: Tags) -> None:
             frames.save(path, v2_version=3)
         elif suffix == ".wav":
             wave = WAVE(path)
-            if wave.tags is None:
-                wave.add_tags()
-            if wave.tags is not None:
-                wave.tags.clear()
-                for frame in frames.values():
-                    wave.tags.add(frame)
+            in_order = _WaveID3InOrder()
+            for frame in frames.values():
+                in_order.add(frame)
+            # Replaces any tag the file had; mutagen types the attribute as None.
+            wave.tags = in_order  # type: ignore[assignment]
             wave.save(v2_version=3)
         else:
             raise OutputError(f"cannot tag {display_path(path)}: only .mp3 and .wav files")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from ..core.plural import counted
 from ..report import clock
 
 _HEAD = """<!doctype html>
@@ -42,7 +43,7 @@ def _card(session: dict[str, Any]) -> str:
         )
     parts = len(session["chapters"])
     about = "about " if session.get("duration_estimated") else ""
-    meta = f"{about}{minutes(session['duration'])} · {parts} part{'s' if parts != 1 else ''}"
+    meta = f"{about}{minutes(session['duration'])} · {counted(parts, 'part')}"
     description = session.get("description") or ""
     return (
         '<li class="card">'

@@ -15,6 +15,7 @@ from math import gcd
 import numpy as np
 
 from voiceguide.core.dsp import resample_poly
+from voiceguide.core.plural import counted
 from voiceguide.errors import EngineError
 from voiceguide.speech.base import Engine
 from voiceguide.speech.cache import PhraseCache, phrase_key
@@ -177,7 +178,8 @@ class ClipSource:
         many = getattr(self.engine, "synthesize_many", None)
         if many is not None and len(texts) > 1:
             # synthesize_many is lazy: its failures surface while iterating.
-            with self._engine_failure(f"'{texts[0]}' and {len(texts) - 1} more phrases"):
+            more = counted(len(texts) - 1, "more phrase")
+            with self._engine_failure(f"'{texts[0]}' and {more}"):
                 yield from many([self.respell(text) for text in texts])
             return
         for text in texts:

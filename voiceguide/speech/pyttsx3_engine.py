@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from voiceguide.core.plural import counted
 from voiceguide.errors import EngineError
 from voiceguide.speech.base import EngineInfo, VoiceInfo
 
@@ -172,7 +173,7 @@ def wait_for_wav(
         if data is not None and data == previous and _riff_complete(data):
             return data
         if clock() >= deadline:
-            state = "no file" if data is None else f"{len(data)} bytes, incomplete"
+            state = "no file" if data is None else f"{counted(len(data), 'byte')}, incomplete"
             raise EngineError(
                 f"pyttsx3 did not finish writing its audio in {timeout_s:g} s ({state})"
             )
