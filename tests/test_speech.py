@@ -341,8 +341,11 @@ def test_pyttsx3_voice_choice() -> None:
     assert _choose_voice(voices, "en-GB", None) == "gmw/en"
     assert _choose_voice(voices, "de-AT", None) == "gmw/de"
     assert _choose_voice(voices, "en", "english (great britain)") == "gmw/en"
-    with pytest.raises(EngineError, match="pyttsx3 has no voice 'Zira'"):
+    with pytest.raises(EngineError, match="pyttsx3 has no voice 'Zira'") as refused:
         _choose_voice(voices, "en", "Zira")
+    # A wrong id is a mistake in the input (exit 2), told with the ids that would do.
+    assert refused.value.exit_status == 2
+    assert "its voices for 'en': gmw/en, gmw/en-us (" in refused.value.message
     with pytest.raises(EngineError, match="no voice for language 'fi'"):
         _choose_voice(voices, "fi", None)
     # A driver that does not say which languages its voices speak: its default.

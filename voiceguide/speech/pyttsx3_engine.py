@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from voiceguide.core.plural import counted
-from voiceguide.errors import EngineError
+from voiceguide.errors import EngineError, UnknownVoiceError
 from voiceguide.speech.base import EngineInfo, VoiceInfo
 
 INSTALL_HINT = "pip install 'voiceguide[system-voices]'"
@@ -115,7 +115,14 @@ def _choose_voice(voices: list[VoiceInfo], language: str, voice_name: str | None
             if wanted in (voice.id.lower(), voice.name.lower()):
                 return voice.id
         # pyttsx3 would ignore an unknown voice and speak with the default one.
-        raise EngineError(f"pyttsx3 has no voice '{voice_name}'; `voiceguide voices` lists them")
+        primary = _tag(language).split("-")[0]
+        fitting = [v.id for v in voices if any(t.split("-")[0] == primary for t in v.languages)]
+        listed = ", ".join(fitting or [v.id for v in voices]) or "none"
+        raise UnknownVoiceError(
+            f"pyttsx3 has no voice '{voice_name}'; its voices"
+            + (f" for '{language}'" if fitting else "")
+            + f": {listed} (`voiceguide voices` describes them)"
+        )
     tag = _tag(language)
     tag = _LANGUAGE_DEFAULTS.get(tag, tag)
     primary = tag.split("-")[0]
