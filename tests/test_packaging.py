@@ -114,3 +114,56 @@ def test_wheel_carries_licence_metadata_and_type_marker(built: tuple[Path, Path]
     classifiers = metadata.get_all("Classifier") or []
     assert "Typing :: Typed" in classifiers
     assert any(c.startswith("Topic :: Multimedia :: Sound/Audio") for c in classifiers)
+
+
+def _installs(target: str) -> tuple[set[str], list[str]]:
+    """The extras and requirement files ``make TARGET`` installs on a fresh checkout."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    # -n prints the commands without running them; -B as if nothing were installed yet.
+    dry = subprocess.run(
+        ["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    pip = [line for line in dry.stdout.splitlines() if re.search(r"/pip install ", line)]
+    extras = {
+        name.strip()
+        for line in pip
+        for group in re.findall(r"\.\[([^\]]*)\]", line)
+        for name in group.split(",")
+    }
+    files = [found for line in pip for found in re.findall(r"-r (\S+)", line)]
+    return extras, files
+
+
+def _packages(extras: set[str]) -> set[str]:
+    optional = PYPROJECT["project"]["optional-dependencies"]
+    return {
+        re.split(r"[<>=!;\[ ]", requirement, maxsplit=1)[0].lower()
+        for extra in extras
+        for requirement in optional[extra]
+    }
+
+
+DEVELOPER_TOOLS = {"pytest", "pytest-xdist", "mypy", "ruff", "hypothesis", "scipy", "playwright"}
+
+
+def test_make_demo_installs_the_program_and_voice_but_no_developer_tools() -> None:
+    extras, files = _installs("demo")
+    assert "neural" in extras and "requirements/neural-voice.txt" in files
+    assert _packages(extras) & DEVELOPER_TOOLS == set()
+
+
+def test_make_test_installs_what_the_tests_need_itself() -> None:
+    extras, files = _installs("test")
+    assert DEVELOPER_TOOLS <= _packages(extras)
+    assert {"neural", "cast", "system-voices"} <= extras
+    assert "requirements/neural-voice.txt" in files
+
+
+def test_readme_sets_up_with_two_commands_and_states_the_demo_size() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    setup = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```sh\n(.*?)```", setup, flags=re.DOTALL)
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands == ["make demo", "make test"]
+    assert re.search(r"make demo[^\n]*\b\d+ MiB\b", block), block
