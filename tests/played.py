@@ -306,15 +306,15 @@ def _controlling_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-class PtyPlay:
-    """`voiceguide play` with a pseudo-terminal for its keyboard and status line."""
+class PtyProcess:
+    """A command with a pseudo-terminal for its keyboard and screen."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
         master, slave = pty.openpty()
         self.master = master
         self.slave_attrs = termios.tcgetattr(slave)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide", "play", *args],
+            command,
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -335,7 +335,14 @@ class PtyPlay:
                 return
             if not data:
                 return
-            self.output += data.decode("utf-8", "replace")
+            text = data.decode("utf-8", "replace")
+            # With the last three characters before it, so a query split across two reads is seen.
+            recent = self.output[-3:] + text
+            self.output += text
+            # Answer "where is the cursor?" as every VT100-like terminal does
+            # (blessed asks, with other queries, when it starts reading keys).
+            for _ in range(recent.count("\x1b[6n")):
+                os.write(self.master, b"\x1b[1;1R")
 
     def wait_for(self, pattern: str, timeout_s: float = 20.0) -> None:
         """Until the screen shows ``pattern`` (after what earlier waits matched)."""
@@ -369,3 +376,10 @@ class PtyPlay:
             self.process.wait()
         os.close(self.slave)
         os.close(self.master)
+
+
+class PtyPlay(PtyProcess):
+    """`voiceguide play` with a pseudo-terminal for its keyboard and status line."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        super().__init__([sys.executable, "-m", "voiceguide", "play", *args], env)

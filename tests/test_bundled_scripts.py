@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from cli_helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,9 +36,7 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("xdg-cache")
 
 
-def _check_json(
-    script: Path, engine: str, cache: Path, capsys: pytest.CaptureFixture[str]
-) -> dict:
+def _check_json(script: Path, engine: str, cache: Path, capsys: pytest.CaptureFixture[str]) -> dict:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(cache))
         code, out, err = run_cli(["check", str(script), "--json", "--engine", engine], capsys)
@@ -64,7 +61,9 @@ def test_the_stems_example_in_export_help_works_as_shown(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, help_text, _ = run_cli(["export", "--help"], capsys)
-    (line,) = [line for line in help_text.splitlines() if "--stems" in line and "voiceguide" in line]
+    (line,) = [
+        line for line in help_text.splitlines() if "--stems" in line and "voiceguide" in line
+    ]
     args = shlex.split(line.split("(")[0])[1:]
     script = ROOT / next(arg for arg in args if arg.endswith(".yaml"))
     assert yaml.safe_load(script.read_text("utf-8")).get("ambience") not in (None, "none")

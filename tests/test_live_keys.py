@@ -1,0 +1,130 @@
+"""Single keys for `play`, read by blessed: through a real pseudo-terminal here, and by
+the names blessed gives the keys of a Windows console or a macOS terminal."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from blessed.keyboard import Keystroke, get_keyboard_codes
+from played import PtyProcess
+
+from voiceguide.live import keys
+
+ROOT = Path(__file__).resolve().parent.parent
+CODES = {name: code for code, name in get_keyboard_codes().items()}
+
+# A child that reads keys as `play` does and prints each action as it arrives.
+READER = """
+import sys
+from voiceguide.live.keys import keys
+with keys() as reader:
+    print("reading", type(reader).__name__, flush=True)
+    while True:
+        for action in reader.read(0.1):
+            print("action", action, flush=True)
+            if action in ("quit", "eof"):
+                sys.exit(0)
+"""
+
+
+@pytest.fixture
+def terminal() -> Iterator[PtyProcess]:
+    made = PtyProcess([sys.executable, "-c", READER], {**os.environ, "TERM": "xterm-256color"})
+    yield made
+    made.close()
+
+
+def _actions(terminal: PtyProcess) -> list[str]:
+    return re.findall(r"action (\w+)", terminal.output)
+
+
+def test_keys_on_a_pseudo_terminal_are_read_without_enter_and_the_terminal_restored(
+    terminal: PtyProcess,
+) -> None:
+    terminal.wait_for(r"reading KeyReader")
+    assert terminal.terminal_attrs() != terminal.slave_attrs  # no Enter needed, no echo
+    pressed = {
+        "n": "next",
+        "\x1b[C": "next",  # right arrow
+        "\x1b[6~": "next",  # Page Down
+        "b": "back",
+        "\x1b[D": "back",  # left arrow
+        "\x1b[5~": "back",  # Page Up
+        " ": "pause",
+        "+": "extend",
+        "\r": "go",
+        "x": "other",
+        "q": "quit",
+    }
+    for key, action in pressed.items():
+        terminal.press(key)
+        terminal.wait_for(rf"action {action}\b")
+    assert terminal.finish() == 0
+    assert _actions(terminal) == list(pressed.values())
+    assert terminal.terminal_attrs() == terminal.slave_attrs
+
+
+def test_keys_pressed_together_are_all_taken(terminal: PtyProcess) -> None:
+    terminal.wait_for(r"reading KeyReader")
+    terminal.press("n\x1b[5~+q")
+    assert terminal.finish() == 0
+    assert _actions(terminal) == ["next", "back", "extend", "quit"]
+
+
+def test_without_a_terminal_there_are_no_keys() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", READER.replace("while True", "while False")],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "reading NoKeys"
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "action"),
+    [
+        # What blessed makes of a Windows console's arrows and page keys (no escape sequences).
+        ("\xe0M", "KEY_RIGHT", "next"),
+        ("\xe0K", "KEY_LEFT", "back"),
+        ("\xe0Q", "KEY_PGDOWN", "next"),
+        ("\xe0I", "KEY_PGUP", "back"),
+        # A macOS terminal in application-cursor mode.
+        ("\x1bOC", "KEY_RIGHT", "next"),
+        ("\x1bOD", "KEY_LEFT", "back"),
+        ("\r", "KEY_ENTER", "go"),
+        ("\x1b[A", "KEY_UP", "other"),
+    ],
+)
+def test_named_keys_act_whatever_bytes_the_terminal_sends(
+    text: str, name: str, action: str
+) -> None:
+    key = Keystroke(text, code=CODES[name], name=name)
+    assert keys.key_action(key) == action
+
+
+@pytest.mark.parametrize(("text", "action"), [(" ", "pause"), ("+", "extend"), ("q", "quit")])
+def test_plain_keys_act_by_their_character(text: str, action: str) -> None:
+    assert keys.key_action(Keystroke(text)) == action
+
+
+def test_the_key_reader_needs_no_posix_only_module() -> None:
+    tree = ast.parse((ROOT / "voiceguide/live/keys.py").read_text("utf-8"))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (
+            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
+        )
+    }
+    assert imported & {"termios", "tty", "select", "fcntl"} == set()
