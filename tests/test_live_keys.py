@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -128,3 +129,29 @@ def test_the_key_reader_needs_no_posix_only_module() -> None:
         )
     }
     assert imported & {"termios", "tty", "select", "fcntl"} == set()
+
+
+def _with_terminal_input_only(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """COMMAND with its input from a terminal, its output and errors into pipes."""
+    master, slave = pty.openpty()
+    try:
+        return subprocess.run(
+            command, stdin=slave, capture_output=True, text=True, timeout=120, check=False
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_a_terminal_for_input_alone_gives_no_keys_and_wait_says_so() -> None:
+    # blessed reads keys only while the output is a terminal too; nothing must wait for one.
+    result = _with_terminal_input_only(
+        [sys.executable, "-c", READER.replace("while True", "while False")]
+    )
+    assert result.stdout.strip() == "reading NoKeys"
+    seed = str(Path(__file__).resolve().parent.parent / "scripts/back-spasm-relief.yaml")
+    result = _with_terminal_input_only(
+        [sys.executable, "-m", "voiceguide", "play", seed, "--wait", "--engine", "test"]
+    )
+    assert result.returncode == 2
+    assert "--wait needs a keyboard" in result.stderr

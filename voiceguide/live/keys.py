@@ -110,12 +110,25 @@ def _is_terminal(stream: TextIO | None) -> bool:
         return False
 
 
+def _screen() -> TextIO | None:
+    """The terminal blessed needs beside standard input to read its keys.
+
+    blessed reads the keyboard from standard input, and only while standard
+    output or standard error is a terminal too."""
+    if not _is_terminal(sys.__stdin__):
+        return None
+    return next((s for s in (sys.__stdout__, sys.__stderr__) if _is_terminal(s)), None)
+
+
+def available() -> bool:
+    """Whether keys can be read here."""
+    return _screen() is not None
+
+
 @contextlib.contextmanager
 def keys() -> Iterator[Keys]:
-    # blessed reads the keyboard from standard input, and only while standard
-    # output or standard error is the same terminal.
-    screen = next((s for s in (sys.__stdout__, sys.__stderr__) if _is_terminal(s)), None)
-    if not _is_terminal(sys.__stdin__) or screen is None:
+    screen = _screen()
+    if screen is None:
         yield NoKeys()
         return
     import blessed
