@@ -40,10 +40,6 @@ class Run:
         """Peak RSS in MB (10^6 bytes)."""
         return self.maxrss_kib * 1024 / 1e6
 
-    @property
-    def maxrss_mib(self) -> float:
-        return self.maxrss_kib / 1024
-
 
 def tail(path: Path, lines: int = 15) -> str:
     try:
@@ -154,7 +150,7 @@ def memory_total() -> str:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
-                return f"{int(line.split()[1]) / 1024**2:.1f} GiB"
+                return f"{int(line.split()[1]) * 1024 / 1e9:.1f} GB"
     except (OSError, ValueError):
         pass
     return "unknown"

@@ -551,8 +551,7 @@ def figure_rss(bench: Bench, engine: str) -> list[Result]:
         ]
         st = Stats(tuple(runs))
         rows = [
-            [str(i + 1), f"{r.wall_s:.2f}", f"{r.maxrss_mb:.0f} MB ({r.maxrss_mib:.0f} MiB)"]
-            for i, r in enumerate(runs)
+            [str(i + 1), f"{r.wall_s:.2f}", f"{r.maxrss_mb:.0f} MB"] for i, r in enumerate(runs)
         ]
         details = [
             f"`{shown(bench.export(name, engine))}`: {info.path.name} (bench/sessions.py), "
@@ -570,7 +569,7 @@ def figure_rss(bench: Bench, engine: str) -> list[Result]:
                 f"peak RSS, cold export of {info.path.name} "
                 f"({clock(info.duration_s)}, {info.phrases} phrases)",
                 f"≤ {goal_mb:g} MB",
-                f"{st.peak_rss_mb:.0f} MB ({max(r.maxrss_mib for r in runs):.0f} MiB), "
+                f"{st.peak_rss_mb:.0f} MB, "
                 f"max of {len(runs)} cold run" + ("s" if len(runs) > 1 else ""),
                 passes(st.peak_rss_mb <= goal_mb),
                 details,

@@ -666,7 +666,8 @@ async def answers_afterwards(base: str, witness: Witness, tally: Tally) -> bool:
 def judge(figures: Figures, args: argparse.Namespace) -> None:
     """Adds a problem for each bound the run broke."""
     problems = figures.problems
-    growth_mb = (figures.rss_end_kb - figures.rss_start_kb) / 1024
+    # /proc reports kB of 1024 bytes; sizes are said in MB of 10^6 bytes.
+    growth_mb = (figures.rss_end_kb - figures.rss_start_kb) * 1024 / 1e6
     if growth_mb > args.max_rss_growth_mb:
         problems.append(f"RSS grew {growth_mb:.1f} MB (bound {args.max_rss_growth_mb} MB)")
     if figures.fds_end - figures.fds_start > args.max_fd_growth:

@@ -127,6 +127,13 @@ def home_assistant() -> Iterator[FakeHomeAssistant]:
         loop.close()
 
 
+@pytest.fixture(autouse=True)
+def no_home_assistant_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what a test sets: a developer's own Home Assistant stays out of it."""
+    for name in ("HASS_SERVER", "HASS_TOKEN", "HA_URL", "HA_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def script(tmp_path: Path) -> Path:
     path = tmp_path / "kitchen.yaml"
@@ -137,16 +144,28 @@ def script(tmp_path: Path) -> Path:
 CAST = ["--engine", "test", "--no-cache", "--host", "127.0.0.1"]
 
 
+def cast_to_kitchen(
+    script: Path | str,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str]:
+    """The exit status and stderr of `voiceguide cast SCRIPT --to ha:ENTITY` under ``env``."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(session, "POLL_S", 0.05)
+    code, _, err = run(["cast", str(script), "--to", f"ha:{ENTITY}", *CAST], capsys)
+    return code, err
+
+
 def test_plays_through_home_assistant_and_follows_to_the_end(
     home_assistant: FakeHomeAssistant,
     script: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("HA_URL", home_assistant.url + "/")
-    monkeypatch.setenv("HA_TOKEN", TOKEN)
-    monkeypatch.setattr(session, "POLL_S", 0.05)
-    code, _, err = run(["cast", str(script), "--to", f"ha:{ENTITY}", *CAST], capsys)
+    env = {"HA_URL": home_assistant.url + "/", "HA_TOKEN": TOKEN}
+    code, err = cast_to_kitchen(script, env, monkeypatch, capsys)
     assert code == 0, err
     assert err.strip().splitlines()[-1] == f"finished on {ENTITY}"
     play, *polls = home_assistant.requests
@@ -190,13 +209,16 @@ def test_a_refused_token_is_one_line(
     assert err.strip().splitlines()[-1] == (
         "voiceguide: Home Assistant refused the token in HA_TOKEN (401)"
     )
+    assert "playing" not in err  # it never played: nothing may say it did
     assert [r.authorization for r in home_assistant.requests] == ["Bearer wrong"]
 
 
 @pytest.mark.parametrize(
     ("target", "env", "message"),
     [
-        (f"ha:{ENTITY}", {"HA_URL": "http://127.0.0.1:8123"}, "needs HA_URL (e.g. "),
+        (f"ha:{ENTITY}", {"HA_URL": "http://127.0.0.1:8123"}, "needs HASS_SERVER (e.g. "),
+        (f"ha:{ENTITY}", {"HASS_TOKEN": "t"}, "needs HASS_SERVER (e.g. "),
+        (f"ha:{ENTITY}", {"HASS_SERVER": "kitchen", "HASS_TOKEN": "t"}, "HASS_SERVER 'kitchen' "),
         (
             "ha:light.kitchen",
             {"HA_URL": "http://x", "HA_TOKEN": "t"},
@@ -219,6 +241,59 @@ def test_home_assistant_setup_mistakes_exit_2(
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "names",
+    [("HASS_SERVER", "HASS_TOKEN"), ("HA_URL", "HA_TOKEN"), ("HASS_SERVER", "HA_TOKEN")],
+)
+def test_home_assistants_own_variable_names_work_and_the_old_ones_too(
+    names: tuple[str, str],
+    home_assistant: FakeHomeAssistant,
+    script: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server, token = names
+    code, err = cast_to_kitchen(
+        script, {server: home_assistant.url, token: TOKEN}, monkeypatch, capsys
+    )
+    assert code == 0, err
+    assert err.strip().splitlines()[-1] == f"finished on {ENTITY}"
+    assert home_assistant.requests[0].authorization == f"Bearer {TOKEN}"
+
+
+def test_home_assistants_names_come_first_and_a_refusal_names_the_one_used(
+    home_assistant: FakeHomeAssistant,
+    script: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {
+        "HASS_SERVER": home_assistant.url,
+        "HA_URL": "http://127.0.0.1:9",  # nothing listens there
+        "HASS_TOKEN": "stale",
+        "HA_TOKEN": TOKEN,
+    }
+    code, err = cast_to_kitchen(script, env, monkeypatch, capsys)
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        "voiceguide: Home Assistant refused the token in HASS_TOKEN (401)"
+    )
+    assert [r.authorization for r in home_assistant.requests] == ["Bearer stale"]
+
+
+def test_cast_plays_a_bundled_example(
+    home_assistant: FakeHomeAssistant,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {"HASS_SERVER": home_assistant.url, "HASS_TOKEN": TOKEN}
+    code, err = cast_to_kitchen("example:espalda-suave", env, monkeypatch, capsys)
+    assert code == 0, err
+    play = home_assistant.requests[0]
+    assert play.body["extra"]["title"] == "Espalda suave"
+    assert play.body["media_content_id"].endswith("/espalda-suave.mp3")
 
 
 def test_stopping_posts_media_stop(home_assistant: FakeHomeAssistant) -> None:

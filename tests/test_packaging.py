@@ -56,10 +56,13 @@ def _tracked_tree(into: Path) -> Path:
         pytest.skip("not a git checkout: nothing to build an sdist from")
     tree = into / "tree"
     for name in listed.stdout.decode().split("\0"):
-        source = ROOT / name
-        if name and source.is_file():
-            (tree / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, tree / name)
+        source, copy = ROOT / name, tree / name
+        if name and (source.is_symlink() or source.is_file()):
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_symlink():  # voiceguide/data/examples leads to scripts/
+                copy.symlink_to(source.readlink())
+            else:
+                shutil.copy2(source, copy)
     return tree
 
 
@@ -106,6 +109,7 @@ def test_wheel_carries_licence_metadata_and_type_marker(built: tuple[Path, Path]
     assert "voiceguide/py.typed" in names
     assert "voiceguide/data/script.schema.json" in names
     assert "voiceguide/server/static/player.js" in names
+    assert "voiceguide/data/examples/back-spasm-relief.yaml" in names
     assert metadata["License-Expression"] == "GPL-3.0-or-later"
     assert metadata.get_all("License-File") == ["LICENSE"]
     urls = dict(item.split(", ", 1) for item in metadata.get_all("Project-URL") or [])

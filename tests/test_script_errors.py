@@ -17,8 +17,8 @@ GOOD_STEP = "  - say: Hello.\n"
 
 # (name, script text or bytes, line, field or None, words the message must contain)
 CASES: list[tuple[str, str | bytes, int | None, str | None, str]] = [
-    ("bad yaml", "title: x\nsteps: [\n  - say: hi\n", 3, None, "invalid YAML"),
-    ("tab indentation", "title: x\nsteps:\n\t- say: hi\n", 3, None, "invalid YAML"),
+    ("bad yaml", "title: x\nsteps: [\n  - say: hi\n", 2, None, "never closed with ]"),
+    ("tab indentation", "title: x\nsteps:\n\t- say: hi\n", 3, None, "not tabs"),
     ("unknown top key", "title: x\ntitel: y\nsteps:\n" + GOOD_STEP, 2, "titel", "unknown key"),
     (
         "typo in exercise key",

@@ -423,3 +423,30 @@ def test_a_render_worker_that_dies_costs_one_503_not_the_server(
     assert lost == 503
     assert status == 200
     assert body == next((tmp_path / "cache").glob("tiny-*.mp3")).read_bytes()
+
+
+def urllib_get(url: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_a_request_while_the_pool_stops_gets_503_and_no_traceback(
+    folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ctrl-C stops the render pool while a request may still be on its way to it."""
+    from voiceguide.processes import PoolStopped, WorkerPool
+
+    pool = WorkerPool(1)
+    pool.stop()
+    with pytest.raises(PoolStopped, match="stopping"):
+        pool.submit(print, "never")
+    with running_server([folder], tmp_path / "cache", executor=pool) as server:
+        answer = urllib_get(server.url + "/sessions/tiny.mp3")
+    assert answer == (503, "the server is stopping; tiny was not rendered; try again\n")
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text

@@ -2,28 +2,78 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import logging
+import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import __version__, pipeline
+from . import __version__, examples, pipeline
+from .allocator import one_heap
 from .errors import UsageError, UserError
 
 ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
+ENV_PREFIX = "VOICEGUIDE_"
+VERBOSE_HELP = "Say more: each cue note of an export, each request a speaker makes."
+QUIET_HELP = "Print only errors: no plan from check, no report, progress or request log."
+# `-o -`: the audio goes to standard output (a name, like pipeline.STDIN, that ./- is not).
+STDOUT = Path("<stdout>")
+
+
+class ScriptPath(click.Path):
+    """A script on the command line: a path, ``example:NAME`` for a bundled one,
+    or (where ``stdin``) ``-`` for standard input."""
+
+    def __init__(self, *, stdin: bool = False) -> None:
+        super().__init__(path_type=Path)
+        self.stdin = stdin
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            if value == "-":
+                if self.stdin:
+                    return pipeline.STDIN
+                # play reads keys from the terminal; the others need the file again.
+                raise UsageError("- (stdin) is read by check and export only; give a script file")
+            bundled = examples.expand(value)
+            if bundled is not None:
+                return bundled
+        return super().convert(value, param, ctx)
+
+
+class OutputPath(click.Path):
+    """Where audio goes: a file, a folder, or ``-`` for standard output."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return STDOUT if value == "-" else super().convert(value, param, ctx)
+
+
+def _engine_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from .speech import ENGINE_NAMES
+
+    return [name for name in ("auto", *ENGINE_NAMES) if name.startswith(incomplete)]
 
 
 def voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The engine flags every command that speaks shares, given to it as ``options``."""
     flags = [
-        click.option("--engine", "-e", metavar="NAME", help=ENGINE_HELP),
-        click.option("--voice", "-v", metavar="ID", help="The engine's voice id (see `voices`)."),
+        click.option(
+            "--engine", "-e", metavar="NAME", help=ENGINE_HELP, shell_complete=_engine_names
+        ),
+        click.option("--voice", metavar="ID", help="The engine's voice id (see `voices`)."),
         click.option(
             "--rate",
             "-r",
@@ -103,7 +153,9 @@ class _Commands(click.Group):
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voiceguide")
-def cli() -> None:
+@click.option("--verbose", "-v", is_flag=True, help=VERBOSE_HELP)
+@click.option("--quiet", "-q", is_flag=True, help=QUIET_HELP)
+def cli(verbose: bool, quiet: bool) -> None:
     """Turn exercise scripts into paced, spoken, exactly timed audio sessions.
 
     \b
@@ -115,14 +167,58 @@ def cli() -> None:
       voiceguide serve scripts/ --host 0.0.0.0            web player, podcast feed, playlist
       voiceguide cast scripts/gentle-yoga.yaml --to Kitchen   play on a smart speaker
       voiceguide voices                                   engines and their voices
+      voiceguide examples                                 the bundled scripts
 
     The script format is described in docs/script-format.md; `voiceguide schema`
     prints a JSON Schema that editors use to complete and check scripts.
+    SCRIPT may be example:NAME for a bundled script, and - reads it from stdin
+    (check, export). Every option --NAME also comes from VOICEGUIDE_NAME in the
+    environment (--voice-model: VOICEGUIDE_VOICE_MODEL); a flag given wins.
     """
+    if verbose and quiet:
+        raise UsageError("--verbose and --quiet contradict each other; give one of them")
+
+
+def _global_flag(name: str) -> bool:
+    """Whether ``--verbose`` or ``--quiet`` was given, before the command or after it."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    root = ctx.find_root()
+    return bool(root.params.get(name) or root.meta.get(_META + name))
+
+
+_META = "voiceguide.global."
+_GLOBAL_FLAGS = {"verbose": ("-v", VERBOSE_HELP), "quiet": ("-q", QUIET_HELP)}
+
+
+def _remember_global(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and param.name:
+        ctx.find_root().meta[_META + param.name] = True
+
+
+def global_flags(group: click.Group) -> None:
+    """Let every command take -v/--verbose and -q/--quiet after its name too
+    (``voiceguide export x.yaml -q``), where it has no such option of its own."""
+    for command in group.commands.values():
+        names = {param.name for param in command.params}
+        for name, (short, help_text) in _GLOBAL_FLAGS.items():
+            if name not in names:
+                command.params.append(
+                    click.Option(
+                        [f"--{name}", short],
+                        is_flag=True,
+                        expose_value=False,
+                        callback=_remember_global,
+                        help=help_text,
+                    )
+                )
+        if isinstance(command, click.Group):
+            global_flags(command)
 
 
 @cli.command()
-@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("scripts", nargs=-1, required=True, type=ScriptPath(stdin=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the planned timeline as JSON.")
 @click.option("--brief", is_flag=True, help="Show chapters and totals, not every event.")
 @voice_options
@@ -134,33 +230,47 @@ def check(
 ) -> None:
     """Check SCRIPTS and show their planned timelines.
 
-    A script with an error is refused with its file, line, field and what was
-    expected (exit status 2). Speech is synthesised (and cached) to measure
-    each phrase, so the times shown are the ones the export will have.
+    Every script is checked, and every error in it (up to 10) is shown on a
+    line of its own with its file, line, field and what was expected; exit
+    status 2 when any script has one. Speech is synthesised (and cached) to
+    measure each phrase, so the times shown are the ones the export will have.
+    With --json a script with errors is {"source": ..., "errors": [...]}.
+    A script - is read from stdin; with --quiet only errors are printed.
     """
-    from .report import timeline_json, timeline_text
+    from .report import errors_json, timeline_json, timeline_text
 
-    results = []
+    texts: list[str] = []
+    payloads: list[Any] = []
+    status = 0
     for path in pipeline.find_scripts(list(scripts)):
-        prepared = pipeline.prepare(path, options)
-        results.append(prepared.timeline)
+        try:
+            timeline = pipeline.prepare(path, options).timeline
+        except UserError as exc:
+            _echo_error(exc)
+            payloads.append(errors_json(str(path), exc))
+            status = max(status, exc.exit_status)
+            continue
+        texts.append(timeline_text(timeline, events=not brief))
+        payloads.append(timeline_json(timeline))
+    if _global_flag("quiet"):
+        sys.exit(status)
     if as_json:
-        payload: Any = (
-            timeline_json(results[0]) if len(results) == 1 else [timeline_json(t) for t in results]
-        )
+        payload = payloads[0] if len(payloads) == 1 else payloads
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n\n".join(timeline_text(t, events=not brief) for t in results))
+    elif texts:
+        click.echo("\n\n".join(texts))
+    if status:
+        sys.exit(status)
 
 
 @cli.command()
-@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("scripts", nargs=-1, required=True, type=ScriptPath(stdin=True))
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OutputPath(),
     metavar="PATH",
-    help="Output file (.mp3 or .wav) for one script, or a folder.  [default: audio/]",
+    help="Output file (.mp3 or .wav) for one script, a folder, or - for stdout.  [default: audio/]",
 )
 @click.option(
     "--format",
@@ -168,7 +278,7 @@ def check(
     type=click.Choice(["mp3", "wav"]),
     default="mp3",
     show_default=True,
-    help="Format when --output is a folder.",
+    help="Format when --output is a folder or - (stdout).",
 )
 @_bitrate_option("MP3 bitrate, constant so that every player seeks exactly.")
 @click.option("--subtitles", is_flag=True, help="Also write a WebVTT transcript, NAME.vtt.")
@@ -217,8 +327,17 @@ def export(
       voiceguide export scripts/ --split --subtitles -j 2
       voiceguide export scripts/breathing-calm.yaml --stems      (a script with ambience:)
       voiceguide export scripts/nacken-entspannen.yaml --voice-model de_DE-thorsten-medium.onnx
+      voiceguide export example:back-spasm-relief -o - | mpv -   (a bundled script, to stdout)
+      cat mine.yaml | voiceguide export - -o mine.mp3           (the script from stdin)
     """
+    quiet = quiet or _global_flag("quiet")
     paths = pipeline.find_scripts(list(scripts))
+    if output == STDOUT:
+        request = pipeline.ExportRequest(output, bitrate, subtitles, split, stems)
+        _export_to_stdout(paths, request, audio_format, quiet, options)
+        return
+    if pipeline.STDIN in paths and len(paths) > 1:
+        raise UsageError("a script from stdin (-) is exported on its own; export the others apart")
     jobs_list = [
         (path, pipeline.ExportRequest(dest, bitrate, subtitles, split, stems))
         for path, dest in zip(paths, _destinations(paths, output, audio_format), strict=True)
@@ -229,19 +348,71 @@ def export(
             result = pipeline.export(path, request, options, stages)
         if not quiet:
             _report(result)
+            _report_notes(result)
         return
     failures: list[pipeline.Failure] = []
 
     def done(result: pipeline.ExportResult | pipeline.Failure) -> None:
         if isinstance(result, pipeline.Failure):
             failures.append(result)
-            click.echo(f"voiceguide: {result.message}", err=True)
+            _echo_error(result.message)
         elif not quiet:
             _report(result)
+            _report_notes(result)
 
     pipeline.export_many(jobs_list, options, jobs or pipeline.cpu_count(), done)
     if failures:
         sys.exit(max(f.exit_status for f in failures))
+
+
+def _export_to_stdout(
+    paths: list[Path],
+    request: pipeline.ExportRequest,
+    audio_format: str,
+    quiet: bool,
+    options: pipeline.VoiceOptions,
+) -> None:
+    """`-o -`: one script's audio, and nothing else, on stdout (for a pipe)."""
+    asked = (("--split", request.split), ("--subtitles", request.subtitles))
+    files = [flag for flag, wanted in (*asked, ("--stems", request.stems)) if wanted]
+    if files:
+        raise UsageError(f"-o - sends one audio stream to stdout; {files[0]} needs -o FILE or DIR")
+    if len(paths) != 1:
+        raise UsageError(f"-o - takes one script, not {len(paths)}; give a folder for several")
+    if sys.stdout.isatty():
+        raise UsageError("-o - would write audio to the terminal; redirect or pipe it")
+    path = paths[0]
+    # The file export's bytes exactly: its Info frame and tags are written last,
+    # after seeking back, which a pipe cannot do.
+    with tempfile.TemporaryDirectory(prefix="voiceguide-") as folder:
+        request = dataclasses.replace(request, dest=Path(folder) / f"session.{audio_format}")
+        # Whatever is printed meanwhile must not mix with the audio.
+        with redirect_stdout(sys.stderr), _progress_bar(path.name, quiet) as stages:
+            result = pipeline.export(path, request, options, stages)
+        _copy_to_stdout(result.outputs[0])
+    if not quiet:
+        with redirect_stdout(sys.stderr):
+            _report(dataclasses.replace(result, outputs=[STDOUT]))
+            _report_notes(result)
+
+
+def _copy_to_stdout(path: Path) -> None:
+    out = sys.stdout.buffer
+    try:
+        with path.open("rb") as audio:
+            shutil.copyfileobj(audio, out, 1 << 20)
+        out.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`| head -c 1000`): its choice, nothing to report.
+        # Python would flush stdout again on exit and fail again: point it nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
+
+
+def _report_notes(result: pipeline.ExportResult) -> None:
+    if _global_flag("verbose"):
+        for note in result.notes:
+            click.echo(f"  note: {note}")
 
 
 def _destinations(paths: list[Path], output: Path | None, audio_format: str) -> list[Path]:
@@ -301,7 +472,9 @@ def _report(result: pipeline.ExportResult) -> None:
 
 
 @cli.command()
-@click.option("--engine", "-e", metavar="NAME", help="Only this engine.")
+@click.option(
+    "--engine", "-e", metavar="NAME", help="Only this engine.", shell_complete=_engine_names
+)
 def voices(engine: str | None) -> None:
     """List speech engines (available or not, and why) and their voices."""
     from .speech import list_engines
@@ -318,35 +491,63 @@ def voices(engine: str | None) -> None:
 
 @cli.group()
 def cache() -> None:
-    """The phrase cache: spoken phrases kept so exports need not speak them again.
+    """The cache: spoken phrases and the sessions `serve` rendered, kept so that
+    they need not be made again.
 
     It lives in $XDG_CACHE_HOME/voiceguide (default ~/.cache/voiceguide), is
-    safe to share between processes, checks every entry's checksum (a damaged
-    one is spoken again) and keeps itself under 512 MiB by dropping the least
-    recently used phrases.
+    safe to share between processes, checks every phrase's checksum (a damaged
+    one is spoken again) and keeps its phrases under 500 MB by dropping the
+    least recently used. Sizes are in MB (10^6 bytes).
     """
+
+
+def _megabytes(size_bytes: int) -> str:
+    return f"{size_bytes / 1e6:.1f} MB"
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @cache.command("info")
 def cache_info() -> None:
-    """Show where the cache is, how many phrases it holds and its size."""
+    """Show where the cache is, what it holds and its size."""
+    from .server import default_cache_dir as served_dir
+    from .server.renders import rendered_usage
     from .speech.cache import PhraseCache, default_cache_dir
 
     store = PhraseCache(default_cache_dir())
     entries = store.entries()
-    size_mb = sum(size for _, size, _ in entries) / 1e6
-    click.echo(f"{store.directory}: {len(entries)} phrases, {size_mb:.1f} MB")
-    click.echo(f"limit: {store.max_bytes / 2**20:.0f} MiB (least recently used dropped first)")
+    size = sum(size for _, size, _ in entries)
+    click.echo(f"{store.directory}: {_counted(len(entries), 'phrase')}, {_megabytes(size)}")
+    click.echo(f"limit: {_megabytes(store.max_bytes)} (least recently used dropped first)")
+    sessions, served_size = rendered_usage(served_dir())
+    click.echo(
+        f"{served_dir()}: {_counted(sessions, 'rendered session')}, {_megabytes(served_size)}"
+    )
 
 
 @cache.command("clear")
 def cache_clear() -> None:
-    """Delete every cached phrase (they are spoken again when next needed)."""
+    """Delete every cached phrase and every session `serve` rendered into the
+    default folder (they are made again when next needed).
+
+    Kept: the feed's first-seen dates (published.json, so that episodes keep
+    their dates) and whatever a `serve --cache-dir` elsewhere rendered.
+    """
+    from .server import default_cache_dir as served_dir
+    from .server.renders import clear_rendered
     from .speech.cache import PhraseCache, default_cache_dir
 
     store = PhraseCache(default_cache_dir())
+    size = store.size_bytes()
     removed = store.clear()
-    click.echo(f"removed {removed} phrases from {store.directory}")
+    click.echo(f"removed {_counted(removed, 'phrase')} ({_megabytes(size)}) from {store.directory}")
+    sessions, served_size = clear_rendered(served_dir())
+    click.echo(
+        f"removed {_counted(sessions, 'rendered session')} ({_megabytes(served_size)}) "
+        f"from {served_dir()}"
+    )
 
 
 def _search_timeout(help_text: str) -> Callable[..., Any]:
@@ -380,14 +581,14 @@ def speakers(timeout: float) -> None:
 
 
 @cli.command()
-@click.argument("script", type=click.Path(path_type=Path))
+@click.argument("script", type=ScriptPath())
 @click.option(
     "--to",
     "target",
     required=True,
     metavar="NAME|URL",
     help="The speaker: its name (see `speakers`), a UPnP description URL, "
-    "or ha:media_player.NAME to play through Home Assistant (HA_URL, HA_TOKEN).",
+    "or ha:media_player.NAME to play through Home Assistant (HASS_SERVER, HASS_TOKEN).",
 )
 @click.option(
     "--host",
@@ -399,7 +600,7 @@ def speakers(timeout: float) -> None:
 )
 @_search_timeout("Seconds to search for the speaker.")
 @click.option(
-    "--verbose", is_flag=True, help="Print every request the speaker makes for the audio."
+    "--verbose", "-v", is_flag=True, help="Print every request the speaker makes for the audio."
 )
 @voice_options
 def cast(
@@ -421,11 +622,12 @@ def cast(
     Examples:
       voiceguide cast scripts/back-spasm-relief.yaml --to "Living Room"
       voiceguide cast scripts/gentle-yoga.yaml --to http://192.168.1.20:49152/description.xml
-      HA_URL=http://homeassistant.local:8123 HA_TOKEN=... \\
+      HASS_SERVER=http://homeassistant.local:8123 HASS_TOKEN=... \\
         voiceguide cast scripts/breathing-calm.yaml --to ha:media_player.kitchen
     """
     from .cast.console import INTERRUPTED, cast_script
 
+    verbose = verbose or _global_flag("verbose")
     with _progress_bar(script.name, False) as stages:
         code = cast_script(script, target, host, port, timeout, verbose, options, stages)
     if code:
@@ -433,7 +635,7 @@ def cast(
 
 
 @cli.command()
-@click.argument("script", type=click.Path(path_type=Path))
+@click.argument("script", type=ScriptPath())
 @click.option("--device", "-d", metavar="NAME", help="Play on this device (see `devices`).")
 @click.option(
     "--from",
@@ -522,7 +724,7 @@ def schema() -> None:
 
 
 @cli.command()
-@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, type=ScriptPath())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option(
@@ -550,13 +752,18 @@ def serve(
     jobs: int,
     options: pipeline.VoiceOptions,
 ) -> None:
-    """Serve the scripts in SOURCES (a folder or files; default scripts/) over HTTP.
+    """Serve the scripts in SOURCES (a folder or files) over HTTP.
+
+    Without SOURCES it serves ./scripts, or the bundled examples where there is
+    no ./scripts folder.
 
     Open the address it prints in a browser for the library and the web
     player; podcast apps subscribe to /feed.xml. Each session is rendered on
     first request, kept in the cache, and rendered again when its script
-    changes. Only 127.0.0.1 is served unless --host says otherwise. Ctrl-C or
-    SIGTERM stops it within seconds, renders in progress included (exit status 0).
+    changes. Only 127.0.0.1 is served unless --host says otherwise; with
+    --host 0.0.0.0 it prints this machine's network addresses and, on a
+    terminal, a QR code of the first for a phone to scan. Ctrl-C or SIGTERM
+    stops it within seconds, renders in progress included (exit status 0).
 
     \b
     Examples:
@@ -566,20 +773,81 @@ def serve(
     """
     from .server import RenderSettings, default_cache_dir
     from .server import serve as run_server
+    from .server.announce import announcement
 
     settings = RenderSettings(options, bitrate)
+    if _global_flag("quiet"):
+        # aiohttp's access log: one line per request. Warnings (malformed requests) stay.
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         run_server(
-            list(sources) or [Path("scripts")],
+            list(sources) or [_default_folder()],
             host=host,
             port=port,
             cache_dir=cache_dir or default_cache_dir(),
             settings=settings,
             workers=jobs,
-            ready=lambda url: click.echo(f"Serving on {url}  (Ctrl-C stops)", err=True),
+            ready=lambda urls: click.echo(
+                announcement(host, urls, qr=sys.stderr.isatty()), err=True, nl=False
+            ),
         )
     except KeyboardInterrupt:
         click.echo("voiceguide: stopped", err=True)
+
+
+def _default_folder() -> Path:
+    here = Path("scripts")
+    if here.is_dir():
+        return here
+    click.echo("no ./scripts folder here: serving the bundled examples", err=True)
+    return examples.folder()
+
+
+@cli.command("examples")
+@click.argument("name", required=False, shell_complete=lambda c, p, i: _example_names(i))
+@click.argument("dest", required=False, type=OutputPath())
+@click.option("--force", "-f", is_flag=True, help="Replace DEST if it exists.")
+def examples_command(name: str | None, dest: Path | None, force: bool) -> None:
+    """List the bundled scripts, or copy the script NAME out to DEST to edit it.
+
+    DEST is a file or a folder (default: NAME.yaml here); - prints the script.
+    An existing file is kept unless --force. Commands that take a script also
+    take example:NAME, so a bundled script plays without being copied.
+
+    \b
+    Examples:
+      voiceguide examples
+      voiceguide examples back-spasm-relief              writes ./back-spasm-relief.yaml
+      voiceguide examples gentle-yoga ~/routines/
+      voiceguide play example:breathing-calm
+    """
+    if name is None:
+        _list_examples()
+        return
+    source = examples.expand(name) or examples.path_of(name)
+    text = source.read_text(encoding="utf-8")
+    if dest == STDOUT:
+        click.echo(text, nl=False)
+        return
+    target = dest if dest is not None else Path(source.name)
+    if target.is_dir():
+        target = target / source.name
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; add --force to replace it")
+    pipeline.write_text_atomic(target, text)
+    if not _global_flag("quiet"):
+        click.echo(f"wrote {target}")
+
+
+def _example_names(incomplete: str) -> list[str]:
+    return [name for name in examples.names() if name.startswith(incomplete)]
+
+
+def _list_examples() -> None:
+    for name in examples.names():
+        session = pipeline.load_session(examples.path_of(name))
+        minutes = max(1, round(pipeline.estimated_plan(session).duration_s / 60))
+        click.echo(f"{name:<22} {session.title} (about {minutes} min, {session.language})")
 
 
 # SIGTERM (a service manager, `kill`) stops a command the way Ctrl-C does,
@@ -611,6 +879,12 @@ def _after_ctrl_c() -> str:
     return "" if _terminated or not sys.stderr.isatty() else "\n"
 
 
+def _echo_error(error: UserError | str) -> None:
+    """One line each on stderr: a script's several errors are several lines."""
+    for line in str(error).splitlines():
+        click.echo(f"voiceguide: {line}", err=True)
+
+
 @contextmanager
 def error_boundary() -> Iterator[None]:
     """A user error becomes one line on stderr and its exit status; Ctrl-C exits 130
@@ -618,16 +892,42 @@ def error_boundary() -> Iterator[None]:
     try:
         yield
     except UserError as exc:
-        click.echo(f"voiceguide: {exc}", err=True)
+        _echo_error(exc)
         sys.exit(exc.exit_status)
     except (KeyboardInterrupt, _Interrupted):
         click.echo(f"{_after_ctrl_c()}voiceguide: interrupted; nothing was written", err=True)
         sys.exit(_interrupted_status())
 
 
+# Choices that belong to one run, not to a standing preference in the environment;
+# and `voices --engine`, a filter: VOICEGUIDE_ENGINE=auto would hide every engine.
+_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"}
+
+
+def environment_names(command: click.Command) -> None:
+    """Give every option --NAME of ``command`` and its subcommands the environment
+    variable VOICEGUIDE_NAME (dashes as underscores): a flag given wins over it,
+    and it wins over the script's setting and the default."""
+    for param in command.params:
+        if (
+            isinstance(param, click.Option)
+            and param.envvar is None
+            and not param.hidden
+            and not {param.name, f"{command.name}.{param.name}"} & _NOT_FROM_ENVIRONMENT
+        ):
+            long_name = max(param.opts, key=len).lstrip("-")
+            param.envvar = ENV_PREFIX + long_name.upper().replace("-", "_")
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            environment_names(sub)
+
+
 def main(argv: list[str] | None = None) -> None:
     global _terminated
+    global_flags(cli)
+    environment_names(cli)
     _terminated = False
+    one_heap()  # before any thread starts: see allocator.py
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not on the main thread (an embedding program): its signals

@@ -49,6 +49,29 @@ class ScriptError(UserError):
         super().__init__(text)
 
 
+class ScriptErrors(ScriptError):
+    """Several independent errors in one script: one line each, in the order of
+    their lines, then how many more were found (``more``) and not listed."""
+
+    def __init__(self, errors: list[ScriptError], *, more: int = 0) -> None:
+        first = errors[0]
+        super().__init__(
+            first.reason,
+            source=first.source,
+            line=first.line,
+            column=first.column,
+            field=first.field,
+        )
+        self.errors = tuple(errors)
+        self.more = max(0, more)
+        lines = [str(error) for error in errors]
+        if self.more:
+            noun = "error" if self.more == 1 else "errors"
+            lines.append(f"{first.source}: and {self.more} more {noun}; fix these first")
+        self.message = "\n".join(lines)
+        self.args = (self.message,)
+
+
 class UsageError(UserError):
     """Bad command-line input: a missing file, a flag out of range."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +39,9 @@ Progress = Callable[[int, int], None]
 # stage's name it returns that stage's progress callback.
 Stages = Callable[[str], Progress]
 SCRIPT_SUFFIXES = (".yaml", ".yml")
+# `-` on the command line: the script comes from standard input. Not Path("-"),
+# which is also how pathlib reads ./-, the way to name a file called "-".
+STDIN = Path("<stdin>")
 
 
 @dataclass(frozen=True)
@@ -64,14 +68,16 @@ class Prepared:
 
 
 def load_session(path: Path, allow_fallback: bool = False) -> Session:
-    """Read and parse one script file."""
+    """Read and parse one script file (``STDIN``: standard input)."""
     source = str(path)
+    if path == STDIN:
+        return parse_script(_read_stdin(), source, allow_fallback=allow_fallback)
     try:
         size = path.stat().st_size
         if size > MAX_SCRIPT_BYTES:
             raise ScriptError(
                 f"the file is {size / 1e6:.1f} MB; a script may be at most "
-                f"{MAX_SCRIPT_BYTES // 1024} KiB",
+                f"{MAX_SCRIPT_BYTES / 1e6:g} MB",
                 source=source,
             )
         data = path.read_bytes()
@@ -84,11 +90,20 @@ def load_session(path: Path, allow_fallback: bool = False) -> Session:
     return parse_script(data, source, allow_fallback=allow_fallback)
 
 
+def _read_stdin() -> bytes:
+    if sys.stdin is None:
+        raise UsageError("there is no standard input to read the script from")
+    # One byte past the limit is enough for the parser to refuse it.
+    return sys.stdin.buffer.read(MAX_SCRIPT_BYTES + 1)
+
+
 def find_scripts(paths: list[Path]) -> list[Path]:
     """Expand folders into the scripts they hold (sorted), keep files as given."""
+    if paths.count(STDIN) > 1:
+        raise UsageError("standard input (-) can be read only once")
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if path != STDIN and path.is_dir():
             scripts = sorted(p for p in path.iterdir() if p.suffix in SCRIPT_SUFFIXES)
             if not scripts:
                 raise UsageError(f"{path} holds no *.yaml or *.yml scripts")
@@ -211,7 +226,7 @@ def pcm_chunks(prepared: Prepared, chunk_samples: int = 1 << 16) -> Iterator[np.
 
 
 def default_output(script: Path, out_dir: Path, suffix: str = ".mp3") -> Path:
-    return out_dir / (script.stem + suffix)
+    return out_dir / (("stdin" if script == STDIN else script.stem) + suffix)
 
 
 def cpu_count() -> int:

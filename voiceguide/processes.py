@@ -49,6 +49,10 @@ STOPPED_STATUS = 128 + signal.SIGTERM
 _STARTUP_BLOCKED = {signal.SIGINT, signal.SIGTERM}
 
 
+class PoolStopped(RuntimeError):
+    """Work was offered to a pool that has been told to stop."""
+
+
 class WorkerPool(ProcessPoolExecutor):
     """A process pool whose workers stop when told and never outlive their parent."""
 
@@ -72,12 +76,22 @@ class WorkerPool(ProcessPoolExecutor):
         # mask (through exec too); in this thread the signals wait until the
         # submit returns, then arrive.
         if not hasattr(signal, "pthread_sigmask"):  # Windows
-            return super().submit(_run_job, fn, *args, **kwargs)
+            return self._submit(fn, *args, **kwargs)
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STARTUP_BLOCKED)
         try:
-            return super().submit(_run_job, fn, *args, **kwargs)
+            return self._submit(fn, *args, **kwargs)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def _submit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
+        try:
+            return super().submit(_run_job, fn, *args, **kwargs)
+        except RuntimeError as exc:
+            # A request that arrives while the pool stops is not a bug to print
+            # with its traceback: the server is going away.
+            if getattr(self, "_shutdown_thread", False):
+                raise PoolStopped("the server is stopping") from exc
+            raise
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Cancel what has not started and end every worker within ``grace_s``

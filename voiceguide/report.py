@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core.model import Event, Timeline
+from .errors import ScriptError, ScriptErrors, UserError
 
 
 def _s(timeline: Timeline, samples: int) -> float:
@@ -30,6 +31,34 @@ def timeline_json(timeline: Timeline) -> dict[str, Any]:
         ],
         "events": [_event_json(timeline, e) for e in timeline.events],
         "notes": list(timeline.notes),
+    }
+
+
+def errors_json(source: str, error: UserError) -> dict[str, Any]:
+    """A script `check` refused: each error with its place, as the text lines give them."""
+    found = error.errors if isinstance(error, ScriptErrors) else (error,)
+    result: dict[str, Any] = {"source": source, "errors": [_error_json(e) for e in found]}
+    if isinstance(error, ScriptErrors) and error.more:
+        result["more_errors"] = error.more
+    return result
+
+
+def _error_json(error: UserError) -> dict[str, Any]:
+    if not isinstance(error, ScriptError):
+        # A missing file, an engine that failed: no place in the script.
+        return {
+            "line": None,
+            "column": None,
+            "field": None,
+            "message": str(error),
+            "text": str(error),
+        }
+    return {
+        "line": error.line,
+        "column": error.column,
+        "field": error.field,
+        "message": error.reason,
+        "text": str(error),
     }
 
 

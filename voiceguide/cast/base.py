@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -77,6 +78,40 @@ class Found:
     details: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+def reason(exc: BaseException) -> str:
+    """Why a network call failed, in words: from the innermost cause, which the
+    libraries wrap in exceptions whose text is the repr of another."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for cause in reversed(chain):
+        said = _in_words(cause)
+        if said is not None:
+            return said
+    innermost = chain[-1]
+    text = " ".join(str(innermost).split())[:200]
+    return text or type(innermost).__name__
+
+
+def _in_words(exc: BaseException) -> str | None:
+    if isinstance(exc, socket.gaierror):
+        return "its host name cannot be resolved"
+    if isinstance(exc, ConnectionRefusedError):
+        return "the connection was refused (nothing listens there)"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[0].lower() + exc.strerror[1:]  # "no route to host"
+    if isinstance(exc, SyntaxError) or "xml" in type(exc).__name__.lower():
+        return "what it answered is not a UPnP device description"
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status >= 400:
+        return f"it answered HTTP {status}"
+    return None
+
+
 async def in_thread(speaker: str, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
     """Run a blocking library call in a worker thread; its failure is one line."""
     try:
@@ -84,7 +119,7 @@ async def in_thread(speaker: str, what: str, call: Any, *args: Any, **kwargs: An
     except CastError:
         raise
     except Exception as exc:
-        raise CastError(f"{speaker}: {what} failed: {exc or type(exc).__name__}") from None
+        raise CastError(f"{speaker}: {what} failed: {reason(exc)}") from None
 
 
 def parse_clock(text: str | None) -> float | None:

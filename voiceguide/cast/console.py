@@ -18,8 +18,9 @@ INTERRUPTED = 130
 
 
 def list_speakers(timeout_s: float) -> None:
-    from voiceguide.cast.discovery import discover_all
+    from voiceguide.cast.discovery import discover_all, require_network
 
+    require_network("speakers")
     discovery = asyncio.run(discover_all(timeout_s))
     width = max((len(found.name) for found in discovery.found), default=0)
     for found in discovery.found:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from voiceguide.cast.base import CastError, Found
+from voiceguide.cast.base import CastError, Found, reason
+from voiceguide.errors import UsageError
 
 # Module per kind, in the order they are listed.
 KINDS = ("upnp", "chromecast", "sonos")
@@ -30,7 +32,7 @@ async def _discover_kind(kind: str, timeout_s: float) -> list[Found] | str:
     except TimeoutError:
         return f"{kind}: discovery did not finish within {timeout_s + 10:.0f} s"
     except Exception as exc:
-        return f"{kind}: discovery failed: {exc or type(exc).__name__}"
+        return f"{kind}: discovery failed: {reason(exc)}"
 
 
 async def discover_all(timeout_s: float, kinds: tuple[str, ...] = KINDS) -> Discovery:
@@ -79,7 +81,27 @@ async def resolve(target: str, timeout_s: float) -> Found:
         from voiceguide.cast import upnp
 
         try:
+            if not urlsplit(target).hostname:
+                raise ValueError("it names no host")
+            urlsplit(target).port  # noqa: B018 (reading it checks it)
+        except ValueError as exc:
+            reason_ = str(exc).lower()
+            raise UsageError(f"--to {target}: not a URL a speaker answers at: {reason_}") from None
+
+        try:
             return await upnp.found_at(target, timeout_s)
         except ModuleNotFoundError as exc:
             raise CastError(f"UPnP needs async-upnp-client ({INSTALL_HINT}); {exc}") from None
+    require_network(f"the speaker '{target}'")
     return pick(target, await discover_all(timeout_s))
+
+
+def require_network(wanted: str) -> None:
+    """With no address besides loopback, each kind's search would fail in its
+    library's words or hear nothing: one line says why instead."""
+    from voiceguide.lan import on_a_network
+
+    if not on_a_network():
+        raise CastError(
+            f"no network to search for {wanted}: this machine has no address besides loopback"
+        )

@@ -85,7 +85,8 @@ def play(
     on_request: Callable[[ServedRequest], None] | None = None,
     on_start: Callable[[str], None] | None = None,
 ) -> Outcome:
-    """Serve ``media`` and play it on ``found`` until it ends, is stopped, or Ctrl-C."""
+    """Serve ``media`` and play it on ``found`` until it ends, is stopped, or Ctrl-C;
+    ``on_start`` is told the URL once the speaker first reports that it plays it."""
     bind = host or (address_facing(found.host) if found.host else lan_address())
     try:
         return asyncio.run(_play(media, found, bind, port, on_status, on_request, on_start))
@@ -105,12 +106,23 @@ async def _play(
     server = FileServer(media.path, bind, port, on_request)
     url = await server.start()
     speaker: Speaker | None = None
+    started = False
+
+    def status(seen: Status) -> None:
+        # "Playing" is said once the speaker says so, not when it was asked:
+        # a refused request or a speaker that never starts says nothing of the kind.
+        nonlocal started
+        if seen.state == State.PLAYING and not started:
+            started = True
+            if on_start is not None:
+                on_start(url)
+        if on_status is not None:
+            on_status(seen)
+
     try:
         speaker = await found.connect()
-        if on_start is not None:
-            on_start(url)
         await speaker.play(url, media.metadata)
-        return await follow(speaker, media.metadata.duration_s, on_status)
+        return await follow(speaker, media.metadata.duration_s, status)
     except asyncio.CancelledError:
         if speaker is not None:
             await _stop(speaker)

@@ -8,7 +8,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from voiceguide.cast.base import CastError, Found, Metadata, Speaker, State, Status, parse_clock
+from voiceguide.cast.base import (
+    CastError,
+    Found,
+    Metadata,
+    Speaker,
+    State,
+    Status,
+    parse_clock,
+    reason,
+)
 from voiceguide.cast.didl import didl_metadata
 
 KIND = "upnp"
@@ -62,7 +71,7 @@ async def found_at(location: str, timeout_s: float = 5.0) -> Found:
     except (CastError, ModuleNotFoundError):
         raise
     except Exception as exc:
-        raise CastError(f"no UPnP renderer answers at {location}: {_reason(exc)}") from None
+        raise CastError(f"no UPnP renderer answers at {location}: {reason(exc)}") from None
 
 
 async def _open(location: str, timeout_s: float) -> Any:
@@ -90,12 +99,8 @@ async def connect(location: str) -> Speaker:
     except (CastError, ModuleNotFoundError):
         raise
     except Exception as exc:
-        raise CastError(f"cannot reach the UPnP renderer at {location}: {_reason(exc)}") from None
+        raise CastError(f"cannot reach the UPnP renderer at {location}: {reason(exc)}") from None
     return UpnpSpeaker(dmr)
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 class UpnpSpeaker:
@@ -110,7 +115,7 @@ class UpnpSpeaker:
         try:
             return await call()
         except Exception as exc:
-            raise CastError(f"{self.name}: {what} failed: {_reason(exc)}") from None
+            raise CastError(f"{self.name}: {what} failed: {reason(exc)}") from None
 
     async def _action(self, name: str, **arguments: Any) -> dict[str, Any]:
         action = self._transport.action(name)

@@ -7,6 +7,7 @@ the budget for exporting a long session, so these reproduce scipy's results
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from math import gcd
 
@@ -173,6 +174,28 @@ def resample_poly(x: np.ndarray, up: int, down: int) -> np.ndarray:
 
 
 def _upsampled(x: np.ndarray, h: np.ndarray, up: int) -> np.ndarray:
+    out = np.empty((len(x), up))
+    lo = 0
+    for rows in _upsampled_rows(x, h, up):
+        out[lo : lo + len(rows)] = rows
+        lo += len(rows)
+    return out.reshape(-1)
+
+
+def upsampled_rows(x: np.ndarray, up: int) -> Iterator[np.ndarray]:
+    """``resample_poly(x, up, 1)`` a few thousand input samples at a time, as
+    rows of ``up`` outputs per input sample: the same values, without the
+    whole ``up``-times-longer signal in memory at once."""
+    x = np.asarray(x, dtype=np.float64)
+    if up < 1:
+        raise ValueError(f"up must be >= 1, got {up}")
+    if up == 1:
+        yield x.reshape(-1, 1).copy()
+        return
+    yield from _upsampled_rows(x, _resampling_filter(up, 1), up)
+
+
+def _upsampled_rows(x: np.ndarray, h: np.ndarray, up: int) -> Iterator[np.ndarray]:
     # With down == 1 output j*up + r is sum_k h[r + k*up] x[j + half_len//up - k],
     # so one matrix product of sliding input windows by the filter's phases
     # (one column per r) yields the outputs in order: about three times
@@ -184,11 +207,9 @@ def _upsampled(x: np.ndarray, h: np.ndarray, up: int) -> np.ndarray:
     matrix = phases.reshape(taps, up)[::-1]
     padded = np.concatenate([np.zeros(taps - 1 - ahead), x, np.zeros(ahead)])
     windows = sliding_window_view(padded, taps)
-    out = np.empty((len(x), up))
     rows = max(1, _CHUNK_ELEMENTS // taps)
     for lo in range(0, len(x), rows):
-        np.matmul(windows[lo : lo + rows], matrix, out=out[lo : lo + rows])
-    return out.reshape(-1)
+        yield np.matmul(windows[lo : lo + rows], matrix)
 
 
 def _resampled(x: np.ndarray, h: np.ndarray, up: int, down: int) -> np.ndarray:

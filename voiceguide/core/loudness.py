@@ -13,7 +13,7 @@ import numpy as np
 
 from voiceguide.core.dsp import k_weighted as k_weighted
 from voiceguide.core.dsp import k_weighting_sos as k_weighting_sos
-from voiceguide.core.dsp import minimum_filter1d, resample_poly, uniform_filter1d
+from voiceguide.core.dsp import minimum_filter1d, uniform_filter1d, upsampled_rows
 
 SILENCE_DB = -120.0
 """Reported for silence (and for a session gated away entirely) instead of -inf."""
@@ -164,12 +164,19 @@ def true_peak_envelope(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if len(x) == 0:
         return np.zeros(0)
-    up = np.abs(resample_poly(x, _OVERSAMPLE, 1))
-    # Element-wise maxima of strided views: a reduce over a 4-wide axis is
-    # several times slower in numpy.
-    after = up[0::_OVERSAMPLE].copy()
-    for phase in range(1, _OVERSAMPLE):
-        np.maximum(after, up[phase::_OVERSAMPLE], out=after)
+    # A block of the oversampled signal at a time: whole, it is 32 bytes a
+    # sample, and two 10 s clips being limited at once held 30 MB each.
+    after = np.empty(len(x))
+    lo = 0
+    for rows in upsampled_rows(x, _OVERSAMPLE):
+        np.abs(rows, out=rows)
+        # Element-wise maxima of columns: a reduce over a 4-wide axis is
+        # several times slower in numpy.
+        peak = after[lo : lo + len(rows)]
+        np.copyto(peak, rows[:, 0])
+        for phase in range(1, _OVERSAMPLE):
+            np.maximum(peak, rows[:, phase], out=peak)
+        lo += len(rows)
     before = np.concatenate([[0.0], after[:-1]])
     return np.maximum(np.maximum(after, before), np.abs(x))
 

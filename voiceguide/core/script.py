@@ -6,13 +6,16 @@ source, line, column and field, so an author can jump straight to it.
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NoReturn, TypeVar, cast
 
 import yaml
 
-from ..errors import ScriptError
+from ..errors import ScriptError, ScriptErrors
 from .durations import (
     MAX_DURATION_S,
     MAX_SESSION_S,
@@ -37,13 +40,15 @@ from .patterns import NAMED_PATTERNS, RELAX
 from .phrases import has_translation, translated_languages
 from .placeholders import Context, check_placeholders
 from .pronounce import check_pronunciation
+from .yaml_problems import describe
 
-MAX_SCRIPT_BYTES = 1024 * 1024
+MAX_SCRIPT_BYTES = 1_000_000  # 1 MB
 MAX_TEXT_CHARS = 2000
 MAX_REPEAT = 100
 MAX_REPS = 100
 MAX_NESTING = 8
 MAX_EXPANDED_STEPS = 20_000
+MAX_ERRORS_SHOWN = 10
 ENGINE_CHOICES = ("auto", "espeak", "pyttsx3", "piper", "test")
 STEP_KINDS = ("say", "pause", "exercise", "breathe", "sound", "repeat")
 TOP_KEYS = (
@@ -96,7 +101,9 @@ def parse_script(
 ) -> Session:
     """Parse a script's bytes (or text) into a ``Session``, or raise ``ScriptError``.
 
-    A ``language`` without a translation of the built-in phrases is an error
+    Independent errors (in different fields or steps) are all found: more
+    than one raises ``ScriptErrors``, in the order of their lines. A
+    ``language`` without a translation of the built-in phrases is an error
     unless ``allow_fallback`` (then those phrases are spoken in English).
     """
     return _Reader(source, allow_fallback).session(data)
@@ -107,13 +114,45 @@ class _Reader:
         self.source = source
         self.allow_fallback = allow_fallback
         self.expanded_steps = 0
+        self.errors: list[ScriptError] = []
+        # (mapping node, key) where an unknown key was taken for a misspelling
+        # of that key: its absence is the same error, not a second one.
+        self.misspelled: set[tuple[int, str]] = set()
 
     # -- errors -----------------------------------------------------------
+    def attempt(self, read: Callable[[], _T], default: _T) -> _T:
+        """``read()``, or ``default`` with its error kept, so that the errors after it
+        are found too. A field that failed is read as absent: no error follows from it."""
+        try:
+            return read()
+        except ScriptError as error:
+            if self.expanded_steps > MAX_EXPANDED_STEPS:
+                raise  # every step after this one would say the same
+            if not isinstance(error, _AlreadyTold):
+                self.errors.append(error)
+            return default
+
+    def failed_since(self, count: int) -> bool:
+        return len(self.errors) > count
+
+    def require(
+        self, fields: dict[str, Node], key: str, node: Node, field: str | None, message: str
+    ) -> Node:
+        """``fields[key]``, or an error on ``node`` (the mapping) that it is missing."""
+        if key in fields and not _is_null(fields[key]):
+            return fields[key]
+        if (id(node), key) in self.misspelled:
+            raise _AlreadyTold(message)
+        self.fail(node, field, message)
+
     def fail(self, node: Node | None, field: str | None, message: str) -> NoReturn:
+        raise self.error(node, field, message)
+
+    def error(self, node: Node | None, field: str | None, message: str) -> ScriptError:
         line = column = None
         if node is not None:
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
-        raise ScriptError(message, source=self.source, line=line, column=column, field=field)
+        return ScriptError(message, source=self.source, line=line, column=column, field=field)
 
     # -- document -----------------------------------------------------------
     def session(self, data: bytes | str) -> Session:
@@ -122,8 +161,15 @@ class _Reader:
         if not isinstance(root, yaml.MappingNode):
             self.fail(root, None, f"expected a mapping with title and steps, got {_what(root)}")
         fields = self.mapping(root, "script", TOP_KEYS)
-        title = self.text(_req(fields, "title", root, self), "title")
-        steps_node = _req(fields, "steps", root, self)
+        title = self.attempt(
+            lambda: self.text(
+                self.require(fields, "title", root, "title", "'title' is required"), "title"
+            ),
+            "",
+        )
+        steps_node = self.attempt(
+            lambda: self.require(fields, "steps", root, "steps", "'steps' is required"), None
+        )
         countdown_s = self.opt(fields, "countdown", lambda n: self.countdown(n, "countdown"), 3)
         session = Session(
             title=title,
@@ -143,7 +189,11 @@ class _Reader:
             pronounce=self.opt(fields, "pronounce", self.pronounce, ()),
             ambience=self.opt(fields, "ambience", self.ambience),
         )
-        steps = self.steps(steps_node, "steps", Context(), depth=0)
+        steps: tuple[Step, ...] = ()
+        if steps_node is not None:
+            steps = self.attempt(lambda: self.steps(steps_node, "steps", Context(), depth=0), ())
+        if self.errors or steps_node is None:
+            raise _collected(self.errors)
         self._check_static_length(steps, steps_node)
         return Session(**{**session.__dict__, "steps": steps})
 
@@ -152,7 +202,7 @@ class _Reader:
         if len(raw) > MAX_SCRIPT_BYTES:
             raise ScriptError(
                 f"the file is {len(raw) / 1e6:.1f} MB; a script may be at most "
-                f"{MAX_SCRIPT_BYTES // 1024} KiB",
+                f"{MAX_SCRIPT_BYTES / 1e6:g} MB",
                 source=self.source,
             )
         if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -175,15 +225,17 @@ class _Reader:
             # an alias bomb costs nothing and no custom constructor can run.
             for event in yaml.parse(text, Loader=yaml.SafeLoader):
                 if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                    self._fail_mark(event.start_mark, "YAML anchors and aliases are not allowed")
+                    self._fail_mark(
+                        event.start_mark,
+                        "YAML anchors and aliases are not allowed; "
+                        "put text that starts with * or & in quotes",
+                    )
                 tag = getattr(event, "tag", None)
                 if tag and tag not in _PLAIN_TAGS:
                     self._fail_mark(event.start_mark, f"custom YAML tag {tag} is not allowed")
             documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = (exc.problem or exc.context or "invalid YAML").strip()
-            self._fail_mark(mark, f"invalid YAML: {problem}")
+            self._fail_mark(*describe(exc, text))
         except yaml.YAMLError as exc:
             raise ScriptError(f"invalid YAML: {exc}", source=self.source) from None
         except RecursionError:
@@ -201,17 +253,33 @@ class _Reader:
 
     # -- generic values -----------------------------------------------------
     def mapping(self, node: Node, field: str, allowed: tuple[str, ...]) -> dict[str, Node]:
+        if isinstance(node, yaml.SequenceNode):
+            self.fail(
+                node,
+                field,
+                "expected keys and values (a mapping), got a list; "
+                "remove the '- ' in front of the keys",
+            )
         if not isinstance(node, yaml.MappingNode):
             self.fail(node, field, f"expected a mapping, got {_what(node)}")
         fields: dict[str, Node] = {}
+        lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.fail(key_node, field, "expected a plain key")
             key = str(key_node.value)
             if key in fields:
-                self.fail(key_node, field, f"the key '{key}' appears twice")
+                message = f"the key '{key}' appears twice (first on line {lines[key]}); keep one"
+                self.errors.append(self.error(key_node, field, message))
+                continue
+            lines[key] = key_node.start_mark.line + 1
             if key not in allowed:
-                self.fail(key_node, _join(field, key), _unknown_key(key, allowed))
+                message = _unknown_key(key, allowed)
+                self.errors.append(self.error(key_node, _join(field, key), message))
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                if close:
+                    self.misspelled.add((id(node), close[0]))
+                continue
             fields[key] = value_node
         return fields
 
@@ -221,7 +289,7 @@ class _Reader:
         node = fields.get(key)
         if node is None or _is_null(node):
             return default
-        return read(node)
+        return self.attempt(lambda: read(node), default)
 
     def scalar(self, node: Node, field: str, expected: str) -> tuple[str, str]:
         if not isinstance(node, yaml.ScalarNode) or _is_null(node):
@@ -251,7 +319,7 @@ class _Reader:
 
     def number(self, node: Node, field: str, low: float, high: float) -> float:
         value, tag = self.scalar(node, field, f"a number from {_fmt(low)} to {_fmt(high)}")
-        if not tag.endswith((":int", ":float")):
+        if not _is_decimal(value, tag):
             self.fail(
                 node, field, f"expected a number from {_fmt(low)} to {_fmt(high)}, got '{value}'"
             )
@@ -264,7 +332,7 @@ class _Reader:
 
     def integer(self, node: Node, field: str, low: int, high: int) -> int:
         value, tag = self.scalar(node, field, f"a whole number from {low} to {high}")
-        if not tag.endswith(":int"):
+        if not tag.endswith(":int") or not _is_decimal(value, tag):
             self.fail(node, field, f"expected a whole number from {low} to {high}, got '{value}'")
         number = int(yaml.safe_load(value))
         if not low <= number <= high:
@@ -279,9 +347,21 @@ class _Reader:
 
     def duration(self, node: Node, field: str, *, allow_zero: bool = False) -> float:
         value, tag = self.scalar(node, field, "a duration such as 30s or 1m30s")
-        seconds = _number_or_none(value, tag)
-        if seconds is None:
+        if ":" in value:
+            # Read as written: YAML 1.1 would make 1:30 a base-60 number but
+            # leave "1:30" and 01:30 as text.
             seconds = parse_duration_text(value)
+            if seconds is None:
+                self.fail(
+                    node,
+                    field,
+                    "expected a time such as 1:30 (m:ss) or 1:02:03 (h:mm:ss), with two-digit "
+                    f"minutes and seconds below 60, got '{value}'",
+                )
+        else:
+            seconds = _number_or_none(value, tag)
+            if seconds is None:
+                seconds = parse_duration_text(value)
         if seconds is None or not math.isfinite(seconds):
             self.fail(
                 node, field, f"expected a duration such as 30, 500ms, 30s or 1m30s, got '{value}'"
@@ -348,9 +428,13 @@ class _Reader:
         sound_node = node
         if isinstance(node, yaml.MappingNode):
             fields = self.mapping(node, "ambience", AMBIENCE_KEYS)
-            if "sound" not in fields:
-                self.fail(node, "ambience", "an ambience mapping needs 'sound' (e.g. sound: rain)")
-            sound_node = fields["sound"]
+            sound_node = self.require(
+                fields,
+                "sound",
+                node,
+                "ambience",
+                "an ambience mapping needs 'sound' (e.g. sound: rain)",
+            )
             low, high = AMBIENCE_VOLUME_DB
             volume_db = self.opt(
                 fields, "volume", lambda n: self.number(n, "ambience.volume", low, high), -20.0
@@ -387,16 +471,18 @@ class _Reader:
         if isinstance(node, yaml.MappingNode):
             fields = self.mapping(node, field, PATTERN_KEYS)
             for key in ("in", "out"):
-                if key not in fields:
-                    self.fail(node, field, f"a custom breathing pattern needs '{key}' (seconds)")
+                self.require(
+                    fields, key, node, field, f"a custom breathing pattern needs '{key}' (seconds)"
+                )
 
             def phase(key: str) -> float:
                 return self.opt(fields, key, lambda n: self.number(n, _join(field, key), 0, 60), 0)
 
+            errors = len(self.errors)
             pattern = BreathPattern(
                 "custom", phase("in"), phase("hold"), phase("out"), phase("hold_out")
             )
-            if pattern.cycle_s <= 0:
+            if pattern.cycle_s <= 0 and not self.failed_since(errors):
                 self.fail(node, field, "a breathing pattern needs at least one phase longer than 0")
             return pattern
         names = tuple(NAMED_PATTERNS)
@@ -412,21 +498,34 @@ class _Reader:
 
     # -- steps ------------------------------------------------------------------
     def steps(self, node: Node, field: str, ctx: Context, depth: int) -> tuple[Step, ...]:
+        if isinstance(node, yaml.MappingNode):
+            self.fail(
+                node, field, "expected a list of steps, got a mapping; start each step with '- '"
+            )
         if not isinstance(node, yaml.SequenceNode):
             self.fail(node, field, f"expected a list of steps, got {_what(node)}")
         if not node.value:
             self.fail(node, field, "expected at least one step, got an empty list")
         if depth > MAX_NESTING:
             self.fail(node, field, f"repeat blocks may be nested at most {MAX_NESTING} deep")
-        return tuple(
-            self.step(item, f"{field}[{index}]", ctx, depth)
+        steps = (
+            self.attempt(partial(self.step, item, f"{field}[{index}]", ctx, depth), None)
             for index, item in enumerate(node.value)
         )
+        return tuple(step for step in steps if step is not None)
 
     def step(self, node: Node, field: str, ctx: Context, depth: int) -> Step:
         if not isinstance(node, yaml.MappingNode):
+            # "say:hi" is text to YAML: a key needs a space after its colon.
+            hint = (
+                "; put a space after the ':'"
+                if isinstance(node, yaml.ScalarNode) and re.match(r"^\w+:\S", str(node.value))
+                else ""
+            )
             self.fail(
-                node, field, f"expected a step (a mapping such as 'say: Hello'), got {_what(node)}"
+                node,
+                field,
+                f"expected a step (a mapping such as 'say: Hello'), got {_what(node)}{hint}",
             )
         keys = [str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
         kinds = [k for k in keys if k in STEP_KINDS]
@@ -494,31 +593,42 @@ class _Reader:
     def repeat(
         self, fields: dict[str, Node], node: Node, field: str, ctx: Context, depth: int, line: int
     ) -> Repeat:
-        times = self.integer(fields["repeat"], _join(field, "repeat"), 1, MAX_REPEAT)
-        if "steps" not in fields:
-            self.fail(node, field, "a repeat block needs 'steps', the list of steps to repeat")
+        times = self.opt(
+            fields, "repeat", lambda n: self.integer(n, _join(field, "repeat"), 1, MAX_REPEAT), 1
+        )
+        steps_node = self.require(
+            fields,
+            "steps",
+            node,
+            field,
+            "a repeat block needs 'steps', the list of steps to repeat",
+        )
         inner = ctx.inside_repeat(times)
-        steps = self.steps(fields["steps"], _join(field, "steps"), inner, depth + 1)
+        steps = self.steps(steps_node, _join(field, "steps"), inner, depth + 1)
         return Repeat(times, steps, line)
 
     def exercise(
         self, fields: dict[str, Node], node: Node, field: str, ctx: Context, line: int
     ) -> Exercise:
         name = self.text(fields["exercise"], _join(field, "exercise"), ctx.for_name())
+        errors = len(self.errors)
         sides = self.opt(
             fields, "sides", lambda n: self.choice(n, _join(field, "sides"), SIDES), "none"
         )
+        # Bad sides: {side} in its texts is not blamed as well.
+        sided = sides != "none" or self.failed_since(errors)
         reps = self.opt(
             fields, "reps", lambda n: self.integer(n, _join(field, "reps"), 1, MAX_REPS), 1
         )
-        inner = ctx.inside_exercise(sides != "none", reps)
+        inner = ctx.inside_exercise(sided, reps)
 
         def text(key: str) -> str | None:
             return self.opt(fields, key, lambda n: self.text(n, _join(field, key), inner))
 
         breathe = self.opt(fields, "breathe", lambda n: self.pattern(n, _join(field, "breathe")))
+        errors = len(self.errors)
         hold = self.opt(fields, "hold", lambda n: self.hold(n, _join(field, "hold"), breathe))
-        if breathe is not None and hold is None:
+        if breathe is not None and hold is None and not self.failed_since(errors):
             self.fail(
                 fields["breathe"],
                 _join(field, "breathe"),
@@ -592,10 +702,15 @@ def _least_length_s(step: Step) -> float:
     return 0.0
 
 
-def _req(fields: dict[str, Node], key: str, parent: Node, reader: _Reader) -> Node:
-    if key not in fields or _is_null(fields[key]):
-        reader.fail(parent, key, f"'{key}' is required")
-    return fields[key]
+def _collected(errors: list[ScriptError]) -> ScriptError:
+    if len(errors) == 1:
+        return errors[0]
+    ordered = sorted(errors, key=lambda e: (e.line or 0, e.column or 0))
+    return ScriptErrors(ordered[:MAX_ERRORS_SHOWN], more=len(ordered) - MAX_ERRORS_SHOWN)
+
+
+class _AlreadyTold(ScriptError):
+    """A missing key whose misspelling was already reported."""
 
 
 def _is_null(node: Node) -> bool:
@@ -611,6 +726,12 @@ def _number_or_none(value: str, tag: str) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def _is_decimal(value: str, tag: str) -> bool:
+    # YAML 1.1 also reads 1:30 as a number (90); a count or a level written so
+    # is a slip, not base 60.
+    return tag.endswith((":int", ":float")) and ":" not in value
 
 
 def _what(node: Node) -> str:
@@ -632,8 +753,6 @@ def _fmt(number: float) -> str:
 
 
 def _unknown_key(key: str, allowed: tuple[str, ...], what: str = "one of") -> str:
-    import difflib
-
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if close:
         return f"unknown key '{key}'; did you mean '{close[0]}'?"

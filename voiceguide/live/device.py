@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AudioDeviceError
+from ..errors import AudioDeviceError, UsageError
 
 # miniaudio's PulseAudio backend asks the server for one period of buffering
 # (tlength), whatever the number of periods, and is asked for a whole period
@@ -36,6 +36,17 @@ NO_DEVICE_HINT = (
 )
 
 Pull = Callable[[int], np.ndarray]
+
+# ALSA's null PCM ("Discard all samples (playback) or generate zero samples
+# (capture)") throws every sample away as fast as it is given: a session
+# "played" there ends in seconds with nothing heard. It is never offered.
+# (PulseAudio's null sink is not one of these: its monitor can be recorded.)
+_DISCARDING_PREFIXES = ("discard all samples",)
+
+
+def discards_sound(name: str) -> bool:
+    """Whether a device of this name throws what it is given away unheard."""
+    return name.strip().lower().startswith(_DISCARDING_PREFIXES)
 
 
 def _miniaudio() -> Any:
@@ -84,6 +95,7 @@ def list_devices() -> tuple[str, list[str]]:
         with _quiet_stderr():
             devices = miniaudio.Devices(_backends(miniaudio))
             names = [str(d["name"]) for d in devices.get_playbacks()]
+            names = [name for name in names if not discards_sound(name)]
     except miniaudio.MiniaudioError as exc:
         raise _no_device(exc) from None
     if devices.backend.lower() == "null":
@@ -118,13 +130,17 @@ class Output:
     @staticmethod
     def _find(miniaudio: Any, name: str) -> Any:
         devices = miniaudio.Devices(_backends(miniaudio)).get_playbacks()
-        for device in devices:
-            if device["name"] == name:
-                return device["id"]
-        for device in devices:
-            if name.lower() in str(device["name"]).lower():
-                return device["id"]
-        known = ", ".join(repr(str(d["name"])) for d in devices) or "none"
+        exact = [d for d in devices if d["name"] == name]
+        partial = [d for d in devices if name.lower() in str(d["name"]).lower()]
+        for device in exact or partial[:1]:
+            if discards_sound(str(device["name"])):
+                raise UsageError(
+                    f"the audio device '{device['name']}' throws the sound away; "
+                    "choose one from `voiceguide devices`"
+                )
+            return device["id"]
+        kept = [d for d in devices if not discards_sound(str(d["name"]))]
+        known = ", ".join(repr(str(d["name"])) for d in kept) or "none"
         raise AudioDeviceError(f"no audio device named '{name}' (devices: {known})")
 
     def start(self, pull: Pull) -> None:

@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..errors import OutputError
+from .announce import urls
 from .app import make_app
 from .jobs import RenderSettings
 
@@ -75,7 +76,9 @@ def make_runner(app: web.Application, *, idle_timeout_s: float = IDLE_TIMEOUT_S)
     )
 
 
-async def _run(app: web.Application, host: str, port: int, ready: Callable[[str], None]) -> None:
+async def _run(
+    app: web.Application, host: str, port: int, ready: Callable[[list[str]], None]
+) -> None:
     runner = make_runner(app)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -87,8 +90,7 @@ async def _run(app: web.Application, host: str, port: int, ready: Callable[[str]
         raise OutputError(f"cannot listen on {host}:{port}: {reason}") from exc
     # The port actually bound, which differs from the one asked for when that is 0.
     bound_port = runner.addresses[0][1]
-    shown = f"[{host}]" if ":" in host else host
-    ready(f"http://{shown}:{bound_port}/")
+    ready(urls(host, bound_port))
     try:
         await asyncio.Event().wait()
     finally:
@@ -103,9 +105,9 @@ def serve(
     cache_dir: Path,
     settings: RenderSettings,
     workers: int,
-    ready: Callable[[str], None],
+    ready: Callable[[list[str]], None],
 ) -> None:
-    """Serve until interrupted; ``ready`` is told the address once it listens."""
+    """Serve until interrupted; ``ready`` is told the URLs to open once it listens."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     app = make_app(sources, cache_dir, settings, workers=workers)
     asyncio.run(_run(app, host, port, ready))

@@ -8,7 +8,10 @@ Routes (all GET, HEAD too):
     /sessions/{id}.mp3      the audio, rendered on first request (Range, ETag, 206)
     /sessions/{id}.vtt      its transcript (WebVTT)
     /sessions/{id}.json     its planned timeline, as `voiceguide check --json` prints it
+    /sessions/{id}.chapters.json  its chapters as Podcasting 2.0 JSON chapters
     /feed.xml               a podcast feed of every session, with chapters
+                            (?language=de: the sessions in that language)
+    /artwork.png            the feed's cover image
     /playlist.m3u           an M3U playlist of every session
     /static/{name}          the web player's own files
 
@@ -44,9 +47,10 @@ from aiohttp.typedefs import Handler
 from ..pipeline import m3u
 from ..processes import WorkerPool, stop_executor
 from . import pages
-from .feed import FeedItem, podcast_feed
+from .feed import FeedItem, artwork_png, estimated_mp3_bytes, json_chapters, podcast_feed
 from .jobs import RenderSettings, started, warm_worker
 from .library import Entry, Library
+from .published import Published
 from .renders import Known, LiveStream, RenderCache, Rendered, RenderFailed, WorkerLost
 from .static import StaticFiles
 
@@ -54,8 +58,10 @@ LIBRARY: web.AppKey[Library] = web.AppKey("library", Library)
 RENDERS: web.AppKey[RenderCache] = web.AppKey("renders", RenderCache)
 STATIC: web.AppKey[StaticFiles] = web.AppKey("static", StaticFiles)
 WARMING: web.AppKey[asyncio.Future[Any]] = web.AppKey("warming", asyncio.Future)
+PUBLISHED: web.AppKey[Published] = web.AppKey("published", Published)
 
-_SESSION_FILE = re.compile(r"^(?P<id>[a-z0-9-]+)\.(?P<kind>mp3|vtt|json)$")
+_SESSION_FILE = re.compile(r"^(?P<id>[a-z0-9-]+)\.(?P<kind>mp3|vtt|json|chapters\.json)$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 # What a Host header may hold to be echoed into URLs: a name or address and a port.
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
@@ -101,6 +107,7 @@ def make_app(
         renders = RenderCache(cache_dir, settings or RenderSettings(), executor)
     app[RENDERS] = renders
     app[STATIC] = StaticFiles.load()
+    app[PUBLISHED] = Published(cache_dir / "published.json")
 
     async def stop_rendering(_: web.Application) -> None:
         # On shutdown, before aiohttp waits for the requests in flight: one
@@ -137,6 +144,7 @@ def make_app(
             web.get("/sessions.json", sessions_json),
             web.get("/sessions/{file}", session_file),
             web.get("/feed.xml", feed),
+            web.get("/artwork.png", artwork),
             web.get("/playlist.m3u", playlist),
             web.get("/static/{name}", static_file),
         ]
@@ -239,6 +247,11 @@ async def session_file(request: web.Request) -> web.StreamResponse:
     try:
         if match["kind"] == "json":
             return web.json_response((await renders.timeline(entry)).plan, dumps=_dumps)
+        if match["kind"] == "chapters.json":
+            chapters = json_chapters((await renders.plan(entry)).plan["chapters"])
+            return web.json_response(
+                chapters, dumps=_dumps, content_type="application/json+chapters"
+            )
         if match["kind"] == "mp3" and _from_the_start(request) and not renders.audio_ready(entry):
             streamed = await _send_stream(request, renders.stream(entry))
             if streamed is not None:
@@ -334,28 +347,47 @@ def _if_range_holds(request: web.BaseRequest, path: Path) -> bool:
 
 
 def _feed_items(
-    base: str, plans: list[tuple[Entry, Rendered | RenderFailed]], cache: RenderCache
+    base: str,
+    plans: list[tuple[Entry, Rendered | RenderFailed]],
+    cache: RenderCache,
+    published: Published,
 ) -> list[FeedItem]:
+    dates = published.dates([entry.id for entry, _ in plans])
     items = []
     for entry, result in plans:
         if isinstance(result, RenderFailed):
             continue
         plan = result.plan
         mp3 = result.files.mp3
-        size = mp3.stat().st_size if mp3.is_file() else 0
-        published = datetime.fromtimestamp(entry.path.stat().st_mtime, UTC)
+        if mp3.is_file():
+            size = mp3.stat().st_size
+        else:  # not rendered yet: rendering it for the feed would keep apps waiting
+            size = estimated_mp3_bytes(
+                plan["duration_samples"],
+                plan["sample_rate"],
+                cache.settings.bitrate_kbps,
+                plan["title"],
+                plan["description"],
+                [c["title"] for c in plan["chapters"]],
+            )
+        try:
+            edited = datetime.fromtimestamp(entry.path.stat().st_mtime, UTC)
+        except OSError:
+            edited = dates[entry.id]
         items.append(
             FeedItem(
                 id=entry.id,
                 title=plan["title"],
                 description=plan["description"],
+                language=plan["language"],
                 duration_s=plan["duration"],
                 chapters=[(c["title"], c["start"]) for c in plan["chapters"]],
                 audio_url=f"{base}/sessions/{entry.id}.mp3",
                 page_url=f"{base}/play/{entry.id}",
+                chapters_url=f"{base}/sessions/{entry.id}.chapters.json",
                 size_bytes=size,
-                version=cache.key(entry),
-                published=published,
+                published=dates[entry.id],
+                updated=max(dates[entry.id], edited),
             )
         )
     return items
@@ -363,9 +395,29 @@ def _feed_items(
 
 async def feed(request: web.Request) -> web.Response:
     base = base_url(request)
-    items = _feed_items(base, await _plans(request), request.app[RENDERS])
-    body = podcast_feed("voiceguide sessions", base + "/", items)
+    language = request.query.get("language")
+    if language is not None and not _LANGUAGE.match(language):
+        raise web.HTTPBadRequest(text="language: give a language tag such as en or de\n")
+    items = _feed_items(base, await _plans(request), request.app[RENDERS], request.app[PUBLISHED])
+    title = "voiceguide sessions"
+    self_url = base + "/feed.xml"
+    if language is not None:
+        wanted = language.lower()
+        items = [i for i in items if i.language.lower().split("-")[0] == wanted.split("-")[0]]
+        if "-" in wanted:
+            items = [i for i in items if i.language.lower() == wanted]
+        title += f" ({language})"
+        self_url += f"?language={language}"
+    body = podcast_feed(title, base + "/", self_url, base + "/artwork.png", items)
     return web.Response(body=body, content_type="application/rss+xml", charset="utf-8")
+
+
+async def artwork(request: web.Request) -> web.Response:
+    return web.Response(
+        body=artwork_png(),
+        content_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 async def playlist(request: web.Request) -> web.Response:

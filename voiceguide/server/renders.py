@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import BrokenExecutor, Executor
@@ -30,6 +31,7 @@ from typing import IO, Any
 
 from .. import __version__, pipeline
 from ..errors import ScriptError, UsageError, UserError
+from ..processes import PoolStopped
 from ..report import timeline_json
 from .jobs import CacheFiles, JobFailure, RenderSettings, audio_job, plan_job
 from .library import Entry
@@ -293,6 +295,8 @@ class RenderCache:
             executor = self.executor
             try:
                 result = await loop.run_in_executor(executor, job, entry.path, files, self.settings)
+            except PoolStopped as exc:
+                raise WorkerLost(f"{exc}; {entry.id} was not rendered") from exc
             except BrokenExecutor as exc:
                 if self._renew is not None and executor is self.executor:
                     self.executor = self._renew()
@@ -403,6 +407,40 @@ class LiveStream:
                         raise error
                 return
             await growth.wait()
+
+
+# What CacheFiles.of names, and the temporaries of their atomic writes.
+_RENDERED_NAME = re.compile(r"^\.?[a-z0-9-]+-[0-9a-f]{16}\.(json|mp3|vtt|stream|done)(\.tmp-.*)?$")
+
+
+def _rendered_files(cache_dir: Path) -> list[tuple[Path, int]]:
+    """Every file of every rendered session in ``cache_dir`` with its size; nothing else."""
+    found = []
+    with contextlib.suppress(OSError):
+        for path in cache_dir.iterdir():
+            if _RENDERED_NAME.match(path.name):
+                with contextlib.suppress(OSError):
+                    found.append((path, path.stat().st_size))
+    return found
+
+
+def _sessions(files: list[tuple[Path, int]]) -> int:
+    return len({path.name.lstrip(".").split(".", 1)[0] for path, _ in files})
+
+
+def rendered_usage(cache_dir: Path) -> tuple[int, int]:
+    """How many session versions are rendered in ``cache_dir``, and their bytes."""
+    files = _rendered_files(cache_dir)
+    return _sessions(files), sum(size for _, size in files)
+
+
+def clear_rendered(cache_dir: Path) -> tuple[int, int]:
+    """Remove every rendered session from ``cache_dir`` (a running server renders
+    them again when asked); how many session versions and bytes went."""
+    files = _rendered_files(cache_dir)
+    for path, _ in files:
+        path.unlink(missing_ok=True)
+    return _sessions(files), sum(size for _, size in files)
 
 
 def _read_plan(path: Path) -> dict[str, Any] | None:

@@ -26,7 +26,8 @@ _SAMPLE = np.dtype("<f4")
 _SUFFIX = ".clip"
 # Roughly 1,000 phrases of a few seconds each: every phrase of dozens of
 # routines, while a disk is never filled by a cache nobody looks at.
-DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+# Sizes are said in MB (10^6 bytes) everywhere voiceguide prints one.
+DEFAULT_MAX_BYTES = 500 * 1000 * 1000
 
 # Directories already warned about: the warning is once per process, not once
 # per phrase or per cache object.
