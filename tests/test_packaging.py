@@ -170,4 +170,4 @@ def test_readme_sets_up_with_two_commands_and_states_the_demo_size() -> None:
     (block,) = re.findall(r"```sh\n(.*?)```", setup, flags=re.DOTALL)
     commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
     assert commands == ["make demo", "make test"]
-    assert re.search(r"make demo[^\n]*\b\d+ MiB\b", block), block
+    assert re.search(r"make demo[^\n]*\b\d+ MB\b", block), block
