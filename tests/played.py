@@ -306,15 +306,15 @@ def _controlling_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-class PtyPlay:
-    """`voiceguide play` with a pseudo-terminal for its keyboard and status line."""
+class PtyProcess:
+    """A command with a pseudo-terminal for its keyboard and screen."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
         master, slave = pty.openpty()
         self.master = master
         self.slave_attrs = termios.tcgetattr(slave)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide", "play", *args],
+            command,
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -335,6 +335,8 @@ class PtyPlay:
                 return
             if not data:
                 return
+            # The terminal answers no query: play must not ask any
+            # (tests/test_live_keys.py::test_reading_keys_asks_the_terminal_nothing).
             self.output += data.decode("utf-8", "replace")
 
     def wait_for(self, pattern: str, timeout_s: float = 20.0) -> None:
@@ -369,3 +371,10 @@ class PtyPlay:
             self.process.wait()
         os.close(self.slave)
         os.close(self.master)
+
+
+class PtyPlay(PtyProcess):
+    """`voiceguide play` with a pseudo-terminal for its keyboard and status line."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        super().__init__([sys.executable, "-m", "voiceguide", "play", *args], env)

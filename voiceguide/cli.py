@@ -328,7 +328,7 @@ def export(
       voiceguide export scripts/back-spasm-relief.yaml
       voiceguide export scripts/back-spasm-relief.yaml -o ~/Music/back.mp3
       voiceguide export scripts/ --split --subtitles -j 2
-      voiceguide export scripts/espalda-suave.yaml --stems       (a script with ambience:)
+      voiceguide export scripts/breathing-calm.yaml --stems      (a script with ambience:)
       voiceguide export scripts/nacken-entspannen.yaml --voice-model de_DE-thorsten-medium.onnx
       voiceguide export example:back-spasm-relief -o - | mpv -   (a bundled script, to stdout)
       cat mine.yaml | voiceguide export - -o mine.mp3           (the script from stdin)

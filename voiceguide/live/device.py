@@ -54,7 +54,7 @@ def _miniaudio() -> Any:
         import miniaudio
     except ImportError:
         raise AudioDeviceError(
-            "live playback needs the miniaudio package: pip install 'voiceguide[play]'"
+            "live playback needs the miniaudio package: pip install miniaudio"
         ) from None
     return miniaudio
 

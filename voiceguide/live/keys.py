@@ -1,18 +1,22 @@
 """Single key presses from a terminal, without Enter and without echo.
 
-The terminal is put in cbreak mode (Ctrl-C still interrupts) and always put
-back as it was. Keys from a Bluetooth clicker arrive the same way: many send
-Page Up/Down or arrows, which mean back and next here.
+blessed reads them the same way on Linux, macOS and Windows: the terminal is
+put in cbreak mode (Ctrl-C still interrupts) and always put back as it was.
+Keys from a Bluetooth clicker arrive the same way: many send Page Up/Down or
+arrows, which mean back and next here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import select
 import sys
+import time
 from collections.abc import Iterator
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from blessed import Terminal
+    from blessed.keyboard import Keystroke
 
 # What each key does; several keys may do one thing.
 KEYS = {
@@ -29,6 +33,16 @@ KEYS = {
     "\x1b[D": "back",  # left arrow
     "\r": "go",
     "\n": "go",
+}
+
+# The same keys by the name blessed gives them, whatever bytes the terminal sends
+# (a Windows console sends none of the escape sequences above).
+NAMED_KEYS = {
+    "KEY_PGDOWN": "next",
+    "KEY_RIGHT": "next",
+    "KEY_PGUP": "back",
+    "KEY_LEFT": "back",
+    "KEY_ENTER": "go",
 }
 
 
@@ -48,6 +62,14 @@ def actions(text: str) -> list[str]:
     return found
 
 
+def key_action(key: Keystroke) -> str:
+    """What one key that blessed read does."""
+    if key.is_sequence and key.name in NAMED_KEYS:
+        return NAMED_KEYS[key.name]
+    found = actions(str(key))
+    return found[0] if len(found) == 1 else "other"
+
+
 class Keys(Protocol):
     def read(self, timeout_s: float) -> list[str]:
         """The actions pressed within ``timeout_s`` (empty if none)."""
@@ -55,45 +77,66 @@ class Keys(Protocol):
 
 
 class KeyReader:
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
 
     def read(self, timeout_s: float) -> list[str]:
         """The actions pressed within ``timeout_s`` (empty if none)."""
-        ready, _, _ = select.select([self.fd], [], [], timeout_s)
-        if not ready:
-            return []
-        data = os.read(self.fd, 64)
-        if not data:
+        inkey = self.terminal.inkey
+        try:
+            key = inkey(timeout=timeout_s)
+            found = []
+            # Keys typed together (or a clicker's burst) are all taken now.
+            while key:
+                found.append(key_action(key))
+                key = inkey(timeout=0)
+        except EOFError:
             return ["eof"]
-        return actions(data.decode("utf-8", "replace"))
+        return found
 
 
 class NoKeys:
     """Stands in for the keyboard when standard input is not a terminal."""
 
     def read(self, timeout_s: float) -> list[str]:
-        select.select([], [], [], timeout_s)
+        time.sleep(timeout_s)
         return []
 
 
-@contextlib.contextmanager
-def keys(stream: TextIO | None = None) -> Iterator[Keys]:
-    stream = stream or sys.stdin
+def _is_terminal(stream: TextIO | None) -> bool:
     try:
-        fd = stream.fileno()
+        return stream is not None and stream.isatty()
     except (AttributeError, ValueError, OSError):
-        yield NoKeys()
-        return
-    if not os.isatty(fd):
-        yield NoKeys()
-        return
-    import termios
-    import tty
+        return False
 
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setcbreak(fd)
-        yield KeyReader(fd)
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+def _screen() -> TextIO | None:
+    """The terminal blessed needs beside standard input to read its keys.
+
+    blessed reads the keyboard from standard input, and only while standard
+    output or standard error is a terminal too."""
+    if not _is_terminal(sys.__stdin__):
+        return None
+    return next((s for s in (sys.__stdout__, sys.__stderr__) if _is_terminal(s)), None)
+
+
+def available() -> bool:
+    """Whether keys can be read here."""
+    return _screen() is not None
+
+
+@contextlib.contextmanager
+def keys() -> Iterator[Keys]:
+    screen = _screen()
+    if screen is None:
+        yield NoKeys()
+        return
+    import blessed
+
+    # Without styling blessed asks the terminal nothing: with it, it sends
+    # capability and cursor queries and waits up to 5 s for each kind of
+    # answer; a terminal that answers none of them held the keys for 10 s.
+    # Keys are read and named the same either way.
+    terminal = blessed.Terminal(stream=screen, force_styling=None)
+    with terminal.cbreak():
+        yield KeyReader(terminal)

@@ -22,6 +22,7 @@ from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
 from . import edits, recap
 from .device import Output
 from .keys import Keys, NoKeys, keys
+from .keys import available as keys_available
 from .opening import OPENING_S, opening
 from .player import Player
 from .status import StatusLine, status_line
@@ -87,7 +88,7 @@ def play(
     status_stream: TextIO | None = None,
 ) -> PlayResult:
     session = pipeline.with_voice_options(pipeline.load_session(path), voice)
-    if options.wait and not sys.stdin.isatty():
+    if options.wait and not keys_available():
         raise UsageError("--wait needs a keyboard: run play in a terminal")
     # Loading a neural voice is most of the wait for the first sound: it starts now,
     # beside opening the device.
