@@ -99,11 +99,18 @@ def test_piper_without_a_voice_for_the_language_says_what_to_do() -> None:
         get_engine("piper", language="fr", voice_name=None, rate_wpm=150)
 
 
-def test_voice_model_must_exist(tmp_path: Path) -> None:
-    with pytest.raises(EngineError, match="no such Piper voice"):
+def test_a_voice_model_named_by_the_user_must_exist_and_have_its_config(tmp_path: Path) -> None:
+    """The user's own input: exit status 2, like any other bad argument."""
+    with pytest.raises(EngineError, match="no such Piper voice") as missing:
         get_engine(
             "piper", language="en", voice_name=None, rate_wpm=150, model_path=tmp_path / "x.onnx"
         )
+    assert missing.value.exit_status == 2
+    lone = tmp_path / "lone.onnx"
+    lone.write_bytes(b"not a model")  # and no lone.onnx.json beside it
+    with pytest.raises(EngineError, match=r"lone\.onnx\.json: no such file") as no_config:
+        get_engine("piper", language="en", voice_name=None, rate_wpm=150, model_path=lone)
+    assert no_config.value.exit_status == 2
 
 
 @pytest.mark.slow

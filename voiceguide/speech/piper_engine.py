@@ -203,8 +203,14 @@ def open_model(model_path: Path | None) -> VoiceModel:
         model = Path(model_path)
         config = model.with_name(model.name + ".json")
         if not model.is_file():
-            raise EngineError(f"{model}: no such Piper voice model (.onnx)")
-    settings = _read_config(config)
+            raise UnknownVoiceError(f"{model}: no such Piper voice model (.onnx)")
+    try:
+        settings = _read_config(config)
+    except EngineError as exc:
+        if model_path is None:
+            raise
+        # The user named this voice: a missing or broken config is their input's fault.
+        raise UnknownVoiceError(exc.message) from None
     try:
         sha, _ = _sha256_once(model)
     except OSError as exc:
