@@ -285,8 +285,9 @@ class _Clips:
         voice and nothing from a tone, so tones asked to sit 8 dB under the
         voice sat 1 dB under it).
         """
-        loss_db = speech_loss_db if key[0] == "tone" else 0.0
-        return self.levels[key] * 10 ** ((gain_db - loss_db) / 20)
+        # The script's cues.volume moves every tone against its default.
+        tone_db = self.timeline.cue_volume_db - speech_loss_db if key[0] == "tone" else 0.0
+        return self.levels[key] * 10 ** ((gain_db + tone_db) / 20)
 
     def unlimited_energy(self, key: Key, gain_db: float) -> float:
         """The clip's K-weighted energy at ``gain_db`` before the limiter, for each start."""

@@ -12,6 +12,7 @@ from typing import Literal
 
 Sides = Literal["none", "both", "left", "right"]
 Verbosity = Literal["full", "brief", "cues"]
+CueMode = Literal["tones", "spoken", "both"]
 EventKind = Literal["speech", "silence", "tone", "hold", "breath"]
 PhaseName = Literal["inhale", "hold_in", "exhale", "hold_out"]
 ChapterKind = Literal["introduction", "exercise", "named", "closing"]
@@ -118,6 +119,16 @@ class Ambience:
 
 
 @dataclass(frozen=True)
+class Cues:
+    """How breathing is cued: the script's ``cues:`` setting."""
+
+    # None: the first cycle of each breathing run spoken (at verbosity full),
+    # tones after; tones, spoken or both: the same on every cycle.
+    mode: CueMode | None = None
+    volume_db: float = 0.0  # every tone's level against its default
+
+
+@dataclass(frozen=True)
 class Session:
     title: str
     steps: tuple[Step, ...]
@@ -131,6 +142,7 @@ class Session:
     # Words spoken differently from how they are written: (written, spoken).
     pronounce: tuple[tuple[str, str], ...] = ()
     ambience: Ambience | None = None
+    cues: Cues = field(default_factory=Cues)
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,7 @@ class Timeline:
     notes: tuple[str, ...] = ()  # cues left out or replaced, for `check`
     description: str | None = None
     language: str = "en"
+    cue_volume_db: float = 0.0  # the script's cues.volume: every tone's level against its default
 
     def seconds(self, samples: int) -> float:
         return samples / self.sample_rate_hz

@@ -171,6 +171,7 @@ class _Planner:
             notes=tuple(self.notes),
             description=self.session.description,
             language=self.session.language,
+            cue_volume_db=self.session.cues.volume_db,
         )
 
     def step(self, step: Step, where: _Where) -> None:
@@ -396,13 +397,22 @@ class _Planner:
         where: _Where,
         label: str,
     ) -> None:
+        mode = self.session.cues.mode
         for cycle, phase, phase_start, phase_end in self.phases(pattern, start, end):
             self.add("breath", phase_start, phase_end, where, cue=phase)
-            spoken = self.full and cycle == 0
+            # Without a mode, words on the first cycle say what the tones after them mean.
+            spoken = (self.full and cycle == 0) if mode is None else mode == "spoken"
             cue = "hold" if phase in ("hold_in", "hold_out") else phase
-            first = ("speech", self.words.phase(phase)) if spoken else ("tone", cue)
+            word = ("speech", self.words.phase(phase))
+            first = word if spoken else ("tone", cue)
             slots.limit = phase_end - slots.guard if phase_end < end else end
             self.place(slots, phase_start, first, cue if spoken else None, f"'{phase}' cue", label)
+            if mode == "both":
+                # The word right after its tone, inside the same phase.
+                after = next((c.end for c in slots.placed if c.start == phase_start), None)
+                if after is not None:
+                    at = after + slots.guard
+                    self.place(slots, at, word, None, f"'{phase}' word", label)
             slots.limit = None
 
     def phases(

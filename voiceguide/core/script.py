@@ -26,6 +26,7 @@ from .model import (
     Ambience,
     Breathe,
     BreathPattern,
+    Cues,
     Exercise,
     Hold,
     Pause,
@@ -60,6 +61,7 @@ TOP_KEYS = (
     "pace",
     "verbosity",
     "countdown",
+    "cues",
     "pronounce",
     "ambience",
     "steps",
@@ -67,6 +69,9 @@ TOP_KEYS = (
 AMBIENCE_SOUNDS = ("none", "brown-noise", "rain", "ocean", "drone")
 AMBIENCE_KEYS = ("sound", "volume")
 AMBIENCE_VOLUME_DB = (-40.0, -14.0)
+CUE_MODES = ("tones", "spoken", "both")
+CUES_KEYS = ("mode", "volume")
+CUE_VOLUME_DB = (-20.0, 6.0)
 MAX_PRONOUNCE = 200
 STEP_KEYS = {
     "say": ("say", "chapter"),
@@ -189,6 +194,7 @@ class _Reader:
             countdown_s=countdown_s,
             pronounce=self.opt(fields, "pronounce", self.pronounce, ()),
             ambience=self.opt(fields, "ambience", self.ambience),
+            cues=self.opt(fields, "cues", self.cues, Cues()),
         )
         steps: tuple[Step, ...] = ()
         if steps_node is not None:
@@ -455,6 +461,21 @@ class _Reader:
                 f"got '{value}'",
             )
         return Ambience("file", line, path=value, volume_db=volume_db)
+
+    def cues(self, node: Node) -> Cues:
+        """``cues: spoken``, or a mapping of ``mode`` and ``volume``."""
+        if not isinstance(node, yaml.MappingNode):
+            return Cues(mode=cast(Any, self.choice(node, "cues", CUE_MODES)))
+        fields = self.mapping(node, "cues", CUES_KEYS)
+        low, high = CUE_VOLUME_DB
+        return Cues(
+            mode=cast(
+                Any, self.opt(fields, "mode", lambda n: self.choice(n, "cues.mode", CUE_MODES))
+            ),
+            volume_db=self.opt(
+                fields, "volume", lambda n: self.number(n, "cues.volume", low, high), 0.0
+            ),
+        )
 
     def voice(self, node: Node) -> Voice:
         fields = self.mapping(node, "voice", VOICE_KEYS)
