@@ -13,6 +13,9 @@ from typing import Literal
 Sides = Literal["none", "both", "left", "right"]
 Verbosity = Literal["full", "brief", "cues"]
 CueMode = Literal["tones", "spoken", "both"]
+# full: an exercise's whole `say` on every rep and side; brief: only on the
+# first, then its `brief` text or a short built-in line.
+RepeatInstructions = Literal["full", "brief"]
 EventKind = Literal["speech", "silence", "tone", "hold", "breath"]
 PhaseName = Literal["inhale", "hold_in", "exhale", "hold_out"]
 ChapterKind = Literal["introduction", "exercise", "named", "closing"]
@@ -80,6 +83,7 @@ class Exercise:
     release: str | None = None
     rest_s: float = 0.0
     countdown_s: int | None = None  # None: the session's default
+    repeat_instructions: RepeatInstructions | None = None  # None: the session's
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class Session:
     pronounce: tuple[tuple[str, str], ...] = ()
     ambience: Ambience | None = None
     cues: Cues = field(default_factory=Cues)
+    repeat_instructions: RepeatInstructions = "brief"
 
 
 @dataclass(frozen=True)

@@ -316,26 +316,54 @@ class _Planner:
                     self.want_gap("sentence")
                     self.say(self.words["switch_sides"])
                 self.want_gap("position")
+            first_side = index == 0
+            # Announced even where the short line follows ("Right side. Again,
+            # right side."): the announcement is what every side is known by.
             if side:
                 self.say(self.words[f"side_{side}"])
                 self.want_gap("sentence")
             for rep in range(1, ex.reps + 1):
-                self.repetition(ex, where, side, rep)
+                self.repetition(ex, where, side, rep, first_side)
         if ex.rest_s == 0:
             self.want_gap("step")
         self.after_exercise = True
 
-    def repetition(self, ex: Exercise, where: _Where, side: str | None, rep: int) -> None:
+    def repeats_full(self, ex: Exercise) -> bool:
+        return (ex.repeat_instructions or self.session.repeat_instructions) == "full"
+
+    def instruction(self, ex: Exercise, first_side: bool, rep: int) -> str | None:
+        """The text of one rep, before placeholders; None where ``short_line`` speaks.
+
+        The whole ``say`` on the first rep of the first side; later, the
+        ``brief`` text, unless the script repeats instructions in full.
+        """
+        first = first_side and rep == 1
+        if self.repeats_full(ex):
+            return ex.say if self.full else (ex.brief or ex.say)
+        if first:
+            return ex.say if self.full else (ex.brief or ex.say)
+        return ex.brief
+
+    def short_line(self, ex: Exercise, first_side: bool, rep: int) -> bool:
+        """Whether this rep is cued by the built-in "Again, ... side." line alone."""
+        later = not (first_side and rep == 1)
+        return later and not self.cues_only and self.instruction(ex, first_side, rep) is None
+
+    def repetition(
+        self, ex: Exercise, where: _Where, side: str | None, rep: int, first_side: bool
+    ) -> None:
         other = {"left": "right", "right": "left"}.get(side or "")
         inner = _Where(where.step, where.line, rep, ex.reps)
         values = inner.values(
             self.words[side] if side else None, self.words[other] if other else None
         )
-        if rep > 1 and self.full:
+        if self.repeats_full(ex) and rep > 1 and self.full:
             self.say(self.words["again"])
             self.want_gap("sentence")
-        instruction = ex.say if self.full else (ex.brief or ex.say)
-        if instruction and not self.cues_only:
+        instruction = self.instruction(ex, first_side, rep)
+        if self.short_line(ex, first_side, rep):
+            self.say(self.words[f"again_{side}" if side else "again"])
+        elif instruction and not self.cues_only:
             self.say(fill(instruction, values))
         if ex.hold is not None:
             self.hold(ex, inner)

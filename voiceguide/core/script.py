@@ -61,6 +61,7 @@ TOP_KEYS = (
     "pace",
     "verbosity",
     "countdown",
+    "repeat_instructions",
     "cues",
     "pronounce",
     "ambience",
@@ -70,6 +71,7 @@ AMBIENCE_SOUNDS = ("none", "brown-noise", "rain", "ocean", "drone")
 AMBIENCE_KEYS = ("sound", "volume")
 AMBIENCE_VOLUME_DB = (-40.0, -14.0)
 CUE_MODES = ("tones", "spoken", "both")
+REPEAT_INSTRUCTIONS = ("brief", "full")
 CUES_KEYS = ("mode", "volume")
 CUE_VOLUME_DB = (-20.0, 6.0)
 MAX_PRONOUNCE = 200
@@ -87,6 +89,7 @@ STEP_KEYS = {
         "release",
         "rest",
         "countdown",
+        "repeat_instructions",
     ),
     "breathe": ("breathe", "cycles", "for"),
     "sound": ("sound",),
@@ -195,6 +198,12 @@ class _Reader:
             pronounce=self.opt(fields, "pronounce", self.pronounce, ()),
             ambience=self.opt(fields, "ambience", self.ambience),
             cues=self.opt(fields, "cues", self.cues, Cues()),
+            repeat_instructions=self.opt(
+                fields,
+                "repeat_instructions",
+                lambda n: self.choice(n, "repeat_instructions", REPEAT_INSTRUCTIONS),
+                "brief",
+            ),
         )
         steps: tuple[Step, ...] = ()
         if steps_node is not None:
@@ -675,6 +684,11 @@ class _Reader:
             rest_s=rest_s,
             countdown_s=self.opt(
                 fields, "countdown", lambda n: self.countdown(n, _join(field, "countdown"))
+            ),
+            repeat_instructions=self.opt(
+                fields,
+                "repeat_instructions",
+                lambda n: self.choice(n, _join(field, "repeat_instructions"), REPEAT_INSTRUCTIONS),
             ),
         )
 
