@@ -469,7 +469,7 @@ def test_every_exercise_is_named_before_its_first_instruction() -> None:
     first_hold = next(e for e in t.events if e.kind == "hold")
     name = speech(t, "Single knee to chest")[0]
     assert name.end_sample <= first_hold.start_sample
-    assert speech(t, "Box breathing: in for 4, hold for 4, out for 4, hold for 4.")
+    assert speech(t, "Box breathing: breathe in for 4, hold for 4, breathe out for 4, hold for 4.")
 
 
 def test_cues_verbosity_keeps_names_sides_tones_and_countdown() -> None:
