@@ -437,7 +437,10 @@ class _Planner:
             self.place(slots, phase_start, first, cue if spoken else None, f"'{phase}' cue", label)
             if mode == "both":
                 # The word right after its tone, inside the same phase.
-                after = next((c.end for c in slots.placed if c.start == phase_start), None)
+                after = next(
+                    (c.end for c in slots.placed if c.start == phase_start and c.value == cue),
+                    None,
+                )
                 if after is not None:
                     at = after + slots.guard
                     self.place(slots, at, word, None, f"'{phase}' word", label)
