@@ -337,10 +337,7 @@ class _Planner:
         The whole ``say`` on the first rep of the first side; later, the
         ``brief`` text, unless the script repeats instructions in full.
         """
-        first = first_side and rep == 1
-        if self.repeats_full(ex):
-            return ex.say if self.full else (ex.brief or ex.say)
-        if first:
+        if (first_side and rep == 1) or self.repeats_full(ex):
             return ex.say if self.full else (ex.brief or ex.say)
         return ex.brief
 
