@@ -36,6 +36,10 @@ serve        ``voiceguide serve``: the first GET of ``/`` and of
              Chromium at most 2 s (bench/web_first_sound.py, if present).
 baseline     a cold 30-minute export at least 10x faster than the
              straightforward pyttsx3 + pydub pipeline (espeak only).
+intelligibility  every phrase of the bundled English scripts, exported and
+             recognised by pocketsphinx (bench/intelligibility.py): word
+             error rate at most 5 % (piper), 9 % (espeak); countdown
+             numbers, side names and breathing cues all heard exactly.
 
 Every measured command runs in a fresh process (``sys.executable``), through
 bench/rusage_child.py for its wall time and peak RSS, so interpreter start-up
@@ -62,6 +66,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from measure import (
     BENCH,
@@ -81,7 +86,16 @@ from sessions import write_sessions
 BACK_SCRIPT = ROOT / "scripts" / "back-spasm-relief.yaml"
 SEED = "back-spasm-relief"
 ENGINES = ("piper", "espeak")  # piper first: the default after `make demo`
-FIGURES = ("first-sound", "underrun", "cold", "warm", "rss", "serve", "baseline")
+FIGURES = (
+    "first-sound",
+    "underrun",
+    "cold",
+    "warm",
+    "rss",
+    "serve",
+    "baseline",
+    "intelligibility",
+)
 GOAL_FIRST_SOUND_S = 1.0
 GOAL_SYNTH_RATIO = 1.2
 GOAL_SEED_COLD_S = {"piper": 6.0, "espeak": 5.0}
@@ -90,6 +104,8 @@ GOAL_RSS_MB = {"piper": 250.0, "espeak": 200.0}
 GOAL_SERVE_S = 0.3
 GOAL_WEB_S = 2.0
 GOAL_SPEEDUP = 10.0
+GOAL_WER = {"piper": 0.05, "espeak": 0.09}
+INTELLIGIBILITY_TIMEOUT_S = 3600.0
 UNDERRUN_QUICK_S = 120.0
 OTHER_FIGURES = "<!-- figures measured by other scripts: kept by bench/run.py -->"
 # A baseline run longer than this is timed once, not --repeat times.
@@ -720,6 +736,39 @@ def figure_baseline(bench: Bench, engine: str) -> list[Result]:
     ]
 
 
+def figure_intelligibility(bench: Bench, engine: str) -> list[Result]:
+    figure = "words recognised by pocketsphinx (`bench/intelligibility.py`)"
+    goal = f"WER ≤ {100 * GOAL_WER[engine]:g} %; cues, sides, countdown 100 %"
+    try:
+        import pocketsphinx  # noqa: F401
+    except ImportError:
+        return [not_measured("intelligibility", engine, figure, goal, "pocketsphinx missing")]
+    command = [sys.executable, str(BENCH / "intelligibility.py"), "--engine", engine, "--json"]
+    out = run_script(command, bench.log(f"intelligibility-{engine}"), INTELLIGIBILITY_TIMEOUT_S)
+    score: dict[str, Any] = last_json(out)["engines"][0]  # type: ignore[index]
+    categories: dict[str, dict[str, int]] = score["categories"]
+    all_heard = all(c["heard"] == c["of"] for c in categories.values())
+    details = [
+        f"`{shown(command)}`: {score['words']} words in {score['phrases']} distinct phrases "
+        "of the bundled English scripts, each cut from the exported MP3.",
+        "",
+        *(f"- {name}: {c['heard']} of {c['of']} heard exactly" for name, c in categories.items()),
+        *(f"- misheard: “{m['said']}” → “{m['heard']}”" for m in score["misheard"]),
+    ]
+    wer = float(score["wer"])
+    return [
+        Result(
+            "intelligibility",
+            engine,
+            figure,
+            goal,
+            f"WER {100 * wer:.1f} % ({score['errors']} of {score['words']} words)",
+            passes(wer <= GOAL_WER[engine] and all_heard),
+            details,
+        )
+    ]
+
+
 RUNNERS: dict[str, Callable[[Bench, str], list[Result]]] = {
     "first-sound": figure_first_sound,
     "underrun": figure_underrun,
@@ -728,6 +777,7 @@ RUNNERS: dict[str, Callable[[Bench, str], list[Result]]] = {
     "rss": figure_rss,
     "serve": figure_serve,
     "baseline": figure_baseline,
+    "intelligibility": figure_intelligibility,
 }
 # Figures measured with one engine only.
 ONLY_ENGINE = {"baseline": "espeak"}
@@ -754,6 +804,7 @@ TITLES = {
     "rss": "peak RSS of a 2-hour export",
     "serve": "serve: first requests and the web player",
     "baseline": "cold export vs pyttsx3 + pydub",
+    "intelligibility": "every phrase recognised by an independent recogniser",
 }
 
 

@@ -59,8 +59,8 @@ def test_cue_is_clean_float32_of_declared_length(name: str, rate: int) -> None:
 @pytest.mark.parametrize(
     ("name", "low_s", "high_s"),
     [
-        ("inhale", 0.5, 0.7),
-        ("exhale", 0.5, 0.7),
+        ("inhale", 0.4, 0.6),
+        ("exhale", 0.8, 1.0),
         ("hold", 0.4, 0.6),
         ("end_of_hold", 0.35, 0.5),  # the countdown "1" and a guard must fit before it
         ("switch_sides", 0.7, 0.9),

@@ -161,6 +161,24 @@ VALID = {
         steps:
           - say: Hallo.
     """,
+    "cues as a mode": """
+        title: Cues
+        cues: spoken
+        steps:
+          - say: Hello.
+    """,
+    "cues as a mapping": """
+        title: Cues
+        cues: {mode: both, volume: -3.5}
+        steps:
+          - say: Hello.
+    """,
+    "cues volume only": """
+        title: Cues
+        cues: {volume: 6}
+        steps:
+          - say: Hello.
+    """,
     "ambience as a file path": """
         title: Sounds
         ambience: sounds/forest.ogg
@@ -377,6 +395,24 @@ BROKEN = {
     "unknown ambience": """
         title: T
         ambience: thunder
+        steps:
+          - say: Hello.
+    """,
+    "unknown cue mode": """
+        title: T
+        cues: beeps
+        steps:
+          - say: Hello.
+    """,
+    "cue volume too loud": """
+        title: T
+        cues: {volume: 7}
+        steps:
+          - say: Hello.
+    """,
+    "unknown key in cues": """
+        title: T
+        cues: {mode: tones, speed: 2}
         steps:
           - say: Hello.
     """,

@@ -18,6 +18,42 @@ GOOD_STEP = "  - say: Hello.\n"
 # (name, script text or bytes, line, field or None, words the message must contain)
 CASES: list[tuple[str, str | bytes, int | None, str | None, str]] = [
     ("bad yaml", "title: x\nsteps: [\n  - say: hi\n", 2, None, "never closed with ]"),
+    (
+        "unknown cue mode",
+        "title: x\ncues: beeps\nsteps:\n" + GOOD_STEP,
+        2,
+        "cues",
+        "expected one of tones, spoken, both, got 'beeps'",
+    ),
+    (
+        "unknown cue mode in a mapping",
+        "title: x\ncues:\n  mode: words\nsteps:\n" + GOOD_STEP,
+        3,
+        "cues.mode",
+        "expected one of tones, spoken, both, got 'words'",
+    ),
+    (
+        "cue volume too loud",
+        "title: x\ncues: {volume: 10}\nsteps:\n" + GOOD_STEP,
+        2,
+        "cues.volume",
+        "expected a number from -20 to 6, got 10",
+    ),
+    (
+        "cue volume as text",
+        "title: x\ncues:\n  volume: loud\nsteps:\n" + GOOD_STEP,
+        3,
+        "cues.volume",
+        "expected a number from -20 to 6, got 'loud'",
+    ),
+    (
+        "unknown key in cues",
+        "title: x\ncues:\n  mode: both\n  volum: -3\nsteps:\n" + GOOD_STEP,
+        4,
+        "cues.volum",
+        "did you mean 'volume'",
+    ),
+    ("cues as a list", "title: x\ncues: [tones]\nsteps:\n" + GOOD_STEP, 2, "cues", "got a list"),
     ("tab indentation", "title: x\nsteps:\n\t- say: hi\n", 3, None, "not tabs"),
     ("unknown top key", "title: x\ntitel: y\nsteps:\n" + GOOD_STEP, 2, "titel", "unknown key"),
     (

@@ -2,8 +2,10 @@
 
 Every cue is meant for someone lying down with eyes closed: soft attacks,
 no harsh partials, and each cue shaped differently enough to be told apart
-by ear alone (breathing cues by the direction of their pitch, the rest by
-rhythm, register and decay).
+by ear alone: the breathing cues by the direction of their pitch and also
+by their length, envelope and timbre (a short bright swell in, a longer dark
+sigh out), so they differ for someone who misses the pitch; the rest by
+rhythm, register and decay.
 """
 
 from __future__ import annotations
@@ -23,22 +25,23 @@ CUE_NAMES: tuple[str, ...] = (
     "tick",
 )
 
-# Loudness relative to speech after K-weighted levelling; breathing cues sit
-# under the voice so that hundreds of them in a session do not tire the ear.
+# Loudness relative to speech as heard in the final mix (BS.1770, each clip
+# alone): 6 to 7 dB under the voice, so that hundreds of breathing cues in a
+# session do not tire the ear, yet each is heard over a quiet room.
 CUE_LEVEL_DB: dict[str, float] = {
-    "inhale": -8.0,
-    "exhale": -8.0,
-    "hold": -8.0,
-    "end_of_hold": -7.0,
+    "inhale": -7.0,
+    "exhale": -7.0,
+    "hold": -7.0,
+    "end_of_hold": -6.5,
     "switch_sides": -6.0,
     "chime": -6.0,
     "bell": -6.0,
-    "tick": -10.0,
+    "tick": -7.0,
 }
 
 _DURATION_S: dict[str, float] = {
-    "inhale": 0.6,
-    "exhale": 0.6,
+    "inhale": 0.5,
+    "exhale": 0.9,
     "hold": 0.5,
     "end_of_hold": 0.4,
     "switch_sides": 0.8,
@@ -100,21 +103,38 @@ def _attack(t: FloatArray, attack_s: float) -> FloatArray:
     return 0.5 - 0.5 * np.cos(np.pi * x)
 
 
-def _glide(t: FloatArray, f_start: float, f_end: float, length_s: float) -> FloatArray:
-    """Exponential pitch glide, so it sounds even in musical steps."""
-    ratio = f_end / f_start
-    # Phase is the integral of f_start * ratio**(t / length_s).
-    phase = 2 * np.pi * f_start * length_s / np.log(ratio) * (ratio ** (t / length_s) - 1.0)
-    swell = np.sin(np.pi * np.clip(t / length_s, 0.0, 1.0))
-    return swell * (np.sin(phase) + 0.15 * np.sin(2 * phase))
-
-
 def _inhale(t: FloatArray, rate: int) -> FloatArray:
-    return _glide(t, 330.0, 495.0, t[-1])
+    # Drawing breath in: short, bright (four harmonics), swelling up to a
+    # late peak and stopping, as an in-breath fills and stops.
+    length_s = t[-1]
+    peak_s = 0.8 * length_s
+    swell = np.where(
+        t < peak_s,
+        # From a murmur, not from nothing: a cue sounds from its first sample.
+        0.6 - 0.4 * np.cos(np.pi * np.clip(t / peak_s, 0.0, 1.0)),
+        # Down to a quarter only: the cue's own fade-out ends it, and a cue
+        # must sound to its last sample.
+        0.625 + 0.375 * np.cos(np.pi * np.clip((t - peak_s) / (length_s - peak_s), 0.0, 1.0)),
+    )
+    return swell * _glide_partials(t, 330.0, 495.0, length_s, (1.0, 0.5, 0.3, 0.15))
 
 
 def _exhale(t: FloatArray, rate: int) -> FloatArray:
-    return _glide(t, 495.0, 330.0, t[-1])
+    # Letting breath out: longer, dark (almost a pure sine), sounding at once
+    # and then dying away like a sigh.
+    length_s = t[-1]
+    sigh = _attack(t, 0.03) * np.exp(-t / (0.4 * length_s))
+    return sigh * _glide_partials(t, 495.0, 330.0, length_s, (1.0, 0.04))
+
+
+def _glide_partials(
+    t: FloatArray, f_start: float, f_end: float, length_s: float, amps: Sequence[float]
+) -> FloatArray:
+    """Harmonics of an exponential glide, so it sounds even in musical steps."""
+    ratio = f_end / f_start
+    # Phase is the integral of f_start * ratio**(t / length_s).
+    phase = 2 * np.pi * f_start * length_s / np.log(ratio) * (ratio ** (t / length_s) - 1.0)
+    return sum((amp * np.sin((k + 1) * phase) for k, amp in enumerate(amps)), np.zeros_like(t))
 
 
 def _hold(t: FloatArray, rate: int) -> FloatArray:

@@ -25,6 +25,7 @@ from .loudness import (
     block_limiter_gain,
     block_sums,
     clip_k_rms_db,
+    clip_loudness_db,
     integrated_loudness,
     k_squared_cumsum,
     k_weighted,
@@ -160,8 +161,15 @@ def analyse(key: Key, clip: np.ndarray, rate_hz: int, keep_envelope: bool = True
     filtered = k_weighted(np.concatenate([source, tail]), rate_hz)
     # Every phrase first goes to a common K-weighted level, so a whispered
     # and a shouted phrase from an engine sound alike; cues sit below speech.
-    target_db = SPEECH_LEVEL_DB + (CUE_LEVEL_DB[key[1]] if key[0] == "tone" else 0.0)
-    level = 10 ** ((target_db - clip_k_rms_db(source, rate_hz, filtered)) / 20)
+    # A tone is measured as a listener's meter would (gated blocks): a sigh
+    # that dies away reads 1.5 dB quieter ungated than it sounds.
+    if key[0] == "tone":
+        target_db = SPEECH_LEVEL_DB + CUE_LEVEL_DB[key[1]]
+        level_db = clip_loudness_db(source, rate_hz)
+    else:
+        target_db = SPEECH_LEVEL_DB
+        level_db = clip_k_rms_db(source, rate_hz, filtered)
+    level = 10 ** ((target_db - level_db) / 20)
     envelope = true_peak_envelope(source)
     # float32: a long script's blocks would otherwise take tens of MB, and
     # the estimate only guides the search (the exact pass measures in float64).
@@ -268,15 +276,41 @@ class _Clips:
     def _analyse(self, key: Key) -> Analysis:
         return self.known.get(key) or analyse(key, self.source(key), self.rate)
 
+    def scale(self, key: Key, gain_db: float, speech_loss_db: float) -> float:
+        """The factor that takes ``key``'s source to its final level, before limiting.
+
+        Tones follow speech down by what the limiter took from it: they are
+        levelled against speech as heard, not against speech as it would be
+        unlimited (at -16 LUFS the limiter takes 6 to 7 dB from espeak's
+        voice and nothing from a tone, so tones asked to sit 8 dB under the
+        voice sat 1 dB under it).
+        """
+        # The script's cues.volume moves every tone against its default.
+        tone_db = self.timeline.cue_volume_db - speech_loss_db if key[0] == "tone" else 0.0
+        return self.levels[key] * 10 ** ((gain_db + tone_db) / 20)
+
+    def unlimited_energy(self, key: Key, gain_db: float) -> float:
+        """The clip's K-weighted energy at ``gain_db`` before the limiter, for each start."""
+        return (
+            float(self.coarse[key].energy.sum(dtype=np.float64))
+            * self.scale(key, gain_db, 0.0) ** 2
+        )
+
+    def speech_keys_first(self) -> list[Key]:
+        return sorted(self.starts, key=lambda key: key[0] != "speech")
+
     def estimate(self, gain_db: float, limited: bool = True) -> tuple[float, float]:
         """The session's loudness at ``gain_db`` from the blocks, and d(loudness)/d(gain):
         the share of the energy the limiter leaves alone."""
         energies = HopEnergies(self.timeline.duration_samples, self.rate)
         untouched = total = 0.0
         ceiling = 10.0 ** (self.ceiling_dbtp / 20.0)
-        for key, starts in self.starts.items():
+        speech_before = speech_after = 0.0
+        for key in self.speech_keys_first():
+            starts = self.starts[key]
             coarse = self.coarse[key]
-            scale = self.levels[key] * 10 ** (gain_db / 20)
+            speech_loss_db = _loss_db(speech_before, speech_after) if key[0] == "tone" else 0.0
+            scale = self.scale(key, gain_db, speech_loss_db)
             energy = coarse.energy.astype(np.float64) * scale**2
             if limited:
                 gain = block_limiter_gain(
@@ -289,6 +323,9 @@ class _Clips:
                     untouched += float(energy.sum()) * len(starts)
             cumsum = np.concatenate([[0.0], np.cumsum(energy)])
             total += float(cumsum[-1]) * len(starts)
+            if key[0] == "speech":
+                speech_before += self.unlimited_energy(key, gain_db) * len(starts)
+                speech_after += float(cumsum[-1]) * len(starts)
             for start in starts:
                 energies.add(start, cumsum, _BLOCK_SAMPLES)
         slope = min(1.0, untouched / total) if limited and total > 0 else 1.0
@@ -327,26 +364,45 @@ class _Clips:
         energies = HopEnergies(self.timeline.duration_samples, self.rate)
         kept: dict[Key, np.ndarray] = {}
         kept_bytes = 0
+        # Every speech clip is made before any tone: the tones' level follows
+        # what the limiter took from the speech.
+        speech_before = speech_after = 0.0
+        speech_loss_db = 0.0
 
         def make(key: Key) -> np.ndarray:
             source = self.source(key)
             envelope = self.envelopes[key]
             if envelope is None:
                 envelope = envelope_of(source)
-            scale = self.levels[key] * 10 ** (gain_db / 20)
+            scale = self.scale(key, gain_db, speech_loss_db)
             return final_clip(source, envelope, scale, self.rate, self.ceiling_dbtp)
 
         def work(key: Key) -> tuple[np.ndarray, np.ndarray]:
             clip = make(key)
             return clip, k_squared_cumsum(clip, self.rate)
 
-        for key, (clip, cumsum) in zip(self.starts, self._map(work, self.starts), strict=True):
-            if kept_bytes + clip.nbytes <= RETAIN_BYTES or key[0] == "tone":
-                kept[key] = clip
-                kept_bytes += clip.nbytes
-            for start in self.starts[key]:
-                energies.add(start, cumsum)
+        for kind in ("speech", "tone"):
+            if kind == "tone":
+                speech_loss_db = _loss_db(speech_before, speech_after)
+            keys = [key for key in self.starts if key[0] == kind]
+            for key, (clip, cumsum) in zip(keys, self._map(work, keys), strict=True):
+                if kept_bytes + clip.nbytes <= RETAIN_BYTES or key[0] == "tone":
+                    kept[key] = clip
+                    kept_bytes += clip.nbytes
+                for start in self.starts[key]:
+                    energies.add(start, cumsum)
+                if kind == "speech":
+                    count = len(self.starts[key])
+                    speech_before += self.unlimited_energy(key, gain_db) * count
+                    speech_after += float(cumsum[-1]) * count
         return FinalClips(list(self.starts), kept, make), integrated_loudness(energies, self.rate)
+
+
+def _loss_db(before: float, after: float) -> float:
+    """How many dB the limiter took from energy ``before``, leaving ``after``."""
+    if before <= 0.0 or after <= 0.0:
+        return 0.0
+    return max(0.0, 10.0 * float(np.log10(before / after)))
 
 
 def final_clip(

@@ -12,6 +12,10 @@ from typing import Literal
 
 Sides = Literal["none", "both", "left", "right"]
 Verbosity = Literal["full", "brief", "cues"]
+CueMode = Literal["tones", "spoken", "both"]
+# full: an exercise's whole `say` on every rep and side; brief: only on the
+# first, then its `brief` text or a short built-in line.
+RepeatInstructions = Literal["full", "brief"]
 EventKind = Literal["speech", "silence", "tone", "hold", "breath"]
 PhaseName = Literal["inhale", "hold_in", "exhale", "hold_out"]
 ChapterKind = Literal["introduction", "exercise", "named", "closing"]
@@ -79,6 +83,7 @@ class Exercise:
     release: str | None = None
     rest_s: float = 0.0
     countdown_s: int | None = None  # None: the session's default
+    repeat_instructions: RepeatInstructions | None = None  # None: the session's
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,16 @@ class Ambience:
 
 
 @dataclass(frozen=True)
+class Cues:
+    """How breathing is cued: the script's ``cues:`` setting."""
+
+    # None: the first cycle of each breathing run spoken (at verbosity full),
+    # tones after; tones, spoken or both: the same on every cycle.
+    mode: CueMode | None = None
+    volume_db: float = 0.0  # every tone's level against its default
+
+
+@dataclass(frozen=True)
 class Session:
     title: str
     steps: tuple[Step, ...]
@@ -131,6 +146,8 @@ class Session:
     # Words spoken differently from how they are written: (written, spoken).
     pronounce: tuple[tuple[str, str], ...] = ()
     ambience: Ambience | None = None
+    cues: Cues = field(default_factory=Cues)
+    repeat_instructions: RepeatInstructions = "brief"
 
 
 @dataclass(frozen=True)
@@ -174,6 +191,7 @@ class Timeline:
     notes: tuple[str, ...] = ()  # cues left out or replaced, for `check`
     description: str | None = None
     language: str = "en"
+    cue_volume_db: float = 0.0  # the script's cues.volume: every tone's level against its default
 
     def seconds(self, samples: int) -> float:
         return samples / self.sample_rate_hz

@@ -180,6 +180,7 @@ class _Planner:
             notes=tuple(self.notes),
             description=self.session.description,
             language=self.session.language,
+            cue_volume_db=self.session.cues.volume_db,
         )
 
     def step(self, step: Step, where: _Where) -> None:
@@ -339,26 +340,51 @@ class _Planner:
                     self.want_gap("sentence")
                     self.say(self.words["switch_sides"])
                 self.want_gap("position")
+            first_side = index == 0
+            # Announced even where the short line follows ("Right side. Again,
+            # right side."): the announcement is what every side is known by.
             if side:
                 self.say(self.words[f"side_{side}"])
                 self.want_gap("sentence")
             for rep in range(1, ex.reps + 1):
-                self.repetition(ex, where, side, rep)
+                self.repetition(ex, where, side, rep, first_side)
         if ex.rest_s == 0:
             self.want_gap("step")
         self.after_exercise = True
 
-    def repetition(self, ex: Exercise, where: _Where, side: str | None, rep: int) -> None:
+    def repeats_full(self, ex: Exercise) -> bool:
+        return (ex.repeat_instructions or self.session.repeat_instructions) == "full"
+
+    def instruction(self, ex: Exercise, first_side: bool, rep: int) -> str | None:
+        """The text of one rep, before placeholders; None where ``short_line`` speaks.
+
+        The whole ``say`` on the first rep of the first side; later, the
+        ``brief`` text, unless the script repeats instructions in full.
+        """
+        if (first_side and rep == 1) or self.repeats_full(ex):
+            return ex.say if self.full else (ex.brief or ex.say)
+        return ex.brief
+
+    def short_line(self, ex: Exercise, first_side: bool, rep: int) -> bool:
+        """Whether this rep is cued by the built-in "Again, ... side." line alone."""
+        later = not (first_side and rep == 1)
+        return later and not self.cues_only and self.instruction(ex, first_side, rep) is None
+
+    def repetition(
+        self, ex: Exercise, where: _Where, side: str | None, rep: int, first_side: bool
+    ) -> None:
         other = {"left": "right", "right": "left"}.get(side or "")
         inner = _Where(where.step, where.line, rep, ex.reps)
         values = inner.values(
             self.words[side] if side else None, self.words[other] if other else None
         )
-        if rep > 1 and self.full:
+        if self.repeats_full(ex) and rep > 1 and self.full:
             self.say(self.words["again"])
             self.want_gap("sentence")
-        instruction = ex.say if self.full else (ex.brief or ex.say)
-        if instruction and not self.cues_only:
+        instruction = self.instruction(ex, first_side, rep)
+        if self.short_line(ex, first_side, rep):
+            self.say(self.words[f"again_{side}" if side else "again"])
+        elif instruction and not self.cues_only:
             self.say(fill(instruction, values))
         if ex.hold is not None:
             self.hold(ex, inner)
@@ -420,13 +446,25 @@ class _Planner:
         where: _Where,
         label: str,
     ) -> None:
+        mode = self.session.cues.mode
         for cycle, phase, phase_start, phase_end in self.phases(pattern, start, end):
             self.add("breath", phase_start, phase_end, where, cue=phase)
-            spoken = self.full and cycle == 0
+            # Without a mode, words on the first cycle say what the tones after them mean.
+            spoken = (self.full and cycle == 0) if mode is None else mode == "spoken"
             cue = "hold" if phase in ("hold_in", "hold_out") else phase
-            first = ("speech", self.words.phase(phase)) if spoken else ("tone", cue)
+            word = ("speech", self.words.phase(phase))
+            first = word if spoken else ("tone", cue)
             slots.limit = phase_end - slots.guard if phase_end < end else end
             self.place(slots, phase_start, first, cue if spoken else None, f"'{phase}' cue", label)
+            if mode == "both":
+                # The word right after its tone, inside the same phase.
+                after = next(
+                    (c.end for c in slots.placed if c.start == phase_start and c.value == cue),
+                    None,
+                )
+                if after is not None:
+                    at = after + slots.guard
+                    self.place(slots, at, word, None, f"'{phase}' word", label)
             slots.limit = None
 
     def phases(

@@ -26,6 +26,7 @@ from .model import (
     Ambience,
     Breathe,
     BreathPattern,
+    Cues,
     Exercise,
     Hold,
     Pause,
@@ -60,6 +61,8 @@ TOP_KEYS = (
     "pace",
     "verbosity",
     "countdown",
+    "repeat_instructions",
+    "cues",
     "pronounce",
     "ambience",
     "steps",
@@ -67,6 +70,10 @@ TOP_KEYS = (
 AMBIENCE_SOUNDS = ("none", "brown-noise", "rain", "ocean", "drone")
 AMBIENCE_KEYS = ("sound", "volume")
 AMBIENCE_VOLUME_DB = (-40.0, -14.0)
+CUE_MODES = ("tones", "spoken", "both")
+REPEAT_INSTRUCTIONS = ("brief", "full")
+CUES_KEYS = ("mode", "volume")
+CUE_VOLUME_DB = (-20.0, 6.0)
 MAX_PRONOUNCE = 200
 STEP_KEYS = {
     "say": ("say", "chapter"),
@@ -82,6 +89,7 @@ STEP_KEYS = {
         "release",
         "rest",
         "countdown",
+        "repeat_instructions",
     ),
     "breathe": ("breathe", "cycles", "for"),
     "sound": ("sound",),
@@ -189,6 +197,13 @@ class _Reader:
             countdown_s=countdown_s,
             pronounce=self.opt(fields, "pronounce", self.pronounce, ()),
             ambience=self.opt(fields, "ambience", self.ambience),
+            cues=self.opt(fields, "cues", self.cues, Cues()),
+            repeat_instructions=self.opt(
+                fields,
+                "repeat_instructions",
+                lambda n: self.choice(n, "repeat_instructions", REPEAT_INSTRUCTIONS),
+                "brief",
+            ),
         )
         steps: tuple[Step, ...] = ()
         if steps_node is not None:
@@ -456,6 +471,21 @@ class _Reader:
             )
         return Ambience("file", line, path=value, volume_db=volume_db)
 
+    def cues(self, node: Node) -> Cues:
+        """``cues: spoken``, or a mapping of ``mode`` and ``volume``."""
+        if not isinstance(node, yaml.MappingNode):
+            return Cues(mode=cast(Any, self.choice(node, "cues", CUE_MODES)))
+        fields = self.mapping(node, "cues", CUES_KEYS)
+        low, high = CUE_VOLUME_DB
+        return Cues(
+            mode=cast(
+                Any, self.opt(fields, "mode", lambda n: self.choice(n, "cues.mode", CUE_MODES))
+            ),
+            volume_db=self.opt(
+                fields, "volume", lambda n: self.number(n, "cues.volume", low, high), 0.0
+            ),
+        )
+
     def voice(self, node: Node) -> Voice:
         fields = self.mapping(node, "voice", VOICE_KEYS)
         return Voice(
@@ -654,6 +684,11 @@ class _Reader:
             rest_s=rest_s,
             countdown_s=self.opt(
                 fields, "countdown", lambda n: self.countdown(n, _join(field, "countdown"))
+            ),
+            repeat_instructions=self.opt(
+                fields,
+                "repeat_instructions",
+                lambda n: self.choice(n, _join(field, "repeat_instructions"), REPEAT_INSTRUCTIONS),
             ),
         )
 

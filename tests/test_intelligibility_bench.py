@@ -1,0 +1,79 @@
+"""bench/intelligibility.py: how it scores, and that `bench/run.py --only intelligibility` runs it."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def load(name: str) -> ModuleType:
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        # Dataclasses look their module up while the class is made.
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    return load("intelligibility")
+
+
+def test_digits_and_words_are_the_same_word(bench: ModuleType) -> None:
+    assert bench.words("Breathe in for 4, hold for 7.") == bench.words(
+        "breathe in for four hold for seven"
+    )
+    assert bench.words("3") == ["three"]
+
+
+@pytest.mark.parametrize(
+    ("said", "heard", "errors"),
+    [
+        ("breathe in for four", "breathe in for four", 0),
+        ("breathe in for four", "breathe in for far", 1),  # substitution
+        ("now hold", "hold", 1),  # deletion
+        ("three", "the free", 2),  # insertion and substitution
+        ("left side", "", 2),
+    ],
+)
+def test_word_errors_are_the_edit_distance(
+    bench: ModuleType, said: str, heard: str, errors: int
+) -> None:
+    assert bench.edit_distance(bench.words(said), bench.words(heard)) == errors
+
+
+def test_the_listened_for_cues_are_the_phrases_spoken(bench: ModuleType) -> None:
+    from voiceguide.core.phrases import ENGLISH
+
+    assert ENGLISH["hold_in"] in bench.CATEGORIES["breathing"]
+    assert "3" in bench.CATEGORIES["countdown"]
+    assert ENGLISH["side_right"] in bench.CATEGORIES["sides"]
+
+
+def test_run_has_the_intelligibility_figure() -> None:
+    run = load("run")
+    assert "intelligibility" in run.FIGURES
+    assert run.RUNNERS["intelligibility"] is run.figure_intelligibility
+    assert run.GOAL_WER == {"piper": 0.05, "espeak": 0.09}
+
+
+@pytest.mark.espeak
+def test_the_recogniser_hears_a_countdown_number(bench: ModuleType) -> None:
+    pytest.importorskip("pocketsphinx", reason="pocketsphinx is a bench dependency")
+    from voiceguide.speech.espeak import EspeakEngine
+
+    pcm, rate = EspeakEngine(language="en", voice_name=None, rate_wpm=145).synthesize("3")
+    assert bench.words(bench.Recogniser()(np.asarray(pcm), rate)) == ["three"]
