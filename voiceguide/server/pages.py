@@ -85,7 +85,11 @@ def player(session: dict[str, Any]) -> str:
     ident = escape(session["id"])
     title = escape(session["title"])
     head = _HEAD.format(lang="en", title=f"{title} · voiceguide")
-    back = '<a class="back" href="/">All sessions</a>'
+    # In a landmark of its own, so no content lies outside one.
+    back = (
+        '<nav class="back-nav" aria-label="Sessions">'
+        '<a class="back" href="/">All sessions</a></nav>'
+    )
     if session.get("error"):
         return (
             head
