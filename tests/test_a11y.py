@@ -112,3 +112,97 @@ def test_axe_finds_nothing_on_a_player_in_any_state(page: Any, server: str, lang
     assert failing == {}, "\n".join(
         f"{s}: {line}" for s, lines in failing.items() for line in lines
     )
+
+
+# --- focus and touch ------------------------------------------------------------------
+
+CONTROLS = "a[href], button, [role=slider], [tabindex]:not([tabindex='-1'])"
+# Every control shown, with its box and the focus ring it draws when the keyboard
+# brings focus to it.
+MEASURE_CONTROLS_JS = """(selector) => {
+  const found = [];
+  for (const [index, el] of Array.from(document.querySelectorAll(selector)).entries()) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;  // not shown
+    el.focus();
+    const style = getComputedStyle(el);
+    found.push({
+      html: el.outerHTML.slice(0, 90),
+      index: index,
+      kind: el.tagName + "." + el.className + "#" + el.id,
+      width: box.width, height: box.height,
+      focusVisible: el.matches(':focus-visible'),
+      outline: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth),
+      outlineColor: style.outlineColor,
+    });
+    el.blur();
+  }
+  return found;
+}"""
+
+
+def controls(page: Any) -> list[dict[str, Any]]:
+    page.keyboard.press("Tab")  # from here on, focus is the keyboard's: :focus-visible applies
+    return page.evaluate(MEASURE_CONTROLS_JS, CONTROLS)
+
+
+def assert_rings_and_targets(page: Any, found: list[dict[str, Any]]) -> None:
+    small = [
+        f"{c['width']:.0f}x{c['height']:.0f} {c['html']}"
+        for c in found
+        if c["width"] < 44 or c["height"] < 44
+    ]
+    assert small == [], "smaller than 44x44 CSS px:\n" + "\n".join(small)
+    no_ring = [c["html"] for c in found if not c["focusVisible"]]
+    assert no_ring == [], "not :focus-visible from the keyboard: " + "\n".join(no_ring)
+    # One of each kind of control, by its pixels: focused from the keyboard, the
+    # ring must change what is drawn around it (a glow drawn over it would not).
+    kinds: dict[str, dict[str, Any]] = {}
+    for c in found:
+        kinds.setdefault(c["kind"], c)
+    unseen = [c["html"] for c in kinds.values() if not ring_is_drawn(page, c["index"])]
+    assert unseen == [], "focus ring not seen: " + "\n".join(unseen)
+
+
+def ring_is_drawn(page: Any, index: int) -> bool:
+    control = page.locator(CONTROLS).nth(index)
+    control.scroll_into_view_if_needed()
+    control.evaluate("el => el.blur()")
+    box = control.bounding_box()
+    clip = {
+        "x": max(0, box["x"] - 8),
+        "y": max(0, box["y"] - 8),
+        "width": box["width"] + 16,
+        "height": box["height"] + 16,
+    }
+    before = page.screenshot(clip=clip, animations="disabled")
+    control.evaluate("el => el.focus()")
+    after = page.screenshot(clip=clip, animations="disabled")
+    control.evaluate("el => el.blur()")
+    return bool(before != after)
+
+
+def test_every_control_on_the_library_has_a_focus_ring_and_a_44px_target(
+    page: Any, server: str
+) -> None:
+    page.goto(server + "/")
+    found = controls(page)
+    assert sum(1 for c in found if "<a" in c["html"]) >= len(PLAYERS) + 2  # cards, footer
+    assert_rings_and_targets(page, found)
+
+
+def test_every_control_on_the_player_has_a_focus_ring_and_a_44px_target(
+    page: Any, server: str
+) -> None:
+    plan = open_session(page, server, PLAYERS["en"])
+    page.wait_for_function("document.querySelectorAll('#transcript .cue').length > 3")
+    # "Start over" shows after a resumed reload; show it to measure it.
+    page.evaluate("document.querySelector('#resume').hidden = false")
+    found = controls(page)
+    shown = {
+        c["html"].split('"')[1] for c in found if c["html"].startswith(("<button id=", "<div id="))
+    }
+    assert {"back", "play", "next", "restart", "strip"} <= shown
+    speech = sum(1 for e in plan["events"] if e["kind"] == "speech")
+    assert sum(1 for c in found if 'class="cue' in c["html"]) == speech
+    assert_rings_and_targets(page, found)
