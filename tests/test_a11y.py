@@ -206,3 +206,77 @@ def test_every_control_on_the_player_has_a_focus_ring_and_a_44px_target(
     speech = sum(1 for e in plan["events"] if e["kind"] == "speech")
     assert sum(1 for c in found if 'class="cue' in c["html"]) == speech
     assert_rings_and_targets(page, found)
+
+
+# --- large text -----------------------------------------------------------------------
+
+# What the page shows for each element with text of its own: its font size, and
+# any box that runs past the right edge of the screen or a heading that is cut.
+# (On a phone the layout viewport grows to hold what overflows, so innerWidth
+# would grow with it: the screen's width is passed in.)
+LAYOUT_JS = """(screenWidth) => {
+  const sizes = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (own && el.getClientRects().length) sizes.push([el.tagName + '.' + el.className, parseFloat(getComputedStyle(el).fontSize)]);
+  }
+  const wide = Array.from(document.querySelectorAll('*'))
+    .filter((el) => el.getClientRects().length && el.getBoundingClientRect().right > screenWidth + 0.5)
+    .map((el) => el.outerHTML.slice(0, 80) + ' right=' + el.getBoundingClientRect().right.toFixed(0));
+  const cut = Array.from(document.querySelectorAll('h1, h2, h3, .exercise, .chapter-title, .side'))
+    .filter((el) => el.getClientRects().length && el.scrollWidth > el.clientWidth)
+    .map((el) => el.outerHTML.slice(0, 80) + ' ' + el.scrollWidth + '>' + el.clientWidth);
+  return {root: parseFloat(getComputedStyle(document.documentElement).fontSize), sizes: sizes, wide: wide, cut: cut, scroll: document.documentElement.scrollWidth};
+}"""
+
+
+def _layout(browser: Any, url: str, default_font_px: int, ready: str) -> dict[str, Any]:
+    """The page at 390 px wide, with the browser's default font size set as a
+    person's text scaling sets it."""
+    context = browser.new_context(viewport=web.PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Page.enable")
+        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": default_font_px}})
+        page.goto(url)
+        page.wait_for_selector(ready, state="attached")
+        if ready != "body":
+            page.wait_for_function("document.querySelectorAll('#transcript .cue').length > 3")
+            # the hold's line and the phase shown too, as in a breathing hold
+            page.evaluate(
+                "for (const id of ['#hold', '#phase', '#side', '#resume'])"
+                " document.querySelector(id).hidden = false"
+            )
+        layout = page.evaluate(LAYOUT_JS, web.PHONE["width"])
+        # The screen as shown (a full-page screenshot would lay the page out anew).
+        web.ARTIFACTS.mkdir(exist_ok=True)
+        name = f"large-text-{default_font_px}-{url.rsplit('/', 1)[-1] or 'library'}.png"
+        page.screenshot(path=str(web.ARTIFACTS / name))
+        return layout
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", ["/", *(f"/play/{ident}" for ident in PLAYERS.values())])
+def test_text_at_200_percent_scales_and_stays_on_a_390_px_screen(
+    browser: Any, server: str, path: str
+) -> None:
+    ready = "body" if path == "/" else "body[data-audio=file]"
+    normal = _layout(browser, server + path, 16, ready)
+    large = _layout(browser, server + path, 32, ready)
+    assert (normal["root"], large["root"]) == (16, 32)
+    assert normal["wide"] == [] and normal["cut"] == []
+    # All text follows the person's font size: none stays put in px.
+    fixed = sorted(
+        {
+            name
+            for (name, a), (_, b) in zip(normal["sizes"], large["sizes"], strict=True)
+            if b < 1.9 * a
+        }
+    )
+    assert fixed == [], "text that keeps its size: " + ", ".join(fixed)
+    assert large["wide"] == [], "\n".join(large["wide"])
+    assert large["cut"] == [], "\n".join(large["cut"])
+    assert large["scroll"] <= web.PHONE["width"]
