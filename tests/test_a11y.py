@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import test_web_player as web
 
+from voiceguide.core.phrases import ENGLISH, TABLES
 from voiceguide.core.script import parse_script
 
 pytestmark = pytest.mark.browser
@@ -280,3 +281,93 @@ def test_text_at_200_percent_scales_and_stays_on_a_390_px_screen(
     assert large["wide"] == [], "\n".join(large["wide"])
     assert large["cut"] == [], "\n".join(large["cut"])
     assert large["scroll"] <= web.PHONE["width"]
+
+
+# --- the script's language ------------------------------------------------------------
+
+# Every text and accessible name on the page, with the language it is in.
+TEXTS_JS = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll('*')) {
+    const language = el.closest('[lang]').getAttribute('lang');
+    for (const node of el.childNodes) {
+      if (node.nodeType === 3 && node.textContent.trim()) found.push([node.textContent.trim(), language]);
+    }
+    for (const name of ['aria-label', 'title', 'label', 'alt']) {
+      if (el.getAttribute(name)) found.push([el.getAttribute(name), language]);
+    }
+  }
+  return found;
+}"""
+
+
+def test_each_library_card_is_in_its_scripts_language(page: Any, server: str) -> None:
+    page.goto(server + "/")
+    cards = page.locator("li.card").evaluate_all(
+        "cards => cards.map(c => [c.querySelector('a').getAttribute('href'), c.getAttribute('lang')])"
+    )
+    expected = [
+        [f"/play/{p.stem}", parse_script(p.read_bytes(), str(p)).language]
+        for p in sorted(BUNDLED.glob("*.yaml"))
+    ]
+    assert cards == expected
+    # "about 2 min · 5 partes": the card's words are its language's too.
+    es = page.locator(f"a[href='/play/{PLAYERS['es']}'] .card-meta").inner_text()
+    assert es.endswith(TABLES["es"]["page_parts_other"].format(n=5)), es
+
+
+@pytest.mark.parametrize("language", ["en", "de", "es", "fr"])
+def test_a_player_speaks_its_scripts_language(page: Any, server: str, language: str) -> None:
+    plan = open_session(page, server, PLAYERS[language])
+    assert plan["language"] == language
+    assert page.evaluate("document.documentElement.lang") == language
+    page.wait_for_function("document.querySelectorAll('#transcript .cue').length > 3")
+    track = page.evaluate(
+        "(() => { const t = document.querySelector('#audio track'); return [t.srclang, t.label]; })()"
+    )
+    assert track == [language, TABLES[language]["page_transcript"]]
+    words = TABLES[language]
+    assert page.locator("#chapters-heading").inner_text().lower() == words["page_chapters"].lower()
+    assert page.locator("#play").get_attribute("aria-label") == words["page_play"]
+    assert page.locator(".back").inner_text() == words["page_all_sessions"]
+    # Playing, in a hold: the labels that change are in the language too.
+    hold = next(e for e in plan["events"] if e["kind"] == "hold")
+    t = seek_paused(page, hold["start"] + 0.5)
+    play_until(page, t + 0.2)
+    assert page.locator("#play").get_attribute("aria-label") == words["page_pause"]
+    assert page.locator("#hold-label").inner_text() == words["page_left_in_hold"]
+    index = max(i for i, c in enumerate(plan["chapters"]) if c["start"] <= t)
+    count = words["page_part_of"].format(n=index + 1, m=len(plan["chapters"]))
+    assert page.locator("#chapter-count").inner_text().lower() == count.lower()
+    if language != "en":
+        # No English label left in place anywhere on the page.
+        english = {v for k, v in ENGLISH.items() if k.startswith("page_") and v != words[k]}
+        left = [text for text, _ in page.evaluate(TEXTS_JS) if text in english]
+        assert left == []
+
+
+def test_the_side_is_a_field_of_the_plan_and_named_in_the_language(page: Any, server: str) -> None:
+    words = TABLES["es"]
+    plan = open_session(page, server, PLAYERS["es"])
+    sides = [(c["title"], c["side"]) for c in plan["chapters"]]
+    assert [side for _, side in sides] == [None, "left", "right", None, None]
+    assert sides[2][0].endswith(f"({words['right']})")
+    right = plan["chapters"][2]
+    # Every sound, hold and breath of the right side (the gap before the next
+    # part belongs to no side).
+    inside = [e for e in plan["events"] if right["start"] <= e["start"] < right["end"]]
+    assert {e["side"] for e in inside if e.get("cue") != "gap"} == {"right"}
+    t = seek_paused(page, plan["chapters"][2]["start"] + 0.5)
+    assert t > plan["chapters"][2]["start"]
+    assert page.locator("#side").inner_text() == words["side_right"].rstrip(".")
+    assert page.locator("#exercise").inner_text() == sides[2][0].removesuffix(
+        f" ({words['right']})"
+    )
+    # The lock screen names the side too.
+    page.evaluate("document.querySelector('#audio').play()")
+    page.wait_for_function(
+        "navigator.mediaSession.metadata && navigator.mediaSession.metadata.title.includes('·')"
+    )
+    assert page.evaluate("navigator.mediaSession.metadata.title") == (
+        page.locator("#exercise").inner_text() + " · " + words["side_right"].rstrip(".")
+    )

@@ -208,6 +208,7 @@ def session_summary(base: str, entry: Entry, known: Known) -> dict[str, Any]:
         "id": entry.id,
         "title": plan["title"],
         "description": plan["description"],
+        "language": plan["language"],
         "duration": plan["duration"],
         # From the script alone until the session is first rendered: the
         # duration and chapter times are then a few percent off.

@@ -21,7 +21,11 @@
   };
   const STEP_S = 15;
   const storageKey = "voiceguide:position:" + sessionId;
-  const PHASES = { inhale: "Breathe in", hold_in: "Hold the breath", exhale: "Breathe out", hold_out: "Rest, empty" };
+  // The page's words in the script's language, from the table of spoken phrases.
+  const labelsElement = $("#labels");
+  const words = labelsElement ? JSON.parse(labelsElement.textContent) : {};
+  const say = (key, values) => (words[key] || key).replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+  const language = document.documentElement.lang || "en";
 
   let plan = null; // the timeline, as `voiceguide check --json` prints it
   let duration = 0; // the cached file's, once the element plays it
@@ -35,7 +39,9 @@
   let resumeTried = false;
   let sounds = [];
   document.body.dataset.audio = onFile ? "file" : "stream";
-  let chapters = ui.chapters.map((b) => ({ start: Number(b.dataset.start), title: b.querySelector(".chapter-title").textContent }));
+  let chapters = ui.chapters.map((b) => ({
+    start: Number(b.dataset.start), title: b.querySelector(".chapter-title").textContent, side: b.dataset.side || null,
+  }));
   let speech = [], holds = [], breaths = [];
   let shown = {};
   let cues = [];
@@ -65,9 +71,12 @@
     return i >= 0 && t < list[i].end ? list[i] : null;
   }
 
-  function splitSide(title) {
-    const match = /^(.*) \((left|right)\)$/.exec(title);
-    return match ? { name: match[1], side: match[2] === "left" ? "Left side" : "Right side" } : { name: title, side: "" };
+  function splitSide(chapter) {
+    // The plan says the side; the title ends with its word, as the planner wrote it.
+    if (!chapter.side) return { name: chapter.title, side: "" };
+    const suffix = " (" + words[chapter.side] + ")";
+    const name = chapter.title.endsWith(suffix) ? chapter.title.slice(0, -suffix.length) : chapter.title;
+    return { name: name, side: words["side_" + chapter.side] };
   }
 
   // ---- what is happening now ---------------------------------------------
@@ -86,9 +95,9 @@
     const total = duration || (plan ? plan.duration : 0);
     if (chapters.length) {
       const index = chapterIndexAt(t);
-      const { name, side } = splitSide(chapters[index].title);
+      const { name, side } = splitSide(chapters[index]);
       setText(ui.exercise, "exercise", name);
-      setText(ui.chapterCount, "count", "Part " + (index + 1) + " of " + chapters.length);
+      setText(ui.chapterCount, "count", say("part_of", { n: index + 1, m: chapters.length }));
       setText(ui.side, "side", side);
       ui.side.hidden = !side;
       if (shown.chapter !== index) {
@@ -109,8 +118,8 @@
     }
     // The breathing phase, unless the voice is saying just that right now.
     const breath = containing(breaths, t);
-    const phase = breath ? PHASES[breath.cue] || "Breathe" : "";
-    const plain = (text) => (text || "").toLowerCase().replace(/[^a-z ]/g, "").trim();
+    const phase = breath ? words[breath.cue] || words.breathe : "";
+    const plain = (text) => (text || "").toLowerCase().replace(/[^\p{L} ]/gu, "").trim();
     ui.phase.hidden = !phase || plain(phase) === plain(shown.step);
     if (phase) setText(ui.phase, "phase", phase);
     followTranscript();
@@ -120,7 +129,7 @@
       ui.playhead.style.left = (100 * fraction).toFixed(3) + "%";
       setText(ui.remaining, "remaining", "-" + clock(total - t));
       ui.strip.setAttribute("aria-valuenow", String(Math.round(t)));
-      ui.strip.setAttribute("aria-valuetext", clock(t) + " of " + clock(total) + ", " + (shown.exercise || ""));
+      ui.strip.setAttribute("aria-valuetext", say("position_text", { time: clock(t), total: clock(total) }) + ", " + (shown.exercise || ""));
     }
   }
 
@@ -166,7 +175,7 @@
       // The stream cannot go there: the file can, as soon as it is ready.
       wanted = t;
       if (play) wantedPlay = true;
-      ui.status.textContent = "Preparing the whole session…";
+      ui.status.textContent = words.preparing_session;
       if (fileReady) switchToFile();
       render();
       return;
@@ -227,6 +236,7 @@
       button.className = "chapter";
       button.dataset.index = String(i);
       button.dataset.start = String(c.start);
+      if (c.side) button.dataset.side = c.side;
       const title = document.createElement("span");
       title.className = "chapter-title";
       title.textContent = c.title;
@@ -303,8 +313,8 @@
     const trackElement = document.createElement("track");
     trackElement.kind = "captions";
     trackElement.src = "/sessions/" + encodeURIComponent(sessionId) + ".vtt";
-    trackElement.srclang = "en";
-    trackElement.label = "Transcript";
+    trackElement.srclang = language;
+    trackElement.label = words.transcript;
     trackElement.default = true;
     audio.appendChild(trackElement);
     followTrack(trackElement);
@@ -320,9 +330,9 @@
     if (switching) { switching.play = true; return; }
     if (wanted !== null) { wantedPlay = true; return; }
     const playing = audio.play();
-    if (audio.readyState < 3) ui.status.textContent = "Preparing the audio…";
+    if (audio.readyState < 3) ui.status.textContent = words.preparing_audio;
     if (playing && playing.catch) {
-      playing.catch((error) => { ui.status.textContent = "Could not start: " + error.message; });
+      playing.catch((error) => { ui.status.textContent = say("could_not_start", { error: error.message }); });
     }
   }
 
@@ -339,27 +349,27 @@
   audio.addEventListener("play", () => {
     if (switching) return;
     document.body.classList.add("is-playing");
-    ui.play.setAttribute("aria-label", "Pause");
+    ui.play.setAttribute("aria-label", words.pause);
     if (!frame) frame = requestAnimationFrame(tick);
     keepScreenOn();
     setPlaybackState("playing");
   });
   audio.addEventListener("playing", () => { ui.status.textContent = ""; });
-  audio.addEventListener("waiting", () => { ui.status.textContent = "Loading…"; });
+  audio.addEventListener("waiting", () => { ui.status.textContent = words.loading; });
   audio.addEventListener("pause", () => {
     if (switching) return;
     document.body.classList.remove("is-playing");
-    ui.play.setAttribute("aria-label", "Play");
+    ui.play.setAttribute("aria-label", words.play);
     remember();
     releaseScreen();
     setPlaybackState("paused");
     render();
   });
   audio.addEventListener("ended", () => {
-    if (!onFile && !fileReady) { ui.status.textContent = "Loading…"; return; }
-    forget(); ui.status.textContent = "Well done. Session complete."; });
+    if (!onFile && !fileReady) { ui.status.textContent = words.loading; return; }
+    forget(); ui.status.textContent = words.done; });
   audio.addEventListener("error", () => {
-    ui.status.textContent = "The audio could not be loaded (" + (audio.error ? audio.error.code : "?") + ").";
+    ui.status.textContent = say("audio_failed", { error: audio.error ? audio.error.code : "?" });
   });
   audio.addEventListener("timeupdate", () => {
     if (switching) return;
@@ -427,7 +437,7 @@
       addTrack();
       render();
       updatePosition();
-      if (play) { audio.play().catch((error) => { ui.status.textContent = "Could not start: " + error.message; }); }
+      if (play) { audio.play().catch((error) => { ui.status.textContent = say("could_not_start", { error: error.message }); }); }
     };
     audio.addEventListener("seeked", done, { once: true });
     audio.currentTime = at;
@@ -463,7 +473,7 @@
     // A different length means the script changed: its old positions mean nothing now.
     if (!saved || Math.abs(saved.duration - duration) > 0.5 || saved.t < 3 || saved.t > duration - 3) return;
     audio.currentTime = saved.t;
-    ui.resumeText.textContent = "Picked up where you left off, at " + clock(saved.t) + ".";
+    ui.resumeText.textContent = say("resumed", { time: clock(saved.t) });
     ui.resume.hidden = false;
   }
   window.addEventListener("pagehide", remember);
@@ -494,9 +504,16 @@
 
   function updateMediaMetadata(index) {
     if (!media || !window.MediaMetadata) return;
-    const title = plan ? plan.title : $("#title").textContent;
-    const chapter = chapters[index] ? chapters[index].title : "";
-    media.metadata = new MediaMetadata({ title: title, artist: "voiceguide", album: chapter, artwork: artwork(chapter || title) });
+    // The lock screen's title is the part being done, with its side: what a
+    // person lying down needs from a glance.
+    const session = plan ? plan.title : $("#title").textContent;
+    const chapter = chapters[index];
+    let title = session;
+    if (chapter) {
+      const { name, side } = splitSide(chapter);
+      title = side ? name + " · " + side : name;
+    }
+    media.metadata = new MediaMetadata({ title: title, artist: "voiceguide", album: session, artwork: artwork(title) });
   }
 
   function setPlaybackState(state) { if (media) media.playbackState = state; }
@@ -546,7 +563,7 @@
       holds = plan.events.filter((e) => e.kind === "hold").sort(byStart);
       breaths = plan.events.filter((e) => e.kind === "breath").sort(byStart);
       sounds = plan.events.filter((e) => e.kind === "speech" || e.kind === "tone").sort(byStart);
-      chapters = plan.chapters.map((c) => ({ start: c.start, end: c.end, title: c.title }));
+      chapters = plan.chapters.map((c) => ({ start: c.start, end: c.end, title: c.title, side: c.side || null }));
       if (document.body.dataset.estimated === "true") {
         buildChapters();
         ui.length.textContent = clock(plan.duration);
@@ -558,7 +575,7 @@
       render();
       document.body.dataset.ready = "true";
     })
-    .catch((error) => { ui.status.textContent = "Could not load the plan (" + error.message + ")."; });
+    .catch((error) => { ui.status.textContent = say("plan_failed", { error: error.message }); });
 
   if (!fileReady) whenFileReady();
   // A file the browser already holds can load before this script runs, and then
