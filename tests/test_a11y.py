@@ -117,7 +117,7 @@ def test_axe_finds_nothing_on_a_player_in_any_state(page: Any, server: str, lang
 
 # --- focus and touch ------------------------------------------------------------------
 
-CONTROLS = "a[href], button, [role=slider], [tabindex]:not([tabindex='-1'])"
+CONTROLS = "a[href], button, input, select, summary, [role=slider], [tabindex]:not([tabindex='-1'])"
 # Every control shown, with its box and the focus ring it draws when the keyboard
 # brings focus to it.
 MEASURE_CONTROLS_JS = """(selector) => {
@@ -371,3 +371,67 @@ def test_the_side_is_a_field_of_the_plan_and_named_in_the_language(page: Any, se
     assert page.evaluate("navigator.mediaSession.metadata.title") == (
         page.locator("#exercise").inner_text() + " · " + words["side_right"].rstrip(".")
     )
+
+
+# --- what a screen reader hears -------------------------------------------------------
+
+# Each text the live region takes, with the media clock when it took it.
+RECORD_ANNOUNCEMENTS_JS = """() => {
+  window.announced = [];
+  const audio = document.querySelector('#audio');
+  const region = document.querySelector('#announcer');
+  new MutationObserver(() => window.announced.push([region.textContent, audio.currentTime]))
+    .observe(region, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def test_one_live_region_announces_the_side_change_and_nothing_on_seeks(
+    page: Any, server: str
+) -> None:
+    plan = open_session(page, server, PLAYERS["en"])
+    regions = page.evaluate(
+        "Array.from(document.querySelectorAll('[aria-live], [role=status], [role=alert], [role=log]'))"
+        ".map(e => e.id)"
+    )
+    assert regions == ["announcer"]
+    right = next(c for c in plan["chapters"] if c["side"] == "right")
+    index = plan["chapters"].index(right)
+    page.evaluate(RECORD_ANNOUNCEMENTS_JS)
+    # Seeks, paused and playing, into other parts: nothing said.
+    seek_paused(page, plan["chapters"][1]["start"] + 1)
+    play_until(page, plan["chapters"][1]["start"] + 1.3)
+    page.locator(".chapter").nth(index + 1).click()
+    page.wait_for_function(
+        f"document.querySelector('#audio').currentTime > {plan['chapters'][index + 1]['start'] + 0.3}"
+    )
+    t = seek_paused(page, right["start"] - 2.0)
+    assert page.evaluate("window.announced") == []
+    # Playing on into the right side: said within 1 s of the chapter's start.
+    play_until(page, right["start"] + 1.5)
+    heard = page.evaluate("window.announced")
+    words = TABLES["en"]
+    side = words["side_right"].rstrip(".")
+    assert [text for text, _ in heard] == [
+        f"{words['page_part_of'].format(n=index + 1, m=len(plan['chapters']))}. "
+        f"{right['title'].removesuffix(' (right)')}. {side}."
+    ]
+    assert right["start"] - 0.05 <= heard[0][1] <= right["start"] + 1.0, (heard, right["start"], t)
+
+
+def test_breathing_phases_are_announced_only_when_asked(page: Any, server: str) -> None:
+    plan = open_session(page, server, PLAYERS["en"])
+    breaths = [e for e in plan["events"] if e["kind"] == "breath"]
+    first, second = breaths[0], breaths[1]
+    page.evaluate(RECORD_ANNOUNCEMENTS_JS)
+    assert not page.locator("#announce-phases").is_checked()
+    seek_paused(page, first["start"] + 0.2)
+    play_until(page, second["start"] + 0.5)
+    assert page.evaluate("window.announced") == []
+    page.locator("#announce-phases").check()
+    third = breaths[2]
+    seek_paused(page, second["end"] - 0.8)
+    play_until(page, third["start"] + 0.5)
+    heard = page.evaluate("window.announced")
+    phase = TABLES["en"][third["cue"]].rstrip(".")
+    assert [text for text, _ in heard] == [phase]
+    assert third["start"] - 0.05 <= heard[0][1] <= third["start"] + 1.0

@@ -172,6 +172,7 @@ def player(session: dict[str, Any]) -> str:
         + '<section class="panel" aria-labelledby="transcript-heading">'
         + f'<h2 id="transcript-heading">{w["transcript"]}</h2>'
         + '<ol id="transcript" class="transcript"></ol></section>\n'
+        + _SETTINGS.format(**w)
         + "</main>\n"
         + f'<audio id="audio" preload="{preload}" src="/sessions/{ident}.mp3">'
         + (_track(ident, language, words) if session.get("cached") else "")
@@ -193,7 +194,7 @@ def _track(ident: str, language: str, words: dict[str, str]) -> str:
 
 _NOW = """<section class="now" aria-label="{now}">
 <p id="chapter-count" class="chapter-count"></p>
-<p id="exercise" class="exercise" aria-live="polite">{ready}</p>
+<p id="exercise" class="exercise">{ready}</p>
 <p id="side" class="side" hidden></p>
 <p id="step" class="step">{press_play}</p>
 <p id="phase" class="phase" hidden></p>
@@ -202,9 +203,18 @@ _NOW = """<section class="now" aria-label="{now}">
 <span id="hold-label" class="hold-label">{left_in_hold}</span></p>
 <div class="hold-bar" aria-hidden="true"><div id="hold-fill" class="hold-fill"></div></div>
 </div>
-<p id="status" class="status" role="status"></p>
+<p id="status" class="status"></p>
+<p id="announcer" class="visually-hidden" aria-live="polite" aria-atomic="true"></p>
 <p id="resume" class="resume" hidden><span id="resume-text"></span>
 <button id="restart" type="button" class="link-button">{start_over}</button></p>
+</section>
+"""
+
+# Off until the person turns them on; player.js keeps the choice in localStorage.
+_SETTINGS = """<section class="panel" aria-labelledby="settings-heading">
+<h2 id="settings-heading">{settings}</h2>
+<p class="setting"><input type="checkbox" id="announce-phases">
+<label for="announce-phases">{announce_phases}</label></p>
 </section>
 """
 

@@ -13,7 +13,8 @@
     exercise: $("#exercise"), side: $("#side"), step: $("#step"), phase: $("#phase"),
     chapterCount: $("#chapter-count"),
     hold: $("#hold"), holdLeft: $("#hold-left"), holdFill: $("#hold-fill"),
-    status: $("#status"), resume: $("#resume"), resumeText: $("#resume-text"),
+    status: $("#status"), announcer: $("#announcer"), announcePhases: $("#announce-phases"),
+    resume: $("#resume"), resumeText: $("#resume-text"),
     restart: $("#restart"), strip: $("#strip"), bars: $("#strip-bars"), playhead: $("#playhead"),
     elapsed: $("#elapsed"), remaining: $("#remaining"),
     chapters: Array.from(document.querySelectorAll(".chapter")), transcript: $("#transcript"),
@@ -85,6 +86,41 @@
     if (shown[key] !== text) { element.textContent = text; shown[key] = text; }
   }
 
+  // ---- what a screen reader hears --------------------------------------------
+  // One live region, spoken when playing carries the session into a new part (and,
+  // if the person asks, a new breathing phase); a seek moves without a word, since
+  // the person chose where to go and the control they used says it.
+
+  let heardAt = null; // media time of the last frame drawn while playing on
+  const announced = { chapter: undefined, breath: undefined };
+
+  function announce(text) { ui.announcer.textContent = text; }
+
+  function partWords(index) {
+    const { name, side } = splitSide(chapters[index]);
+    return [say("part_of", { n: index + 1, m: chapters.length }), name, side].filter(Boolean).join(". ") + ".";
+  }
+
+  function followAloud(t, index, breath) {
+    const playedOn = heardAt !== null && !audio.paused && t >= heardAt && t - heardAt < 1.0;
+    if (playedOn && index !== announced.chapter) announce(partWords(index));
+    else if (playedOn && breath && breath !== announced.breath && ui.announcePhases.checked) {
+      announce(words[breath.cue] || words.breathe);
+    }
+    announced.chapter = index;
+    announced.breath = breath;
+    heardAt = audio.paused ? null : t;
+  }
+
+  // Shown, and said too: the end, and what went wrong (not "Loading…" at every seek).
+  function tell(text) { ui.status.textContent = text; announce(text); }
+
+  try { ui.announcePhases.checked = localStorage.getItem("voiceguide:announce-phases") === "true"; } catch (e) { /* private mode */ }
+  ui.announcePhases.addEventListener("change", () => {
+    try { localStorage.setItem("voiceguide:announce-phases", String(ui.announcePhases.checked)); } catch (e) { /* private mode */ }
+  });
+  audio.addEventListener("seeking", () => { heardAt = null; });
+
   function chapterIndexAt(t) { return Math.max(0, lastAtOrBefore(chapters, t)); }
 
   function now() { return switching ? switching.at : wanted !== null ? wanted : audio.currentTime || 0; }
@@ -122,6 +158,7 @@
     const plain = (text) => (text || "").toLowerCase().replace(/[^\p{L} ]/gu, "").trim();
     ui.phase.hidden = !phase || plain(phase) === plain(shown.step);
     if (phase) setText(ui.phase, "phase", phase);
+    if (chapters.length && plan) followAloud(t, chapterIndexAt(t), breath);
     followTranscript();
     setText(ui.elapsed, "elapsed", clock(t));
     if (total > 0) {
@@ -180,6 +217,7 @@
       render();
       return;
     }
+    heardAt = null;
     audio.currentTime = t;
     render();
     if (play && audio.paused) start();
@@ -332,7 +370,7 @@
     const playing = audio.play();
     if (audio.readyState < 3) ui.status.textContent = words.preparing_audio;
     if (playing && playing.catch) {
-      playing.catch((error) => { ui.status.textContent = say("could_not_start", { error: error.message }); });
+      playing.catch((error) => { tell(say("could_not_start", { error: error.message })); });
     }
   }
 
@@ -367,9 +405,9 @@
   });
   audio.addEventListener("ended", () => {
     if (!onFile && !fileReady) { ui.status.textContent = words.loading; return; }
-    forget(); ui.status.textContent = words.done; });
+    forget(); tell(words.done); });
   audio.addEventListener("error", () => {
-    ui.status.textContent = say("audio_failed", { error: audio.error ? audio.error.code : "?" });
+    tell(say("audio_failed", { error: audio.error ? audio.error.code : "?" }));
   });
   audio.addEventListener("timeupdate", () => {
     if (switching) return;
@@ -437,7 +475,7 @@
       addTrack();
       render();
       updatePosition();
-      if (play) { audio.play().catch((error) => { ui.status.textContent = say("could_not_start", { error: error.message }); }); }
+      if (play) { audio.play().catch((error) => { tell(say("could_not_start", { error: error.message })); }); }
     };
     audio.addEventListener("seeked", done, { once: true });
     audio.currentTime = at;
@@ -575,7 +613,7 @@
       render();
       document.body.dataset.ready = "true";
     })
-    .catch((error) => { ui.status.textContent = say("plan_failed", { error: error.message }); });
+    .catch((error) => { tell(say("plan_failed", { error: error.message })); });
 
   if (!fileReady) whenFileReady();
   // A file the browser already holds can load before this script runs, and then
