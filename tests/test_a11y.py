@@ -435,3 +435,76 @@ def test_breathing_phases_are_announced_only_when_asked(page: Any, server: str) 
     phase = TABLES["en"][third["cue"]].rstrip(".")
     assert [text for text, _ in heard] == [phase]
     assert third["start"] - 0.05 <= heard[0][1] <= third["start"] + 1.0
+
+
+# --- installable, and offline ---------------------------------------------------------
+
+
+def _png_size(body: bytes) -> tuple[int, int]:
+    assert body[:8] == b"\x89PNG\r\n\x1a\n" and body[12:16] == b"IHDR"
+    return int.from_bytes(body[16:20], "big"), int.from_bytes(body[20:24], "big")
+
+
+def test_the_manifest_validates_and_makes_the_player_installable(page: Any, server: str) -> None:
+    response = page.request.get(server + "/manifest.webmanifest")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("application/manifest+json")
+    manifest = response.json()
+    assert manifest["name"] and manifest["start_url"] == "/"
+    assert manifest["display"] in ("fullscreen", "standalone", "minimal-ui", "browser")
+    sizes = set()
+    for icon in manifest["icons"]:
+        body = page.request.get(server + icon["src"])
+        assert body.ok, icon
+        assert body.headers["content-type"] == icon["type"]
+        if icon["type"] == "image/png":
+            width, height = _png_size(body.body())
+            assert icon["sizes"] == f"{width}x{height}"
+            sizes.add(width)
+    assert {192, 512} <= sizes
+    # Chromium's own reading of it, from the page that links it.
+    page.goto(f"{server}/play/{PLAYERS['en']}")
+    cdp = page.context.new_cdp_session(page)
+    read = cdp.send("Page.getAppManifest")
+    assert read["url"] == server + "/manifest.webmanifest"
+    assert read["errors"] == []
+    found = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # A test browser's context is an incognito one: about the browser, not the site.
+    assert [e["errorId"] for e in found if e["errorId"] != "in-incognito"] == []
+
+
+def test_a_played_session_plays_again_with_the_network_off(page: Any, server: str) -> None:
+    ident = PLAYERS["en"]
+    plan = open_session(page, server, ident)
+    page.locator("#play").click()
+    page.wait_for_function("document.querySelector('#audio').currentTime > 0.5", timeout=120_000)
+    page.evaluate("document.querySelector('#audio').pause()")
+    # The service worker keeps the page, the plan, the transcript and the audio.
+    page.wait_for_function(
+        f"""caches.open('voiceguide-v1').then(async (cache) => {{
+              const kept = await Promise.all(['/play/{ident}', '/sessions/{ident}.mp3',
+                '/sessions/{ident}.json', '/sessions/{ident}.vtt', '/static/player.js']
+                .map((url) => cache.match(url)));
+              return kept.every(Boolean);
+           }})""",
+        polling=200,
+    )
+    page.context.set_offline(True)
+    try:
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        assert page.locator("#title").inner_text() == plan["title"]
+        page.wait_for_function("document.querySelectorAll('#transcript .cue').length > 3")
+        # The audio loads, plays, and seeks (a range the cache answers).
+        t = seek_paused(page, 100.0)
+        assert abs(t - 100.0) < 0.2
+        play_until(page, 100.6)
+        assert page.evaluate("document.querySelector('#audio').error") is None
+        # Offline indeed: what was never kept cannot be had.
+        reach = "fetch('/sessions.json').then(() => 'reached', () => 'offline')"
+        assert page.evaluate(reach) == "offline"
+        # And the library, too.
+        page.goto(server + "/")
+        assert page.locator(".card").count() == len(list(BUNDLED.glob("*.yaml")))
+    finally:
+        page.context.set_offline(False)

@@ -25,6 +25,7 @@ _HEAD = """<!doctype html>
 <title>{title}</title>
 <link rel="stylesheet" href="/static/app.css">
 <link rel="icon" href="/static/icon.svg" type="image/svg+xml">
+<link rel="manifest" href="/manifest.webmanifest">
 </head>
 """
 
@@ -178,6 +179,7 @@ def player(session: dict[str, Any]) -> str:
         + (_track(ident, language, words) if session.get("cached") else "")
         + "</audio>\n"
         + f'<script id="labels" type="application/json">{labels}</script>\n'
+        + '<script src="/static/offline.js"></script>\n'
         + '<script src="/static/player.js"></script>\n'
         + "</body>\n</html>\n"
     )

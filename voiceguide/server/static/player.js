@@ -392,7 +392,17 @@
     keepScreenOn();
     setPlaybackState("playing");
   });
-  audio.addEventListener("playing", () => { ui.status.textContent = ""; });
+  let kept = false;
+  audio.addEventListener("playing", () => {
+    ui.status.textContent = "";
+    if (onFile && !switching && !kept) {
+      // Played from the finished file: offline.js keeps what it needs for use offline.
+      kept = true;
+      const base = "/sessions/" + encodeURIComponent(sessionId);
+      const urls = [fileUrl, base + ".json", base + ".vtt"];
+      document.dispatchEvent(new CustomEvent("voiceguide:played", { detail: { urls: urls } }));
+    }
+  });
   audio.addEventListener("waiting", () => { ui.status.textContent = words.loading; });
   audio.addEventListener("pause", () => {
     if (switching) return;

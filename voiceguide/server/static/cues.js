@@ -1,0 +1,1 @@
+// The felt and seen breathing cues (filled in by a later change).
