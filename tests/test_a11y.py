@@ -109,6 +109,9 @@ def test_axe_finds_nothing_on_a_player_in_any_state(page: Any, server: str, lang
     found["with the transcript shown"] = violations(page)
     shoot(page, f"a11y-{language}")
 
+    page.locator("#breath-view-open").click()
+    found["with the breathing view open"] = violations(page)
+
     failing = {state: lines for state, lines in found.items() if lines}
     assert failing == {}, "\n".join(
         f"{s}: {line}" for s, lines in failing.items() for line in lines
@@ -508,3 +511,101 @@ def test_a_played_session_plays_again_with_the_network_off(page: Any, server: st
         assert page.locator(".card").count() == len(list(BUNDLED.glob("*.yaml")))
     finally:
         page.context.set_offline(False)
+
+
+# --- felt and seen cues ---------------------------------------------------------------
+
+RECORD_VIBRATIONS_JS = """
+window.vibrations = [];
+navigator.vibrate = (pattern) => {
+  window.vibrations.push([document.querySelector('#audio').currentTime, pattern]);
+  return true;
+};
+"""
+PATTERN_KINDS = {
+    (400,): "inhale",
+    (120, 100, 120): "exhale",
+    (80,): "hold",
+    (60, 60, 60, 60, 60): "hold_end",
+}
+
+
+def planned_cues(plan: dict[str, Any]) -> list[tuple[float, str]]:
+    """Each moment to feel: a breathing phase begins, a hold begins or ends; at
+    one moment the end of a hold, else the breath, is the one felt."""
+    found = []
+    for e in plan["events"]:
+        if e["kind"] == "breath":
+            found.append((e["start"], 1, "hold" if e["cue"].startswith("hold") else e["cue"]))
+        elif e["kind"] == "hold":
+            found += [(e["start"], 2, "hold"), (e["end"], 0, "hold_end")]
+    kept: list[tuple[float, str]] = []
+    for t, _, kind in sorted(found):
+        if not kept or t - kept[-1][0] >= 0.05:
+            kept.append((t, kind))
+    return kept
+
+
+@pytest.mark.parametrize("ident", ["back-spasm-relief", "breathing-calm"])
+def test_vibrations_follow_the_plans_breathing_times(page: Any, server: str, ident: str) -> None:
+    page.add_init_script(RECORD_VIBRATIONS_JS)
+    plan = open_session(page, server, ident)
+    cues = planned_cues(plan)
+    # From a breath in to the end of a hold (an exercise's) or the start of
+    # one (a breathing pattern's): ten seconds or so.
+    ends = [t for t, kind in cues if kind == "hold_end"]
+    target = ends[0] if ends else next(t for i, (t, k) in enumerate(cues) if k == "hold" and i >= 2)
+    inhale = max(t for t, kind in cues if kind == "inhale" and t < target - 4)
+    window_start, window_end = inhale - 0.5, target + 0.5
+    expected = [(t, kind) for t, kind in cues if window_start < t <= window_end]
+    kinds = {kind for _, kind in expected}
+    assert {"inhale", "exhale"} <= kinds and kinds & {"hold", "hold_end"}, expected
+    # Off until the person turns it on.
+    assert not page.locator("#vibrate").is_checked()
+    seek_paused(page, window_start)
+    play_until(page, window_start + 2.0)
+    assert page.evaluate("window.vibrations") == []
+    page.locator("#vibrate").check()
+    page.evaluate("window.vibrations = []")  # the sample felt on turning it on
+    seek_paused(page, window_start)
+    play_until(page, window_end)
+    page.evaluate("document.querySelector('#audio').pause()")
+    felt = [(t, PATTERN_KINDS[tuple(p)]) for t, p in page.evaluate("window.vibrations")]
+    assert [kind for _, kind in felt] == [kind for _, kind in expected], (felt, expected)
+    late = [
+        (round(f, 3), round(e, 3))
+        for (f, _), (e, _) in zip(felt, expected, strict=True)
+        if abs(f - e) > 0.1
+    ]
+    assert late == [], "felt more than 100 ms from the plan: " + str(late)
+
+
+def test_the_breathing_view_follows_the_phase(page: Any, server: str) -> None:
+    plan = open_session(page, server, PLAYERS["en"])
+    page.locator("#breath-view-open").click()
+    assert page.locator("#breath-view").is_visible()
+    box = page.locator(".breath-disc").bounding_box()
+    assert box["width"] >= 0.7 * web.PHONE["width"]  # large enough to see from the floor
+    scale_js = (
+        "new DOMMatrix(getComputedStyle(document.querySelector('#breath-circle')).transform).a"
+    )
+    colour_js = "getComputedStyle(document.querySelector('#breath-circle')).backgroundColor"
+    inhale = next(e for e in plan["events"] if e["kind"] == "breath" and e["cue"] == "inhale")
+    exhale = next(e for e in plan["events"] if e["kind"] == "breath" and e["cue"] == "exhale")
+    seen = {}
+    for name, event in (("inhale", inhale), ("exhale", exhale)):
+        sizes = []
+        for share in (0.2, 0.8):
+            seek_paused(page, event["start"] + share * (event["end"] - event["start"]))
+            assert page.locator("#breath-view").get_attribute("data-phase") == name
+            sizes.append(page.evaluate(scale_js))
+        seen[name] = (sizes, page.evaluate(colour_js))
+        assert page.locator("#breath-word").inner_text() == TABLES["en"][name].rstrip(".")
+    assert seen["inhale"][0][0] < seen["inhale"][0][1]  # grows breathing in
+    assert seen["exhale"][0][0] > seen["exhale"][0][1]  # shrinks breathing out
+    assert seen["inhale"][1] != seen["exhale"][1]
+    hold = next(e for e in plan["events"] if e["kind"] == "hold")
+    seek_paused(page, hold["start"] + 0.01)
+    assert page.locator("#breath-view").get_attribute("data-phase") in ("hold", "hold_in", "inhale")
+    page.locator("#breath-view-close").click()
+    assert page.locator("#breath-view").is_hidden()

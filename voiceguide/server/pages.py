@@ -175,12 +175,14 @@ def player(session: dict[str, Any]) -> str:
         + '<ol id="transcript" class="transcript"></ol></section>\n'
         + _SETTINGS.format(**w)
         + "</main>\n"
+        + _BREATH_VIEW.format(**w)
         + f'<audio id="audio" preload="{preload}" src="/sessions/{ident}.mp3">'
         + (_track(ident, language, words) if session.get("cached") else "")
         + "</audio>\n"
         + f'<script id="labels" type="application/json">{labels}</script>\n'
         + '<script src="/static/offline.js"></script>\n'
         + '<script src="/static/player.js"></script>\n'
+        + '<script type="module" src="/static/cues.js"></script>\n'
         + "</body>\n</html>\n"
     )
 
@@ -217,7 +219,19 @@ _SETTINGS = """<section class="panel" aria-labelledby="settings-heading">
 <h2 id="settings-heading">{settings}</h2>
 <p class="setting"><input type="checkbox" id="announce-phases">
 <label for="announce-phases">{announce_phases}</label></p>
+<p class="setting"><input type="checkbox" id="vibrate">
+<label for="vibrate">{vibrate}</label></p>
+<p><button id="breath-view-open" type="button" class="wide-button">{breath_view}</button></p>
 </section>
+"""
+
+# The breathing, seen from the floor: a disc that grows and shrinks with it.
+_BREATH_VIEW = """<div id="breath-view" class="breath-view" role="dialog" aria-modal="true"
+ aria-label="{breath_view}" data-phase="rest" hidden>
+<div class="breath-disc"><div id="breath-circle" class="breath-circle"></div></div>
+<p id="breath-word" class="breath-word"></p>
+<button id="breath-view-close" type="button" class="wide-button">{close}</button>
+</div>
 """
 
 _CONTROLS = """<section class="controls" aria-label="{playback}">

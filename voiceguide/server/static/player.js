@@ -621,6 +621,9 @@
       drawStrip();
       shown = { cue: shown.cue };
       render();
+      // For cues.js (vibration and the breathing view), which may load before or after.
+      window.voiceguidePlan = plan;
+      document.dispatchEvent(new CustomEvent("voiceguide:plan", { detail: { plan: plan } }));
       document.body.dataset.ready = "true";
     })
     .catch((error) => { tell(say("plan_failed", { error: error.message })); });
