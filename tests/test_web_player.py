@@ -272,8 +272,8 @@ def test_media_session_and_wake_lock(page: Any, server: str) -> None:
         " art: navigator.mediaSession.metadata.artwork.length, state: navigator.mediaSession.playbackState})"
     )
     assert metadata == {
-        "title": "Back spasm relief",
-        "album": "Introduction",
+        "title": "Introduction",
+        "album": "Back spasm relief",
         "art": 1,
         "state": "playing",
     }

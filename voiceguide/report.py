@@ -28,6 +28,7 @@ def timeline_json(timeline: Timeline) -> dict[str, Any]:
                 "start": _s(timeline, c.start_sample),
                 "end": _s(timeline, c.end_sample),
                 "kind": c.kind,
+                "side": c.side,
             }
             for c in timeline.chapters
         ],
@@ -76,6 +77,7 @@ def _event_json(timeline: Timeline, event: Event) -> dict[str, Any]:
     if event.cue is not None:
         out["cue"] = event.cue
     out["line"] = event.line
+    out["side"] = event.side
     out["start_sample"] = event.start_sample
     out["end_sample"] = event.end_sample
     return out

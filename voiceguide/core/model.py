@@ -19,6 +19,7 @@ RepeatInstructions = Literal["full", "brief"]
 EventKind = Literal["speech", "silence", "tone", "hold", "breath"]
 PhaseName = Literal["inhale", "hold_in", "exhale", "hold_out"]
 ChapterKind = Literal["introduction", "exercise", "named", "closing"]
+Side = Literal["left", "right"]
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class Event:
     text: str | None = None  # speech: the phrase as spoken
     cue: str | None = None  # tone: its cue name; breath: its phase
     line: int | None = None  # the script line of the step
+    side: Side | None = None  # the side of the body an exercise's event is on
 
     @property
     def length_samples(self) -> int:
@@ -179,6 +181,9 @@ class Chapter:
     # What opened it: an exercise side or breathe step, the lines before the
     # first of them, a say step's `chapter:`, or the lines after the last.
     kind: ChapterKind = "exercise"
+    # An exercise's side: a field of its own, since the title says it in the
+    # script's language ("(derecha)") and a player must not parse it back.
+    side: Side | None = None
 
 
 @dataclass(frozen=True)

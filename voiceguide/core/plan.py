@@ -26,6 +26,7 @@ from .model import (
     Repeat,
     Say,
     Session,
+    Side,
     Sound,
     Step,
     Timeline,
@@ -148,13 +149,14 @@ class _Planner:
         }
         self.events: list[Event] = []
         self.notes: list[str] = []
-        # (title, start, kind); a title of None is a chapter opened by the
+        # (title, start, kind, side); a title of None is a chapter opened by the
         # first sound after an exercise, named by whatever opens next.
-        self.chapters: list[tuple[str | None, int, ChapterKind]] = []
+        self.chapters: list[tuple[str | None, int, ChapterKind, Side | None]] = []
         self.cursor = 0
         self.pending_gap = 0
         self.pending_pauses: list[tuple[int, _Where, str]] = []
-        self.pending_chapter: tuple[str, ChapterKind] | None = None
+        self.pending_chapter: tuple[str, ChapterKind, Side | None] | None = None
+        self.side: Side | None = None  # the exercise side being planned
         self.after_exercise = False
         self.where = _Where(0, 0)
 
@@ -223,13 +225,13 @@ class _Planner:
             self.silence(self.pending_gap, self.where, "gap")
         self.pending_gap = 0
         if self.pending_chapter is not None:
-            title, kind = self.pending_chapter
-            self.chapters.append((title, self.cursor, kind))
+            title, kind, side = self.pending_chapter
+            self.chapters.append((title, self.cursor, kind, side))
             self.pending_chapter = None
         elif self.after_exercise:
             # The lead-in to the next exercise: it opens that exercise's
             # chapter, whose title is known once the exercise is reached.
-            self.chapters.append((None, self.cursor, "exercise"))
+            self.chapters.append((None, self.cursor, "exercise", None))
         self.after_exercise = False
 
     def silence(self, length: int, where: _Where, reason: str) -> None:
@@ -269,7 +271,9 @@ class _Planner:
         self.cursor = end
 
     def add(self, kind: EventKind, start: int, end: int, where: _Where, **kw: str) -> None:
-        self.events.append(Event(kind, start, end, where.step, line=where.line, **kw))
+        self.events.append(
+            Event(kind, start, end, where.step, line=where.line, side=self.side, **kw)
+        )
 
     # -- chapters --------------------------------------------------------------------
     def titled(self, title: str, where: _Where) -> str:
@@ -277,13 +281,14 @@ class _Planner:
             title += ", " + self.words["round"].format(rep=where.rep, reps=where.reps)
         return title
 
-    def open_chapter(self, title: str, where: _Where) -> None:
+    def open_chapter(self, title: str, where: _Where, side: Side | None = None) -> None:
         """An exercise side or breathe step: its chapter takes any lead-in before it."""
         title = self.titled(title, where)
         if self.chapters and self.chapters[-1][0] is None:
-            self.chapters[-1] = (title, *self.chapters[-1][1:])
+            _, start, kind, _ = self.chapters[-1]
+            self.chapters[-1] = (title, start, kind, side)
         else:
-            self.pending_chapter = (title, "exercise")
+            self.pending_chapter = (title, "exercise", side)
 
     def open_named_chapter(self, title: str, where: _Where) -> None:
         """A say step's ``chapter:`` starts exactly there; sounds between the last
@@ -291,7 +296,7 @@ class _Planner:
         if self.chapters and self.chapters[-1][0] is None:
             self.chapters.pop()
         self.after_exercise = False
-        self.pending_chapter = (self.titled(title, where), "named")
+        self.pending_chapter = (self.titled(title, where), "named", None)
 
     def finish_chapters(self, duration: int) -> tuple[Chapter, ...]:
         if self.chapters and self.chapters[-1][0] is None:
@@ -300,19 +305,21 @@ class _Planner:
             # chapter; words make a chapter of their own.
             if not any(e.kind == "speech" and e.start_sample >= closing for e in self.events):
                 self.chapters.pop()
-        starts: list[tuple[str, int, ChapterKind]] = [
-            (self.words["closing"], start, "closing") if title is None else (title, start, kind)
-            for title, start, kind in self.chapters
+        starts: list[tuple[str, int, ChapterKind, Side | None]] = [
+            (self.words["closing"], start, "closing", None)
+            if title is None
+            else (title, start, kind, side)
+            for title, start, kind, side in self.chapters
         ]
         if not starts or starts[0][1] > 0:
             if starts and all(e.kind == "silence" for e in self.events_before(starts[0][1])):
-                starts[0] = (starts[0][0], 0, starts[0][2])
+                starts[0] = (starts[0][0], 0, starts[0][2], starts[0][3])
             else:
-                starts.insert(0, (self.words["introduction"], 0, "introduction"))
-        ends = [start for _, start, _ in starts[1:]] + [duration]
+                starts.insert(0, (self.words["introduction"], 0, "introduction", None))
+        ends = [start for _, start, _, _ in starts[1:]] + [duration]
         return tuple(
-            Chapter(title, start, end, kind)
-            for (title, start, kind), end in zip(starts, ends, strict=True)
+            Chapter(title, start, end, kind, side)
+            for (title, start, kind, side), end in zip(starts, ends, strict=True)
         )
 
     def events_before(self, sample: int) -> list[Event]:
@@ -320,7 +327,7 @@ class _Planner:
 
     # -- exercises -------------------------------------------------------------------
     def exercise(self, ex: Exercise, where: _Where) -> None:
-        sides_for: dict[str, list[str | None]] = {
+        sides_for: dict[str, list[Side | None]] = {
             "none": [None],
             "both": ["left", "right"],
             "left": ["left"],
@@ -330,7 +337,8 @@ class _Planner:
         name = fill(ex.name, where.values())
         for index, side in enumerate(sides):
             title = f"{name} ({self.words[side]})" if side else name
-            self.open_chapter(title, where)
+            self.open_chapter(title, where, side)
+            self.side = side
             if index == 0:
                 self.say(name)
                 self.want_gap("step")
@@ -348,6 +356,7 @@ class _Planner:
                 self.want_gap("sentence")
             for rep in range(1, ex.reps + 1):
                 self.repetition(ex, where, side, rep, first_side)
+        self.side = None
         if ex.rest_s == 0:
             self.want_gap("step")
         self.after_exercise = True

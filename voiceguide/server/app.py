@@ -14,6 +14,9 @@ Routes (all GET, HEAD too):
     /artwork.png            the feed's cover image
     /playlist.m3u           an M3U playlist of every session
     /static/{name}          the web player's own files
+    /manifest.webmanifest   the web app manifest (installing the player on a phone)
+    /icons/icon-{192,512}.png  its icons
+    /sw.js                  the service worker that keeps played sessions for offline use
 
 A script with an error is listed with it, and its files answer 422.
 
@@ -147,6 +150,9 @@ def make_app(
             web.get("/artwork.png", artwork),
             web.get("/playlist.m3u", playlist),
             web.get("/static/{name}", static_file),
+            web.get("/manifest.webmanifest", manifest),
+            web.get("/icons/icon-{size:192|512}.png", icon),
+            web.get("/sw.js", service_worker),
         ]
     )
     return app
@@ -208,6 +214,7 @@ def session_summary(base: str, entry: Entry, known: Known) -> dict[str, Any]:
         "id": entry.id,
         "title": plan["title"],
         "description": plan["description"],
+        "language": plan["language"],
         "duration": plan["duration"],
         # From the script alone until the session is first rendered: the
         # duration and chapter times are then a few percent off.
@@ -451,4 +458,44 @@ async def static_file(request: web.Request) -> web.Response:
     found = request.app[STATIC].get(request.match_info["name"])
     if found is None:
         raise web.HTTPNotFound(text="no such file\n")
+    return found.response(request)
+
+
+# Installing the player: a name, a start, a standalone window and icons of the
+# sizes phones ask for (drawn at run time, like the feed's cover).
+MANIFEST = {
+    "id": "/",
+    "name": "voiceguide",
+    "short_name": "voiceguide",
+    "description": "Spoken, paced exercise sessions from this computer.",
+    "start_url": "/",
+    "scope": "/",
+    "display": "standalone",
+    "background_color": "#0e1216",
+    "theme_color": "#10141a",
+    "icons": [
+        {"src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png"},
+        {"src": "/icons/icon-512.png", "sizes": "512x512", "type": "image/png"},
+        {"src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml"},
+    ],
+}
+
+
+async def manifest(request: web.Request) -> web.Response:
+    return web.Response(text=_dumps(MANIFEST), content_type="application/manifest+json")
+
+
+async def icon(request: web.Request) -> web.Response:
+    return web.Response(
+        body=artwork_png(int(request.match_info["size"])),
+        content_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+async def service_worker(request: web.Request) -> web.Response:
+    # From the root, so that its scope is the whole site; revalidated every time,
+    # so that a new version replaces the old at once.
+    found = request.app[STATIC].get("sw.js")
+    assert found is not None, "sw.js is part of the package"
     return found.response(request)

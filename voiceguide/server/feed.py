@@ -178,7 +178,7 @@ def json_chapters(plan_chapters: Sequence[dict[str, object]]) -> dict[str, objec
     }
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
 def artwork_png(size_px: int = ARTWORK_PX) -> bytes:
     """The feed's cover: a calm disc on a deep teal square, as a PNG.
 

@@ -13,7 +13,8 @@
     exercise: $("#exercise"), side: $("#side"), step: $("#step"), phase: $("#phase"),
     chapterCount: $("#chapter-count"),
     hold: $("#hold"), holdLeft: $("#hold-left"), holdFill: $("#hold-fill"),
-    status: $("#status"), resume: $("#resume"), resumeText: $("#resume-text"),
+    status: $("#status"), announcer: $("#announcer"), announcePhases: $("#announce-phases"),
+    resume: $("#resume"), resumeText: $("#resume-text"),
     restart: $("#restart"), strip: $("#strip"), bars: $("#strip-bars"), playhead: $("#playhead"),
     elapsed: $("#elapsed"), remaining: $("#remaining"),
     chapters: Array.from(document.querySelectorAll(".chapter")), transcript: $("#transcript"),
@@ -21,7 +22,11 @@
   };
   const STEP_S = 15;
   const storageKey = "voiceguide:position:" + sessionId;
-  const PHASES = { inhale: "Breathe in", hold_in: "Hold the breath", exhale: "Breathe out", hold_out: "Rest, empty" };
+  // The page's words in the script's language, from the table of spoken phrases.
+  const labelsElement = $("#labels");
+  const words = labelsElement ? JSON.parse(labelsElement.textContent) : {};
+  const say = (key, values) => (words[key] || key).replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+  const language = document.documentElement.lang || "en";
 
   let plan = null; // the timeline, as `voiceguide check --json` prints it
   let duration = 0; // the cached file's, once the element plays it
@@ -35,7 +40,9 @@
   let resumeTried = false;
   let sounds = [];
   document.body.dataset.audio = onFile ? "file" : "stream";
-  let chapters = ui.chapters.map((b) => ({ start: Number(b.dataset.start), title: b.querySelector(".chapter-title").textContent }));
+  let chapters = ui.chapters.map((b) => ({
+    start: Number(b.dataset.start), title: b.querySelector(".chapter-title").textContent, side: b.dataset.side || null,
+  }));
   let speech = [], holds = [], breaths = [];
   let shown = {};
   let cues = [];
@@ -65,9 +72,12 @@
     return i >= 0 && t < list[i].end ? list[i] : null;
   }
 
-  function splitSide(title) {
-    const match = /^(.*) \((left|right)\)$/.exec(title);
-    return match ? { name: match[1], side: match[2] === "left" ? "Left side" : "Right side" } : { name: title, side: "" };
+  function splitSide(chapter) {
+    // The plan says the side; the title ends with its word, as the planner wrote it.
+    if (!chapter.side) return { name: chapter.title, side: "" };
+    const suffix = " (" + words[chapter.side] + ")";
+    const name = chapter.title.endsWith(suffix) ? chapter.title.slice(0, -suffix.length) : chapter.title;
+    return { name: name, side: words["side_" + chapter.side] };
   }
 
   // ---- what is happening now ---------------------------------------------
@@ -75,6 +85,41 @@
   function setText(element, key, text) {
     if (shown[key] !== text) { element.textContent = text; shown[key] = text; }
   }
+
+  // ---- what a screen reader hears --------------------------------------------
+  // One live region, spoken when playing carries the session into a new part (and,
+  // if the person asks, a new breathing phase); a seek moves without a word, since
+  // the person chose where to go and the control they used says it.
+
+  let heardAt = null; // media time of the last frame drawn while playing on
+  const announced = { chapter: undefined, breath: undefined };
+
+  function announce(text) { ui.announcer.textContent = text; }
+
+  function partWords(index) {
+    const { name, side } = splitSide(chapters[index]);
+    return [say("part_of", { n: index + 1, m: chapters.length }), name, side].filter(Boolean).join(". ") + ".";
+  }
+
+  function followAloud(t, index, breath) {
+    const playedOn = heardAt !== null && !audio.paused && t >= heardAt && t - heardAt < 1.0;
+    if (playedOn && index !== announced.chapter) announce(partWords(index));
+    else if (playedOn && breath && breath !== announced.breath && ui.announcePhases.checked) {
+      announce(words[breath.cue] || words.breathe);
+    }
+    announced.chapter = index;
+    announced.breath = breath;
+    heardAt = audio.paused ? null : t;
+  }
+
+  // Shown, and said too: the end, and what went wrong (not "Loading…" at every seek).
+  function tell(text) { ui.status.textContent = text; announce(text); }
+
+  try { ui.announcePhases.checked = localStorage.getItem("voiceguide:announce-phases") === "true"; } catch (e) { /* private mode */ }
+  ui.announcePhases.addEventListener("change", () => {
+    try { localStorage.setItem("voiceguide:announce-phases", String(ui.announcePhases.checked)); } catch (e) { /* private mode */ }
+  });
+  audio.addEventListener("seeking", () => { heardAt = null; });
 
   function chapterIndexAt(t) { return Math.max(0, lastAtOrBefore(chapters, t)); }
 
@@ -86,9 +131,9 @@
     const total = duration || (plan ? plan.duration : 0);
     if (chapters.length) {
       const index = chapterIndexAt(t);
-      const { name, side } = splitSide(chapters[index].title);
+      const { name, side } = splitSide(chapters[index]);
       setText(ui.exercise, "exercise", name);
-      setText(ui.chapterCount, "count", "Part " + (index + 1) + " of " + chapters.length);
+      setText(ui.chapterCount, "count", say("part_of", { n: index + 1, m: chapters.length }));
       setText(ui.side, "side", side);
       ui.side.hidden = !side;
       if (shown.chapter !== index) {
@@ -109,10 +154,11 @@
     }
     // The breathing phase, unless the voice is saying just that right now.
     const breath = containing(breaths, t);
-    const phase = breath ? PHASES[breath.cue] || "Breathe" : "";
-    const plain = (text) => (text || "").toLowerCase().replace(/[^a-z ]/g, "").trim();
+    const phase = breath ? words[breath.cue] || words.breathe : "";
+    const plain = (text) => (text || "").toLowerCase().replace(/[^\p{L} ]/gu, "").trim();
     ui.phase.hidden = !phase || plain(phase) === plain(shown.step);
     if (phase) setText(ui.phase, "phase", phase);
+    if (chapters.length && plan) followAloud(t, chapterIndexAt(t), breath);
     followTranscript();
     setText(ui.elapsed, "elapsed", clock(t));
     if (total > 0) {
@@ -120,7 +166,7 @@
       ui.playhead.style.left = (100 * fraction).toFixed(3) + "%";
       setText(ui.remaining, "remaining", "-" + clock(total - t));
       ui.strip.setAttribute("aria-valuenow", String(Math.round(t)));
-      ui.strip.setAttribute("aria-valuetext", clock(t) + " of " + clock(total) + ", " + (shown.exercise || ""));
+      ui.strip.setAttribute("aria-valuetext", say("position_text", { time: clock(t), total: clock(total) }) + ", " + (shown.exercise || ""));
     }
   }
 
@@ -166,11 +212,12 @@
       // The stream cannot go there: the file can, as soon as it is ready.
       wanted = t;
       if (play) wantedPlay = true;
-      ui.status.textContent = "Preparing the whole session…";
+      ui.status.textContent = words.preparing_session;
       if (fileReady) switchToFile();
       render();
       return;
     }
+    heardAt = null;
     audio.currentTime = t;
     render();
     if (play && audio.paused) start();
@@ -227,6 +274,7 @@
       button.className = "chapter";
       button.dataset.index = String(i);
       button.dataset.start = String(c.start);
+      if (c.side) button.dataset.side = c.side;
       const title = document.createElement("span");
       title.className = "chapter-title";
       title.textContent = c.title;
@@ -303,8 +351,8 @@
     const trackElement = document.createElement("track");
     trackElement.kind = "captions";
     trackElement.src = "/sessions/" + encodeURIComponent(sessionId) + ".vtt";
-    trackElement.srclang = "en";
-    trackElement.label = "Transcript";
+    trackElement.srclang = language;
+    trackElement.label = words.transcript;
     trackElement.default = true;
     audio.appendChild(trackElement);
     followTrack(trackElement);
@@ -320,9 +368,9 @@
     if (switching) { switching.play = true; return; }
     if (wanted !== null) { wantedPlay = true; return; }
     const playing = audio.play();
-    if (audio.readyState < 3) ui.status.textContent = "Preparing the audio…";
+    if (audio.readyState < 3) ui.status.textContent = words.preparing_audio;
     if (playing && playing.catch) {
-      playing.catch((error) => { ui.status.textContent = "Could not start: " + error.message; });
+      playing.catch((error) => { tell(say("could_not_start", { error: error.message })); });
     }
   }
 
@@ -339,27 +387,37 @@
   audio.addEventListener("play", () => {
     if (switching) return;
     document.body.classList.add("is-playing");
-    ui.play.setAttribute("aria-label", "Pause");
+    ui.play.setAttribute("aria-label", words.pause);
     if (!frame) frame = requestAnimationFrame(tick);
     keepScreenOn();
     setPlaybackState("playing");
   });
-  audio.addEventListener("playing", () => { ui.status.textContent = ""; });
-  audio.addEventListener("waiting", () => { ui.status.textContent = "Loading…"; });
+  let kept = false;
+  audio.addEventListener("playing", () => {
+    ui.status.textContent = "";
+    if (onFile && !switching && !kept) {
+      // Played from the finished file: offline.js keeps what it needs for use offline.
+      kept = true;
+      const base = "/sessions/" + encodeURIComponent(sessionId);
+      const urls = [fileUrl, base + ".json", base + ".vtt"];
+      document.dispatchEvent(new CustomEvent("voiceguide:played", { detail: { urls: urls } }));
+    }
+  });
+  audio.addEventListener("waiting", () => { ui.status.textContent = words.loading; });
   audio.addEventListener("pause", () => {
     if (switching) return;
     document.body.classList.remove("is-playing");
-    ui.play.setAttribute("aria-label", "Play");
+    ui.play.setAttribute("aria-label", words.play);
     remember();
     releaseScreen();
     setPlaybackState("paused");
     render();
   });
   audio.addEventListener("ended", () => {
-    if (!onFile && !fileReady) { ui.status.textContent = "Loading…"; return; }
-    forget(); ui.status.textContent = "Well done. Session complete."; });
+    if (!onFile && !fileReady) { ui.status.textContent = words.loading; return; }
+    forget(); tell(words.done); });
   audio.addEventListener("error", () => {
-    ui.status.textContent = "The audio could not be loaded (" + (audio.error ? audio.error.code : "?") + ").";
+    tell(say("audio_failed", { error: audio.error ? audio.error.code : "?" }));
   });
   audio.addEventListener("timeupdate", () => {
     if (switching) return;
@@ -427,7 +485,7 @@
       addTrack();
       render();
       updatePosition();
-      if (play) { audio.play().catch((error) => { ui.status.textContent = "Could not start: " + error.message; }); }
+      if (play) { audio.play().catch((error) => { tell(say("could_not_start", { error: error.message })); }); }
     };
     audio.addEventListener("seeked", done, { once: true });
     audio.currentTime = at;
@@ -463,7 +521,7 @@
     // A different length means the script changed: its old positions mean nothing now.
     if (!saved || Math.abs(saved.duration - duration) > 0.5 || saved.t < 3 || saved.t > duration - 3) return;
     audio.currentTime = saved.t;
-    ui.resumeText.textContent = "Picked up where you left off, at " + clock(saved.t) + ".";
+    ui.resumeText.textContent = say("resumed", { time: clock(saved.t) });
     ui.resume.hidden = false;
   }
   window.addEventListener("pagehide", remember);
@@ -494,9 +552,16 @@
 
   function updateMediaMetadata(index) {
     if (!media || !window.MediaMetadata) return;
-    const title = plan ? plan.title : $("#title").textContent;
-    const chapter = chapters[index] ? chapters[index].title : "";
-    media.metadata = new MediaMetadata({ title: title, artist: "voiceguide", album: chapter, artwork: artwork(chapter || title) });
+    // The lock screen's title is the part being done, with its side: what a
+    // person lying down needs from a glance.
+    const session = plan ? plan.title : $("#title").textContent;
+    const chapter = chapters[index];
+    let title = session;
+    if (chapter) {
+      const { name, side } = splitSide(chapter);
+      title = side ? name + " · " + side : name;
+    }
+    media.metadata = new MediaMetadata({ title: title, artist: "voiceguide", album: session, artwork: artwork(title) });
   }
 
   function setPlaybackState(state) { if (media) media.playbackState = state; }
@@ -546,7 +611,7 @@
       holds = plan.events.filter((e) => e.kind === "hold").sort(byStart);
       breaths = plan.events.filter((e) => e.kind === "breath").sort(byStart);
       sounds = plan.events.filter((e) => e.kind === "speech" || e.kind === "tone").sort(byStart);
-      chapters = plan.chapters.map((c) => ({ start: c.start, end: c.end, title: c.title }));
+      chapters = plan.chapters.map((c) => ({ start: c.start, end: c.end, title: c.title, side: c.side || null }));
       if (document.body.dataset.estimated === "true") {
         buildChapters();
         ui.length.textContent = clock(plan.duration);
@@ -556,9 +621,12 @@
       drawStrip();
       shown = { cue: shown.cue };
       render();
+      // For cues.js (vibration and the breathing view), which may load before or after.
+      window.voiceguidePlan = plan;
+      document.dispatchEvent(new CustomEvent("voiceguide:plan", { detail: { plan: plan } }));
       document.body.dataset.ready = "true";
     })
-    .catch((error) => { ui.status.textContent = "Could not load the plan (" + error.message + ")."; });
+    .catch((error) => { tell(say("plan_failed", { error: error.message })); });
 
   if (!fileReady) whenFileReady();
   // A file the browser already holds can load before this script runs, and then
