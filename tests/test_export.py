@@ -216,14 +216,22 @@ def test_the_decoded_file_is_at_the_printed_loudness_at_every_bitrate(
     )
     samples = np.asarray(decoded.samples, dtype=np.float64)
     loudness = pyloudnorm.Meter(RATE).integrated_loudness(samples)
-    assert abs(loudness + 16.0) <= 0.3
+    if kbps >= 96:
+        assert abs(loudness + 16.0) <= 0.3
+    else:
+        # Peaks are held 1.5 dB lower at 64 kbit/s for its coding noise, and cues
+        # stay 6 dB under the limited voice: where -16 LUFS would take more
+        # limiting than the voice bears, the session is left quieter (and the
+        # loudness printed says so), never crushed.
+        assert -17.5 <= loudness <= -15.7
     # What is printed is the mastered PCM's loudness; LAME's coding noise adds a
     # few hundredths of a LU to it at the lowest bitrates.
     assert abs(loudness - result.loudness_lufs) <= (0.03 if kbps >= 128 else 0.1)
     assert true_peak_dbtp(samples) <= -1.0
     # ffmpeg shows its figures to a tenth, and reads true peak its own way.
     ffmpeg_lufs, ffmpeg_dbtp = ebur128(dest)
-    assert abs(ffmpeg_lufs + 16.0) <= 0.3
+    if kbps >= 96:
+        assert abs(ffmpeg_lufs + 16.0) <= 0.3
     assert abs(ffmpeg_lufs - result.loudness_lufs) <= (0.1 if kbps >= 128 else 0.2)
     assert ffmpeg_dbtp <= -1.0
 

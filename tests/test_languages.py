@@ -177,5 +177,6 @@ def test_cli_stems_need_an_ambience_and_voice_model_needs_a_file(
         ],
         capsys,
     )
-    assert code == 1 and "Traceback" not in err and not out.exists()
+    # The user's own bad argument: exit status 2, as for any other.
+    assert code == 2 and "v.onnx: no such Piper voice model" in err and not out.exists()
     assert err.strip().count("\n") == 0
