@@ -230,12 +230,15 @@ def timeline_from_json(data: dict[str, Any]) -> Timeline:
             text=e.get("text"),
             cue=e.get("cue"),
             line=e.get("line"),
+            side=e.get("side"),
         )
         for e in data["events"]
     )
     rate = int(data["sample_rate"])
     chapters = tuple(
-        Chapter(c["title"], round(c["start"] * rate), round(c["end"] * rate), c["kind"])
+        Chapter(
+            c["title"], round(c["start"] * rate), round(c["end"] * rate), c["kind"], c.get("side")
+        )
         for c in data["chapters"]
     )
     return Timeline(
