@@ -70,11 +70,14 @@ class VoiceModel:
 
 
 # Sentences spoken side by side may hold this many phoneme ids between them
-# (see budget.py): two ordinary sentences fit, two long ones take turns.
-# Synthesising the 334 sentences of a 2-hour script (median 131 ids) peaked
-# at 356 MB with no budget, 355 MB at 300 ids and 332 MB at 240, in the same
-# processor time (98.7 s at 240, 101.9 s with none).
-_ACTIVATION_IDS = 240
+# (see budget.py): ordinary pairs fit, two very long sentences take turns.
+# At 240 ids a 2-hour script's synthesis (334 sentences, median 131 ids)
+# peaked at 332 MB instead of 356, but the seed routine's took 7.8-8.1 s
+# instead of 6.7-6.9 (same loaded machine, runs interleaved): its pairs of
+# long instructions waited. At 400 ids no pair in the bundled scripts or
+# the benchmark sessions waits, and only sentences far longer than any
+# of theirs are kept from doubling the peak.
+_ACTIVATION_IDS = 400
 _ACTIVATIONS = Budget(_ACTIVATION_IDS)
 
 _LOCK = threading.Lock()
