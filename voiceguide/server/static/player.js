@@ -101,8 +101,15 @@
     return [say("part_of", { n: index + 1, m: chapters.length }), name, side].filter(Boolean).join(". ") + ".";
   }
 
+  let landedAt = null; // where the last seek landed
+  // A seek to a part's start may land a hair before it (the media's own frame
+  // grid): crossing the boundary just after landing is the seek, not playing on.
+  const LANDING_S = 0.25;
+
   function followAloud(t, index, breath) {
-    const playedOn = heardAt !== null && !audio.paused && t >= heardAt && t - heardAt < 1.0;
+    const justLanded = landedAt !== null && t >= landedAt && t - landedAt < LANDING_S;
+    const playedOn =
+      heardAt !== null && !audio.paused && t >= heardAt && t - heardAt < 1.0 && !justLanded;
     if (playedOn && index !== announced.chapter) announce(partWords(index));
     else if (playedOn && breath && breath !== announced.breath && ui.announcePhases.checked) {
       announce(words[breath.cue] || words.breathe);
@@ -119,7 +126,7 @@
   ui.announcePhases.addEventListener("change", () => {
     try { localStorage.setItem("voiceguide:announce-phases", String(ui.announcePhases.checked)); } catch (e) { /* private mode */ }
   });
-  audio.addEventListener("seeking", () => { heardAt = null; });
+  audio.addEventListener("seeking", () => { heardAt = null; landedAt = audio.currentTime; });
 
   function chapterIndexAt(t) { return Math.max(0, lastAtOrBefore(chapters, t)); }
 
