@@ -325,7 +325,13 @@ class Client:
 
     async def _range(self, session: aiohttp.ClientSession, sid: str, spec: str) -> None:
         status, headers, body = await self._get_file(session, sid, "mp3", {"Range": spec})
-        if not self._expect(f"range {spec}", status, (206, 416)):
+        # "bytes=0-" asks for the whole file, which a render in progress answers by streaming.
+        from_start = spec == "bytes=0-"
+        if not self._expect(f"range {spec}", status, (200, 206, 416) if from_start else (206, 416)):
+            return
+        if status == 200:
+            if not self.streamed(headers, body, f"range {sid} {spec}"):
+                self.tally.problem(f"range {spec}: the whole file under 200, not a range")
             return
         if status == 416:
             size = int(headers["Content-Range"].rsplit("/", 1)[1])
@@ -368,6 +374,10 @@ class Client:
         headers = {"Range": f"bytes={first}-", "If-Range": old}
         status, answer, body = await self._get_file(session, sid, "mp3", headers)
         if not self._expect("if-range", status, (200, 206)):
+            return
+        if status == 200 and first == 0 and self.streamed(answer, body, f"if-range {sid}"):
+            # The old version is gone and the new one is still rendering: no version yet.
+            self.last_etag.pop(sid, None)
             return
         etag = answer.get("ETag")
         if (status == 206) != (etag == old):
