@@ -19,10 +19,14 @@ ENGLISH: dict[str, str] = {
     "again_left": "Again, left side.",
     "again_right": "Again, right side.",
     "halfway": "Halfway.",
-    "inhale": "Breathe in.",
-    "hold_in": "Now hold.",
-    "exhale": "Breathe out.",
-    "hold_out": "Now hold.",
+    # One-word-long cues are the ones a drowsy listener (and Whisper) misses
+    # most: "Breathe out." was heard as "free style."; "slowly" also says how.
+    "inhale": "Breathe in slowly.",
+    # Whisper base heard "Now hold." as "How old?" from espeak; these two are
+    # heard right from both voices, and say what to hold.
+    "hold_in": "Hold your breath.",
+    "exhale": "Breathe out slowly.",
+    "hold_out": "Hold with your lungs empty.",
     "introduction": "Introduction",
     "closing": "Closing",
     "round": "round {rep} of {reps}",
@@ -31,10 +35,13 @@ ENGLISH: dict[str, str] = {
     "pattern_coherent": "Coherent breathing",
     "pattern_relax": "Relaxing breath",
     "pattern_custom": "Paced breathing",
-    "pattern_inhale": "breathe in for {n}",
-    "pattern_hold_in": "hold for {n}",
-    "pattern_exhale": "breathe out for {n}",
-    "pattern_hold_out": "hold for {n}",
+    # "for 4" alone was heard as "for far" or "for for"; "4 counts" is not.
+    "pattern_inhale": "breathe in for {n} {unit}",
+    "pattern_hold_in": "hold for {n} {unit}",
+    "pattern_exhale": "breathe out for {n} {unit}",
+    "pattern_hold_out": "hold for {n} {unit}",
+    "pattern_unit": "counts",
+    "pattern_unit_one": "count",
     "count_1": "1",
     "count_2": "2",
     "count_3": "3",
@@ -110,10 +117,12 @@ GERMAN: dict[str, str] = {
     "pattern_coherent": "Kohärente Atmung",
     "pattern_relax": "Entspannender Atem",
     "pattern_custom": "Geführte Atmung",
-    "pattern_inhale": "einatmen für {n}",
-    "pattern_hold_in": "halten für {n}",
-    "pattern_exhale": "ausatmen für {n}",
-    "pattern_hold_out": "halten für {n}",
+    "pattern_inhale": "einatmen für {n} {unit}",
+    "pattern_hold_in": "halten für {n} {unit}",
+    "pattern_exhale": "ausatmen für {n} {unit}",
+    "pattern_hold_out": "halten für {n} {unit}",
+    "pattern_unit": "Zählzeiten",
+    "pattern_unit_one": "Zählzeit",
     "count_1": "Eins",
     "count_2": "Zwei",
     "count_3": "Drei",
@@ -189,10 +198,12 @@ SPANISH: dict[str, str] = {
     "pattern_coherent": "Respiración coherente",
     "pattern_relax": "Respiración relajante",
     "pattern_custom": "Respiración guiada",
-    "pattern_inhale": "inhala durante {n}",
-    "pattern_hold_in": "mantén durante {n}",
-    "pattern_exhale": "exhala durante {n}",
-    "pattern_hold_out": "mantén durante {n}",
+    "pattern_inhale": "inhala durante {n} {unit}",
+    "pattern_hold_in": "mantén durante {n} {unit}",
+    "pattern_exhale": "exhala durante {n} {unit}",
+    "pattern_hold_out": "mantén durante {n} {unit}",
+    "pattern_unit": "tiempos",
+    "pattern_unit_one": "tiempo",
     "count_1": "Uno",
     "count_2": "Dos",
     "count_3": "Tres",
@@ -268,10 +279,12 @@ FRENCH: dict[str, str] = {
     "pattern_coherent": "Cohérence cardiaque",
     "pattern_relax": "Respiration apaisante",
     "pattern_custom": "Respiration guidée",
-    "pattern_inhale": "inspirez sur {n}",
-    "pattern_hold_in": "retenez sur {n}",
-    "pattern_exhale": "expirez sur {n}",
-    "pattern_hold_out": "retenez sur {n}",
+    "pattern_inhale": "inspirez sur {n} {unit}",
+    "pattern_hold_in": "retenez sur {n} {unit}",
+    "pattern_exhale": "expirez sur {n} {unit}",
+    "pattern_hold_out": "retenez sur {n} {unit}",
+    "pattern_unit": "temps",
+    "pattern_unit_one": "temps",
     "count_1": "Un",
     "count_2": "Deux",
     "count_3": "Trois",
@@ -363,10 +376,14 @@ class Phrases:
     def pattern_description(self, pattern: BreathPattern) -> str:
         """E.g. "Box breathing: in for 4, hold for 4, out for 4, hold for 4."."""
         parts = [
-            self.table[f"pattern_{phase}"].format(n=f"{length:g}")
+            self.table[f"pattern_{phase}"].format(n=f"{length:g}", unit=self._unit(length))
             for phase, length in pattern.phases()
         ]
         return f"{self.pattern_name(pattern)}: {', '.join(parts)}."
+
+    def _unit(self, length: float) -> str:
+        # Only English names the unit: "for 4" alone is misheard there.
+        return self.table["pattern_unit_one" if length == 1 else "pattern_unit"]
 
     def phase(self, phase: PhaseName) -> str:
         return self.table[phase]
