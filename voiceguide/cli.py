@@ -577,6 +577,11 @@ def _search_timeout(help_text: str) -> Callable[..., Any]:
     )
 
 
+_no_log_option = click.option(
+    "--no-log", is_flag=True, help="Do not record this session in the session log."
+)
+
+
 @cli.command()
 @_search_timeout("Seconds to listen for answers.")
 def speakers(timeout: float) -> None:
@@ -618,6 +623,7 @@ def speakers(timeout: float) -> None:
 @click.option(
     "--verbose", "-v", is_flag=True, help="Print every request the speaker makes for the audio."
 )
+@_no_log_option
 @voice_options
 def cast(
     script: Path,
@@ -626,6 +632,7 @@ def cast(
     port: int,
     timeout: float,
     verbose: bool,
+    no_log: bool,
     options: pipeline.VoiceOptions,
 ) -> None:
     """Play SCRIPT's session on a speaker on the home network.
@@ -645,7 +652,9 @@ def cast(
 
     verbose = verbose or _global_flag("verbose")
     with _progress_bar(script.name, False) as stages:
-        code = cast_script(script, target, host, port, timeout, verbose, options, stages)
+        code = cast_script(
+            script, target, host, port, timeout, verbose, options, stages, log=not no_log
+        )
     if code:
         sys.exit(_interrupted_status() if code == INTERRUPTED else code)
 
@@ -670,6 +679,12 @@ def cast(
     help="How much longer + makes the current hold or rest.",
 )
 @click.option("--journal", type=click.Path(path_type=Path), hidden=True)
+@click.option(
+    "--check-in",
+    is_flag=True,
+    help="Ask how your back is (0-9, t for 10) before and after; only on a terminal.",
+)
+@_no_log_option
 @voice_options
 def play(
     script: Path,
@@ -678,6 +693,8 @@ def play(
     wait: bool,
     extend_s: float,
     journal: Path | None,
+    check_in: bool,
+    no_log: bool,
     options: pipeline.VoiceOptions,
 ) -> None:
     """Play SCRIPT through the speakers, to follow with your eyes closed.
@@ -692,6 +709,10 @@ def play(
       b       back to the start of this exercise (left arrow, Page Up)
       q       end with a short closing cue; q again stops at once
 
+    Every session is recorded in the session log (see `voiceguide log`;
+    --no-log: not this one). With --check-in it asks, spoken and on screen,
+    how your back is before and after: a key 0-9, t for 10, Enter skips.
+
     \b
     Examples:
       voiceguide play scripts/back-spasm-relief.yaml
@@ -704,7 +725,16 @@ def play(
     from .live.session import PlayOptions
     from .live.session import play as play_session
 
-    how = PlayOptions(device, start_from, wait, extend_s, journal, quiet=_global_flag("quiet"))
+    how = PlayOptions(
+        device,
+        start_from,
+        wait,
+        extend_s,
+        journal,
+        quiet=_global_flag("quiet"),
+        log=not no_log,
+        check_in=check_in,
+    )
     try:
         result = play_session(script, options, how)
     except KeyboardInterrupt:
