@@ -788,6 +788,12 @@ def schema() -> None:
     metavar="N",
     help="Sessions rendered at once.  [default: 1]",
 )
+@click.option(
+    "--passphrase",
+    metavar="TEXT",
+    help="Let other devices sign in with this to see the History page and check in.",
+)
+@click.option("--token", metavar="TEXT", help="Let API clients send Authorization: Bearer TEXT.")
 @voice_options
 def serve(
     sources: tuple[Path, ...],
@@ -796,6 +802,8 @@ def serve(
     cache_dir: Path | None,
     bitrate: int,
     jobs: int,
+    passphrase: str | None,
+    token: str | None,
     options: pipeline.VoiceOptions,
 ) -> None:
     """Serve the scripts in SOURCES (a folder or files) over HTTP.
@@ -811,13 +819,17 @@ def serve(
     terminal, a QR code of the first for a phone to scan. Ctrl-C or SIGTERM
     stops it within seconds, renders in progress included (exit status 0).
 
+    The History page (/history) and the session log's API (/api/) hold health
+    data: they are served to this computer only, unless --passphrase (other
+    devices sign in at /signin) or --token (Authorization: Bearer) is given.
+
     \b
     Examples:
       voiceguide serve                               scripts/ on http://127.0.0.1:8765/
       voiceguide serve scripts/ --host 0.0.0.0       the whole home network
       voiceguide serve mine.yaml --port 9000
     """
-    from .server import RenderSettings, default_cache_dir
+    from .server import Access, RenderSettings, default_cache_dir
     from .server import serve as run_server
     from .server.announce import announcement
 
@@ -833,6 +845,7 @@ def serve(
             cache_dir=cache_dir or default_cache_dir(),
             settings=settings,
             workers=jobs,
+            access=Access(passphrase or None, token or None),
             ready=lambda urls: click.echo(
                 announcement(host, urls, qr=sys.stderr.isatty()), err=True, nl=False
             ),

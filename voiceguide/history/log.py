@@ -164,6 +164,14 @@ class Log:
         )
         return _rowid(cursor)
 
+    def link_checkins(self, run_id: int, checkin_ids: list[int]) -> None:
+        """Ties check-ins made before a run started to it (the web player asks first)."""
+        for checkin_id in checkin_ids:
+            self.connection.execute(
+                "UPDATE checkins SET run_id = ? WHERE id = ? AND run_id IS NULL",
+                (run_id, checkin_id),
+            )
+
     def checkins(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> list[CheckIn]:
