@@ -120,15 +120,19 @@ def chart(every: list[Day], words: dict[str, str]) -> str:
     most = max(d.sessions for d in every) or 1
     for d in every:
         if d.sessions:
-            height = 24 * d.sessions / most
+            # Sessions per day: bars in the band under the plot, over the dates.
+            height = 16 * d.sessions / most
             parts.append(
-                f'<rect class="bar" x="{x(d.day) - 3:.1f}" y="{HEIGHT - BOTTOM + 30 - height:.1f}" '
+                f'<rect class="bar" x="{x(d.day) - 3:.1f}" y="{HEIGHT - BOTTOM + 22 - height:.1f}" '
                 f'width="6" height="{height:.1f}"/>'
             )
-    for label_day in (every[0].day, every[-1].day):
+    ends = [(every[0].day, "start" if len(every) > 1 else "middle")]
+    if len(every) > 1:
+        ends.append((every[-1].day, "end"))
+    for label_day, anchor in ends:  # anchored inwards, so neither is cut at the edge
         parts.append(
-            f'<text class="axis" x="{x(label_day):.1f}" y="{HEIGHT - BOTTOM + 16}" '
-            f'text-anchor="middle">{label_day.strftime("%d %b")}</text>'
+            f'<text class="axis" x="{x(label_day):.1f}" y="{HEIGHT - 4}" '
+            f'text-anchor="{anchor}">{label_day.strftime("%d %b")}</text>'
         )
     for series, css in (("before", "before"), ("after", "after")):
         points = [(x(d.day), y(v)) for d in every if (v := getattr(d, series)) is not None]

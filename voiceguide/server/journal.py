@@ -5,6 +5,7 @@
     POST /api/checkins       {"moment": "before"|"after", "pain": 0-10|null, "note": TEXT,
                               "run": RUN, "session": ID}  -> 201 {"id": CHECKIN}
     GET  /api/log            {"runs": [...], "checkins": [...], "missed": [...]}
+    GET  /api/access         204 where this client may use the log (the player asks)
     GET  /history            the History page
 
 Every one of them is private (``private.py``). Bodies are read as JSON
@@ -44,6 +45,7 @@ def add_routes(app: web.Application, log_path: Path | None) -> None:
             web.post("/api/runs/{run:\\d+}", update_run),
             web.post("/api/checkins", add_checkin),
             web.get("/api/log", read_log),
+            web.get("/api/access", access),
             web.get("/history", history),
         ]
     )
@@ -197,6 +199,11 @@ async def add_checkin(request: web.Request) -> web.Response:
 
     checkin = await _with_log(request, add)
     return web.json_response({"id": checkin}, status=201)
+
+
+async def access(request: web.Request) -> web.Response:
+    """204 where this client may use the log (the private middleware let it through)."""
+    return web.Response(status=204)
 
 
 async def read_log(request: web.Request) -> web.Response:
