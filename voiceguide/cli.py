@@ -22,6 +22,7 @@ from . import __version__, examples, pipeline
 from .allocator import one_heap
 from .core.plural import counted
 from .errors import UsageError, UserError
+from .log_command import log_command
 
 ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
 ENV_PREFIX = "VOICEGUIDE_"
@@ -168,6 +169,7 @@ def cli(verbose: bool, quiet: bool) -> None:
       voiceguide serve scripts/ --host 0.0.0.0            web player, podcast feed, playlist
       voiceguide cast scripts/gentle-yoga.yaml --to Kitchen   play on a smart speaker
       voiceguide voices                                   engines and their voices
+      voiceguide log                                      the sessions played, and check-ins
       voiceguide examples                                 the bundled scripts
 
     The script format is described in docs/script-format.md; `voiceguide schema`
@@ -909,6 +911,9 @@ def _list_examples() -> None:
         click.echo(f"{name:<22} {session.title} (about {minutes} min, {session.language})")
 
 
+cli.add_command(log_command)
+
+
 # SIGTERM (a service manager, `kill`) stops a command the way Ctrl-C does,
 # through the same handlers and clean-up; only the exit status tells them apart.
 _terminated = False
@@ -960,7 +965,10 @@ def error_boundary() -> Iterator[None]:
 
 # Choices that belong to one run, not to a standing preference in the environment;
 # and `voices --engine`, a filter: VOICEGUIDE_ENGINE=auto would hide every engine.
-_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"}
+# `log`'s --yes and --forget least of all: a standing VOICEGUIDE_YES would delete unasked.
+_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"} | {
+    f"log.{name}" for name in ("yes", "forget", "export_to", "before", "as_json", "as_csv")
+}
 
 
 def environment_names(command: click.Command) -> None:
