@@ -153,7 +153,6 @@ def player(session: dict[str, Any]) -> str:
         + f"{back}\n<main>\n"
         + f'<header class="player-head"><h1 id="title">{title}</h1>'
         + f'<p id="length" class="player-length">{duration}</p></header>\n'
-        + _checkin(w)
         + _NOW.format(**w)
         + _CONTROLS.format(**w)
         + f'<section class="strip-wrap" aria-label="{w["timeline"]}">'
@@ -168,6 +167,8 @@ def player(session: dict[str, Any]) -> str:
         + f'<span class="key key-hold">{w["hold"]}</span>'
         + f'<span class="key key-breath">{w["breathing"]}</span>'
         + "</p></section>\n"
+        # After the controls and the strip: they stay first in the tab order.
+        + _checkin(w)
         + '<section class="panel" aria-labelledby="chapters-heading">'
         + f'<h2 id="chapters-heading">{w["chapters"]}</h2>'
         + f'<ol id="chapters" class="chapters">\n{chapters}\n</ol></section>\n'
@@ -209,7 +210,8 @@ def _checkin(w: dict[str, str]) -> str:
         '<p class="checkin-actions">'
         f'<button id="checkin-save" type="button" class="wide-button">{w["save"]}</button>'
         f'<button id="checkin-skip" type="button" class="link-button">{w["skip"]}</button></p>\n'
-        f'<p id="checkin-status" class="status" role="status" data-saved="{w["saved"]}"></p>\n'
+        # Said through the page's one live region (#announcer), shown here.
+        f'<p id="checkin-status" class="status" data-saved="{w["saved"]}"></p>\n'
         "</section>\n"
     )
 

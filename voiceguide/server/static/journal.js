@@ -47,6 +47,7 @@
     question.textContent = question.dataset[which];
     status.textContent = "";
     panel.hidden = false;
+    if (which === "after") panel.scrollIntoView({ block: "nearest" });
   }
 
   function close() { panel.hidden = true; }
@@ -66,6 +67,8 @@
     post("/api/checkins", body).then((answer) => {
       if (which === "before" && runId === null) before.push(answer.id);
       status.textContent = status.dataset.saved;
+      const announcer = $("#announcer");
+      if (announcer) announcer.textContent = status.dataset.saved;
       panel.dataset.saved = which;
       setTimeout(close, 1500);
     }).catch(() => { status.textContent = ""; });
