@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -327,3 +331,37 @@ def test_the_streak_counts_days_in_a_row_up_to_today() -> None:
     assert streak(days, today) == 3  # today not played yet: yesterday's streak stands
     assert streak(days | {today}, today) == 4
     assert streak({today - timedelta(days=2)}, today) == 0
+
+
+@pytest.mark.parametrize("how", ["--passphrase", "VOICEGUIDE_PASSPHRASE", None])
+def test_serve_takes_the_passphrase_from_its_option_or_the_environment(
+    scripts: Path, tmp_path: Path, how: str | None
+) -> None:
+    address = lan_address()
+    command = [
+        sys.executable, "-m", "voiceguide", "serve", str(scripts), "--host", address,
+        "--port", "0", "--engine", "test", "--cache-dir", str(tmp_path / "cache"),
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEGUIDE_")}
+    if how == "--passphrase":
+        command += ["--passphrase", "open sesame"]
+    elif how is not None:
+        env[how] = "open sesame"
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stderr is not None
+        port = None
+        while port is None:
+            line = process.stderr.readline()
+            assert line, "serve ended before it listened"
+            found = re.search(rf"http://{re.escape(address)}:(\d+)/", line)
+            port = int(found[1]) if found else None
+        phone = Client(address, port)
+        status, _, _ = phone.request("GET", "/history")
+        assert status == (403 if how is None else 401)
+        if how is not None:
+            status, _, _ = phone.request("POST", "/signin", form={"passphrase": "open sesame"})
+            assert status == 303
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from played import PtyPlay
 from pulse_server import PulseServer, missing, pulse_server
@@ -76,12 +77,18 @@ def the_log(env: dict[str, str]) -> Path:
 
 
 def test_a_played_session_is_recorded_with_its_skips_extends_and_check_ins(
-    env: dict[str, str], tmp_path: Path
+    pulse: PulseServer, env: dict[str, str], tmp_path: Path
 ) -> None:
     script = write(tmp_path, TWO_PARTS)
+    recording = pulse.record()
+    recording.wait_until_flowing()
     player = PtyPlay([str(script), "--check-in", "--extend", "1"], env)
     try:
         player.wait_for("How is your back")
+        # Said while the session waits for the answer: nothing else plays yet.
+        recording.wait_until_heard(0.05, timeout_s=30)
+        time.sleep(1.0)
+        heard = recording.stop()
         player.press("7")
         player.wait_for(r"Knee hug · hold 0:0[34]\.\d left")
         player.press("+")
@@ -93,6 +100,8 @@ def test_a_played_session_is_recorded_with_its_skips_extends_and_check_ins(
         assert player.finish() == 0, player.output[-500:]
     finally:
         player.close()
+    # Nothing of the session plays before the answer: what was heard is the question.
+    assert (np.abs(heard) > 0.05).sum() > 0.05 * 44100, "the question was not heard"
     with Log.open(the_log(env)) as log:
         (run,) = log.runs()
         checkins = log.checkins()

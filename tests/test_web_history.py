@@ -108,7 +108,7 @@ def test_check_ins_before_and_after_land_in_the_log_and_history_draws_them(
     assert page.locator("#days tbody tr td").all_inner_texts() == ["1", "7", "3"]
     assert page.locator("#streak").inner_text() == "1 day in a row"
     shot = tmp_path / "history.png"
-    page.screenshot(path=str(shot), full_page=True)
+    page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
 
     # For the docs: two weeks of sessions before today, and a missed scheduled run.
@@ -117,7 +117,7 @@ def test_check_ins_before_and_after_land_in_the_log_and_history_draws_them(
     page.locator("svg#pain-chart").wait_for()
     assert page.locator("svg#pain-chart circle.dot-before").count() > 10
     assert page.locator(".missed li").count() == 1
-    page.screenshot(path=str(tmp_path / "history-weeks.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "history-weeks.png"))
     shutil.copyfile(tmp_path / "history-weeks.png", DOCS / "history.png")
 
 
