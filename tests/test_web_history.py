@@ -8,6 +8,7 @@ as docs/history.png.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -163,3 +164,25 @@ def test_the_history_page_and_the_check_in_pass_axe(page: Any, server: str) -> N
     page.wait_for_selector("#checkin", state="visible")
     page.locator('#checkin .rating[data-pain="4"]').click()
     assert test_a11y.violations(page) == []
+
+
+def test_a_closed_tab_still_records_how_far_it_got(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport=web.PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{server}/play/tiny")
+    page.wait_for_selector("#checkin", state="visible")
+    page.locator("#checkin-skip").click()
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#play").click()
+    page.wait_for_function("document.querySelector('#audio').currentTime > 2", timeout=60_000)
+    with Log.open(default_path()) as log:
+        (run,) = log.runs()
+    assert run.outcome == "playing"
+    page.close(run_before_unload=True)  # the tab is closed: pagehide sends the beacon
+    context.close()
+    deadline = time.monotonic() + 30  # the beacon travels on after the tab is gone
+    while run.outcome == "playing" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with Log.open(default_path()) as log:
+            (run,) = log.runs()
+    assert run.outcome == "stopped" and 2000 <= run.reached_ms < run.planned_ms

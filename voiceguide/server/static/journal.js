@@ -113,6 +113,7 @@
   // A closed tab still tells how far it got: a beacon outlives the page.
   window.addEventListener("pagehide", () => {
     if (runId === null || ended || !navigator.sendBeacon) return;
+    reached = Math.max(reached, audio.currentTime || 0);
     const body = { reached_s: reached, steps_skipped: skipped, outcome: "stopped" };
     navigator.sendBeacon("/api/runs/" + runId, JSON.stringify(body));
   });
