@@ -36,6 +36,7 @@ COOKIE = "voiceguide_session"
 SESSION_LIFETIME_S = 7 * 24 * 3600
 FAILED_TRIES = 5
 FAILED_WINDOW_S = 60.0
+MAX_CLIENTS_REMEMBERED = 10_000
 NOT_ALLOWED = (
     "The session log is served only to this computer: start serve with --passphrase "
     "or --token (or VOICEGUIDE_PASSPHRASE) to let other devices sign in.\n"
@@ -91,7 +92,14 @@ class Access:
         return max(1.0, tries[0] + FAILED_WINDOW_S - now)
 
     def failed(self, client: str) -> None:
-        self.failures.setdefault(client, deque()).append(self.clock())
+        now = self.clock()
+        if len(self.failures) > MAX_CLIENTS_REMEMBERED:
+            # Many addresses guessing: forget those whose minute is over, so the
+            # table stays bounded however many there are.
+            self.failures = {
+                k: v for k, v in self.failures.items() if v and v[-1] > now - FAILED_WINDOW_S
+            }
+        self.failures.setdefault(client, deque()).append(now)
 
 
 ACCESS: web.AppKey[Access] = web.AppKey("access", Access)
