@@ -73,6 +73,7 @@ def render(
 class Outcome:
     interrupted: bool  # Ctrl-C: the speaker was told to stop
     message: str
+    finished: bool = False  # the speaker played it to the end
 
 
 def play(
@@ -169,7 +170,7 @@ async def follow(
         elif status.state == State.STOPPED and playing_seen:
             # A speaker that never reported a position cannot tell; assume the end.
             if last_position_s == 0.0 or last_position_s >= duration_s - END_SLACK_S:
-                return Outcome(False, f"finished on {speaker.name}")
+                return Outcome(False, f"finished on {speaker.name}", finished=True)
             return Outcome(False, f"stopped on {speaker.name} at {last_position_s:.0f} s")
         if not playing_seen and now - started_at > START_TIMEOUT_S:
             raise CastError(f"{speaker.name} did not start playing within {START_TIMEOUT_S:.0f} s")

@@ -19,8 +19,9 @@ from ..errors import OutputError
 from .announce import urls
 from .app import make_app
 from .jobs import RenderSettings
+from .private import Access
 
-__all__ = ["RenderSettings", "default_cache_dir", "make_app", "make_runner", "serve"]
+__all__ = ["Access", "RenderSettings", "default_cache_dir", "make_app", "make_runner", "serve"]
 
 # One line per request: who, what, status, bytes, seconds.
 ACCESS_LOG_FORMAT = '%a "%r" %s %{Content-Length}o %Tfs'
@@ -106,8 +107,9 @@ def serve(
     settings: RenderSettings,
     workers: int,
     ready: Callable[[list[str]], None],
+    access: Access | None = None,
 ) -> None:
     """Serve until interrupted; ``ready`` is told the URLs to open once it listens."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    app = make_app(sources, cache_dir, settings, workers=workers)
+    app = make_app(sources, cache_dir, settings, workers=workers, access=access)
     asyncio.run(_run(app, host, port, ready))

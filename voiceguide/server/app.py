@@ -17,6 +17,9 @@ Routes (all GET, HEAD too):
     /manifest.webmanifest   the web app manifest (installing the player on a phone)
     /icons/icon-{192,512}.png  its icons
     /sw.js                  the service worker that keeps played sessions for offline use
+    /signin                 a sign-in form for other devices, when serve has a passphrase
+    /history, /api/...      the session log: private to loopback or signed-in devices
+                            (private.py, journal.py)
 
 A script with an error is listed with it, and its files answer 422.
 
@@ -49,10 +52,11 @@ from aiohttp.typedefs import Handler
 
 from ..pipeline import m3u
 from ..processes import WorkerPool, stop_executor
-from . import pages
+from . import journal, pages
 from .feed import FeedItem, artwork_png, estimated_mp3_bytes, json_chapters, podcast_feed
 from .jobs import RenderSettings, started, warm_worker
 from .library import Entry, Library
+from .private import ACCESS, Access, private_routes, signin, signin_form
 from .published import Published
 from .renders import Known, LiveStream, RenderCache, Rendered, RenderFailed, WorkerLost
 from .static import StaticFiles
@@ -93,11 +97,16 @@ def make_app(
     *,
     executor: Executor | None = None,
     workers: int = 1,
+    access: Access | None = None,
+    log_path: Path | None = None,
 ) -> web.Application:
-    """The web application serving the scripts in ``sources`` (folders or files)."""
+    """The web application serving the scripts in ``sources`` (folders or files);
+    ``access``: the secrets other devices sign in with (none: the log is loopback's
+    only); ``log_path``: the session log (default: the user's)."""
     library = Library(sources)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[worker_lost_is_503])
+    app = web.Application(middlewares=[private_routes, worker_lost_is_503])
+    app[ACCESS] = access or Access()
     app[LIBRARY] = library
     if executor is None:
         renders = RenderCache(
@@ -153,8 +162,11 @@ def make_app(
             web.get("/manifest.webmanifest", manifest),
             web.get("/icons/icon-{size:192|512}.png", icon),
             web.get("/sw.js", service_worker),
+            web.get("/signin", signin_form),
+            web.post("/signin", signin),
         ]
     )
+    journal.add_routes(app, log_path)
     return app
 
 
