@@ -580,3 +580,59 @@ def preload_engine(session: Session, options: VoiceOptions) -> Callable[[], None
     from .speech import piper_engine
 
     return piper_engine.preload(options.voice_model)
+
+
+# -- voiceguide new: sessions made from the exercise library, fitted with the plan ----------
+from .core.generate import Generated as Generated  # noqa: E402
+from .core.generate import Request as Request  # noqa: E402
+from .core.generate import generate  # noqa: E402
+from .core.library import Library, parse_library  # noqa: E402
+
+GENERATED_SOURCE = "<generated>"
+
+
+def exercise_library() -> Library:
+    """The bundled library (voiceguide/data/exercises.yaml)."""
+    from importlib.resources import files
+
+    text = files("voiceguide").joinpath("data/exercises.yaml").read_text(encoding="utf-8")
+    return parse_library(text)
+
+
+def planned_duration_s(
+    text: str,
+    options: VoiceOptions = VoiceOptions(),
+    source: ClipSource | None = None,
+    known: dict[str, int] | None = None,
+) -> float:
+    """How long the script ``text`` plays: parsed, its phrases spoken (cached), planned.
+
+    ``known`` holds phrase lengths in samples from earlier calls with the same voice;
+    new ones are added to it.
+    """
+    session = with_voice_options(
+        parse_script(text, GENERATED_SOURCE, allow_fallback=options.allow_fallback), options
+    )
+    source = source or clip_source(session, options)
+    lengths = known if known is not None else {}
+    missing = [phrase for phrase in spoken_phrases(session) if phrase not in lengths]
+    for phrase, clip in source.each(missing):
+        lengths[phrase] = len(clip)
+    tone_lengths = {name: cues.cue_length_samples(name, OUTPUT_RATE_HZ) for name in cues.CUE_NAMES}
+    return plan(session, lengths, tone_lengths, OUTPUT_RATE_HZ).duration_s
+
+
+def generate_session(
+    request: Request, options: VoiceOptions = VoiceOptions(), library: Library | None = None
+) -> Generated:
+    """A new script for ``request``, its length fitted with the voice ``options`` name."""
+    sources: list[ClipSource] = []
+    known: dict[str, int] = {}
+
+    def measure(text: str) -> float:
+        if not sources:  # one engine for every try: the voice does not change between them
+            session = with_voice_options(parse_script(text, GENERATED_SOURCE), options)
+            sources.append(clip_source(session, options))
+        return planned_duration_s(text, options, sources[0], known)
+
+    return generate(library or exercise_library(), request, measure)
