@@ -960,3 +960,9 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+# Sessions made from the exercise library, and programmes: their own module.
+from .generate_cli import new as _new  # noqa: E402
+
+cli.add_command(_new)

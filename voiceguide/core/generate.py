@@ -10,6 +10,7 @@ inputs, so a seed and a library always give the same session.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from .library import GOALS, POSITION_CHOICES, POSITIONS, Exercise, Library, Line
 PlannedDuration = Callable[[str], float]
 TOLERANCE = 0.05  # the promise: within 5 % of the minutes asked for
 _AIM = 0.015  # what the fitting aims for, so rounding never spends the margin
-MIN_MINUTES = 2.0
+MIN_MINUTES = 3.0
 MAX_MINUTES = 90.0
 MAX_MAIN_POSITIONS = 2  # the main part moves at most once between positions
 POSITION_PAUSE_S = 5  # time to get into a new position after it is named
@@ -96,7 +97,7 @@ class Generated:
     @property
     def position_changes(self) -> int:
         positions = self.positions
-        return sum(1 for a, b in zip(positions, positions[1:], strict=False) if a != b)
+        return sum(1 for a, b in itertools.pairwise(positions) if a != b)
 
 
 def generate(library: Library, request: Request, planned_duration_s: PlannedDuration) -> Generated:
@@ -171,11 +172,11 @@ def _pool(library: Library, request: Request) -> list[Exercise]:
 
 
 def _main_candidates(pool: list[Exercise], request: Request) -> list[Exercise]:
-    return [
-        e
-        for e in pool
-        if "main" in e.roles and (request.goal == "mixed" or request.goal in e.goals)
-    ]
+    return [e for e in pool if "main" in e.roles and _serves(e, request.goal)]
+
+
+def _serves(exercise: Exercise, goal: str) -> bool:
+    return goal == "mixed" or goal in exercise.goals
 
 
 def _shuffled(exercises: list[Exercise], rng: random.Random) -> list[Exercise]:
@@ -221,14 +222,25 @@ def _choose_edge(
     that keep the session moving one way: nearest to where the main part is."""
     share = _WARMUP_SHARE if part == "warmup" else _COOLDOWN_SHARE
     edge = _rank(main[0]) if part == "warmup" else _rank(main[-1])
-    fits = [e for e in pool if part in e.roles and e not in main]
-    if part == "warmup":
-        ordered = [e for e in fits if _rank(e) <= edge] or fits
-    else:
-        ordered = [e for e in fits if _rank(e) >= edge] or fits
+
+    def on_the_way(e: Exercise) -> bool:
+        return _rank(e) <= edge if part == "warmup" else _rank(e) >= edge
+
+    unused = [e for e in pool if e not in main]
+    fits = [e for e in unused if part in e.roles]
+    # Without one made for this part on the way, the gentlest exercises there
+    # do: going back to a position is worse than a warm-up that is also exercise.
+    ordered = [e for e in fits if on_the_way(e)] or [
+        e for e in unused if on_the_way(e) and e.intensity == 1
+    ]
+    if not ordered and len(main) > 1:
+        # Nothing left on the way: the main part's own first (or last) exercise
+        # becomes the warm-up (or cool-down), and the fitting refills the main part.
+        return [main.pop(0 if part == "warmup" else -1)]
+    ordered = ordered or fits
     shuffled = _shuffled(ordered, rng)
     # Nearest position first, then (cool-down) one long single hold last to end on.
-    shuffled.sort(key=lambda e: abs(_rank(e) - edge))
+    shuffled.sort(key=lambda e: (abs(_rank(e) - edge), not _serves(e, request.goal)))
     if not shuffled:
         return []
     count = 1 if request.target_s * share < 90 else 2 if request.target_s * share < 240 else 3
@@ -248,8 +260,7 @@ def _refit(items: list[Item], error_s: float, spare: list[Exercise]) -> list[Ite
     (or less, when negative) seconds; the plan is linear in holds and rests."""
     items = list(items)
     room_s = sum(
-        (item.hold_range_s[1 if error_s > 0 else 0] - item.hold_s) * item.repeats
-        for item in items
+        (item.hold_range_s[1 if error_s > 0 else 0] - item.hold_s) * item.repeats for item in items
     )
     # Structure first, by guessed lengths: the next plan measures the result.
     missing_s = abs(error_s) - abs(room_s)
@@ -308,14 +319,21 @@ def _restructure(
             items[i] = replace(items[i], reps=items[i].reps + 1)
             return items, _guess_rep_s(items[i])
         return items, 0.0
-    if len(mains) > 1:
-        drop = mains[-1]
+    extra = [i for i in range(len(items)) if _count(items, items[i].part) > 1]
+    if extra:
+        # The last main exercise, else a second warm-up or cool-down exercise
+        # (never the absorber, which ends the session).
+        drop = max(extra, key=lambda i: (items[i].part == "main", not items[i].absorbs, i))
         return [item for i, item in enumerate(items) if i != drop], _guess_item_s(items[drop])
     for i in (*mains, *range(len(items))):
         if items[i].reps > 1:
             items[i] = replace(items[i], reps=items[i].reps - 1)
             return items, _guess_rep_s(items[i])
     return items, 0.0
+
+
+def _count(items: list[Item], part: str) -> int:
+    return sum(1 for item in items if item.part == part)
 
 
 def _guess_rep_s(item: Item) -> float:
@@ -332,6 +350,7 @@ def _guess_item_s(item: Item) -> float:
 def render(items: list[Item], lines: Lines, request: Request) -> str:
     """The script's YAML: a header comment saying how to make it again, then steps."""
     title = lines.title[request.goal]
+    description = lines.description.format(minutes=f"{request.minutes:g}", seed=request.seed)
     header = [
         "# Made by: voiceguide new"
         f" --goal {request.goal} --minutes {request.minutes:g} --position {request.position}"
@@ -339,9 +358,7 @@ def render(items: list[Item], lines: Lines, request: Request) -> str:
         + f" --level {request.level} --seed {request.seed} --language {request.language}",
         "# Above each exercise: its library id, position and tags.",
         _dump({"title": title}),
-        _dump(
-            {"description": lines.description.format(minutes=f"{request.minutes:g}", seed=request.seed)}
-        ),
+        _dump({"description": description}),
         _dump({"language": request.language}),
         "steps:",
     ]
