@@ -963,6 +963,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Sessions made from the exercise library, and programmes: their own module.
-from .generate_cli import new as _new  # noqa: E402
+from . import generate_cli  # noqa: E402
 
-cli.add_command(_new)
+generate_cli.register(cli)

@@ -5,6 +5,8 @@ Registered on the main command group at the end of cli.py.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import secrets
 from pathlib import Path
 
@@ -110,3 +112,108 @@ def new(
     if not quiet:
         length = f"{int(generated.planned_s // 60)}:{generated.planned_s % 60:04.1f}"
         click.echo(f"wrote {output} ({length} planned, seed {chosen})")
+
+
+RED_FLAGS = (
+    "Do not exercise, and see a doctor, if you have numbness or weakness in a leg, "
+    "loss of bladder or bowel control, a fever, or pain after a fall."
+)
+
+
+@click.group()
+def program() -> None:
+    """Programmes: phases of sessions that follow your check-ins.
+
+    The bundled back-care programme starts with relief three times a day, moves
+    on to core strength three times a week after three days with pain of 2 or
+    less, then to gentle yoga; pain that rises by 3 takes it back to relief.
+    """
+
+
+@program.command("status")
+@click.argument("programme_file", metavar="[FILE]", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    default="en",
+    show_default=True,
+    help="The language of today's session.",
+)
+def program_status(programme_file: str | None, as_json: bool, language: str) -> None:
+    """Say which phase the programme is in and which session is for today.
+
+    FILE is a programme file, or the name of a bundled one (default:
+    back-care). The phase follows the check-ins in the session log.
+    """
+    programme, source = pipeline.load_programme(programme_file)
+    today = pipeline.todays_session(programme)
+    request = today.request
+    if request is not None:
+        request = dataclasses.replace(request, language=language)
+    command = _new_command(request) if request is not None else None
+    if as_json:
+        payload = {
+            "programme": programme.title,
+            "source": source,
+            "date": today.day.isoformat(),
+            "phase": {
+                "index": today.phase_index + 1,
+                "of": len(programme.phases),
+                "name": today.phase.name,
+                "goal": today.phase.goal,
+                "minutes": today.phase.minutes,
+            },
+            "good_days": today.good_days,
+            "good_days_needed": programme.rules.days,
+            "sessions_done": today.sessions_done,
+            "sessions_planned": today.sessions_planned,
+            "per": "day" if today.phase.per_day else "week",
+            "session": today.session_number,
+            "command": command,
+            "moves": [
+                {"on": m.on.isoformat(), "to": programme.phases[m.to_phase].name, "why": m.why}
+                for m in today.moves
+            ],
+            "red_flags": RED_FLAGS,
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    phase = today.phase
+    how_often = f"{phase.per_day} sessions a day" if phase.per_day else f"{phase.per_week} a week"
+    lines = [
+        f"{programme.title}: phase {today.phase_index + 1} of {len(programme.phases)}, "
+        f"{phase.name} ({how_often}, {phase.minutes:g} min)",
+    ]
+    if today.phase_index < len(programme.phases) - 1:
+        lines.append(
+            f"Good days towards the next phase: {today.good_days} of {programme.rules.days} "
+            f"(pain {programme.rules.pain_at_most} or less)"
+        )
+    per = "today" if phase.per_day else "this week"
+    if today.session_number is None:
+        lines.append(f"Today: no session; {today.sessions_done} of {today.sessions_planned} {per}.")
+    else:
+        lines.append(
+            f"Today: session {today.session_number} of {today.sessions_planned} {per}: {command}"
+        )
+    if today.moves:
+        last = today.moves[-1]
+        lines.append(f"Moved to {programme.phases[last.to_phase].name} on {last.on}: {last.why}.")
+    lines.append(RED_FLAGS)
+    click.echo("\n".join(lines))
+
+
+def _new_command(request: pipeline.Request) -> str:
+    avoid = "".join(f" --avoid {tag}" for tag in request.avoid)
+    language = "" if request.language == "en" else f" --language {request.language}"
+    return (
+        f"voiceguide new --goal {request.goal} --minutes {request.minutes:g} "
+        f"--position {request.position}{avoid} --level {request.level} --seed {request.seed}"
+        f"{language}"
+    )
+
+
+def register(group: click.Group) -> None:
+    group.add_command(new)
+    group.add_command(program)

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import numpy as np
@@ -636,3 +637,61 @@ def generate_session(
         return planned_duration_s(text, options, sources[0], known)
 
     return generate(library or exercise_library(), request, measure)
+
+
+# -- programmes: phases that follow the log's check-ins --------------------------------
+from .core.programme import Programme, Record, parse_programme  # noqa: E402
+from .core.programme import Today as Today  # noqa: E402
+from .core.programme import session_for_today as session_for_today  # noqa: E402
+
+BUNDLED_PROGRAMME = "back-care"
+
+
+def bundled_programmes() -> list[str]:
+    from importlib.resources import files
+
+    folder = files("voiceguide").joinpath("data/programmes")
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def load_programme(source: Path | str | None = None) -> tuple[Programme, str]:
+    """A programme file, or a bundled programme by name (default: back-care)."""
+    from importlib.resources import files
+
+    name = BUNDLED_PROGRAMME if source is None else str(source)
+    if name in bundled_programmes() and (source is None or not Path(name).exists()):
+        text = files("voiceguide").joinpath(f"data/programmes/{name}.yaml").read_text("utf-8")
+        return parse_programme(text, name), name
+    path = Path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(
+            f"{path}: no such file; the bundled programmes are {', '.join(bundled_programmes())}"
+        ) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
+    return parse_programme(text, str(path)), str(path)
+
+
+def checkin_records(log_path: Path | None = None) -> list[Record]:
+    """Every check-in in the session log, as the programme rules read them."""
+    from .history import Log
+
+    with Log.open(log_path) as log:
+        return [Record(c.at, c.pain, c.moment) for c in log.checkins()]
+
+
+def todays_session(
+    programme: Programme,
+    now: datetime | None = None,
+    zone: tzinfo | None = None,
+    log_path: Path | None = None,
+) -> Today:
+    """The programme's phase and today's session, from the session log's check-ins
+    (for `program status`, and for schedules that follow a programme)."""
+    now = now or datetime.now(UTC)
+    zone = zone or now.astimezone().tzinfo or UTC
+    return session_for_today(programme, checkin_records(log_path), zone, now)
