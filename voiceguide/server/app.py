@@ -1,6 +1,6 @@
 """The HTTP server: routes over the library and the render cache.
 
-Routes (all GET, HEAD too):
+Routes (all GET, HEAD too, but POST /new):
 
     /                       the library page
     /play/{id}              the player page of one session
@@ -17,6 +17,8 @@ Routes (all GET, HEAD too):
     /manifest.webmanifest   the web app manifest (installing the player on a phone)
     /icons/icon-{192,512}.png  its icons
     /sw.js                  the service worker that keeps played sessions for offline use
+    /new                    the New session form; POST makes a session from the exercise
+                            library and redirects to its player (/play/generated-HASH)
 
 A script with an error is listed with it, and its files answer 422.
 
@@ -53,6 +55,7 @@ from . import pages
 from .feed import FeedItem, artwork_png, estimated_mp3_bytes, json_chapters, podcast_feed
 from .jobs import RenderSettings, started, warm_worker
 from .library import Entry, Library
+from .new_session import generated_folder, new_page, new_session
 from .published import Published
 from .renders import Known, LiveStream, RenderCache, Rendered, RenderFailed, WorkerLost
 from .static import StaticFiles
@@ -95,7 +98,7 @@ def make_app(
     workers: int = 1,
 ) -> web.Application:
     """The web application serving the scripts in ``sources`` (folders or files)."""
-    library = Library(sources)
+    library = Library(sources, generated=generated_folder(cache_dir))
     cache_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(middlewares=[worker_lost_is_503])
     app[LIBRARY] = library
@@ -153,6 +156,8 @@ def make_app(
             web.get("/manifest.webmanifest", manifest),
             web.get("/icons/icon-{size:192|512}.png", icon),
             web.get("/sw.js", service_worker),
+            web.get("/new", new_page),
+            web.post("/new", new_session),
         ]
     )
     return app
