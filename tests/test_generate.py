@@ -243,3 +243,20 @@ def voiceguide(args: list[str]) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def test_no_exercise_is_done_twice_in_a_session(
+    library: Library, cached_voice: pipeline.VoiceOptions
+) -> None:
+    # Narrow positions leave few exercises: the warm-up, the cool-down and the
+    # fitting all draw on the same ones.
+    for seed in range(40):
+        goal = GOALS[seed % 5]
+        position = ("seated", "standing", "lying", "floor")[seed // 5 % 4]
+        request = Request(goal=goal, minutes=(10, 20)[seed % 2], position=position, seed=seed)
+        if request.position == "standing" and request.minutes > 15:
+            continue  # too few standing exercises for that long
+        ids = [
+            i.exercise.id for i in pipeline.generate_session(request, cached_voice, library).items
+        ]
+        assert len(ids) == len(set(ids)), (seed, ids)

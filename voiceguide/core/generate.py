@@ -108,8 +108,10 @@ def generate(library: Library, request: Request, planned_duration_s: PlannedDura
     pool = _pool(library, request)
     main = _choose_main(pool, request, rng)
     warmup = _choose_edge(pool, main, "warmup", request, rng)
-    cooldown = _choose_edge(pool, main, "cooldown", request, rng)
-    spare = [e for e in _shuffled(_main_candidates(pool, request), rng) if e not in main]
+    rest = [e for e in pool if e not in warmup]
+    cooldown = _choose_edge(rest, main, "cooldown", request, rng)
+    used = {e.id for e in (*warmup, *main, *cooldown)}
+    spare = [e for e in _shuffled(_main_candidates(pool, request), rng) if e.id not in used]
     items = [
         *(Item(e, "warmup", round(e.hold_s), e.reps) for e in warmup),
         *(Item(e, "main", round(e.hold_s), e.reps) for e in main),
