@@ -179,20 +179,23 @@ def test_new_writes_the_script_and_says_its_seed(
 ) -> None:
     out = tmp_path / "mine.yaml"
     args = ["new", "--engine", "test", "--goal", "relief", "--minutes", "5", "--position", "floor"]
-    code, stdout, _ = run_cli([*args, "--avoid", "flexion", "-o", str(out)], capsys)
+    code, stdout, _ = run_cli([*args, "--avoid", "flexion,rotation", "-o", str(out)], capsys)
     assert code == 0
     seed = int(re.search(r"seed (\d+)\)", stdout)[1])  # type: ignore[index]
     text = out.read_text(encoding="utf-8")
     assert f"--seed {seed}" in text.splitlines()[0]
     # The seed it printed makes the same session again, here on stdout.
-    code, again, err = run_cli([*args, "--avoid", "flexion", "--seed", str(seed)], capsys)
+    avoid = ["--avoid", "rotation", "--avoid", "flexion"]
+    code, again, err = run_cli([*args, *avoid, "--seed", str(seed)], capsys)
     assert code == 0 and again == text and "seed" not in err
     code, _, _ = run_cli(["check", "--engine", "test", str(out)], capsys)
     assert code == 0
     library = pipeline.exercise_library()
     for ident, position in exercises_in(text, library):
         assert position in POSITION_CHOICES["floor"]
-        assert "flexion" not in library.by_id(ident).tags
+        assert not {"flexion", "rotation"} & set(library.by_id(ident).tags)
+    code, _, err = run_cli([*args, "--avoid", "flexion,twisting"], capsys)
+    assert code == 2 and "twisting: the tags are flexion" in err
 
 
 def test_new_refuses_an_impossible_request_and_writes_nothing(

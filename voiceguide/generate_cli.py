@@ -21,6 +21,14 @@ LANGUAGES = ("en", "de", "es", "fr")
 _SEED_LIMIT = 1_000_000
 
 
+def _tags(values: tuple[str, ...]) -> tuple[str, ...]:
+    tags = {tag.strip() for value in values for tag in value.split(",") if tag.strip()}
+    unknown = sorted(tags - set(TAGS))
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}: the tags are {', '.join(TAGS)}")
+    return tuple(sorted(tags))
+
+
 @click.command()
 @click.option(
     "--goal", type=click.Choice(GOALS), default="mixed", show_default=True, help="What it is for."
@@ -41,9 +49,11 @@ _SEED_LIMIT = 1_000_000
 )
 @click.option(
     "--avoid",
-    type=click.Choice(TAGS),
+    metavar="TAG",
     multiple=True,
-    help="Leave out every exercise with this tag (may be given several times).",
+    callback=lambda ctx, param, value: _tags(value),
+    help=f"Leave out every exercise with this tag: {', '.join(TAGS)}. "
+    "Give it several times, or several tags with commas.",
 )
 @click.option(
     "--level",
