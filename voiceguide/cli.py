@@ -169,6 +169,7 @@ def cli(verbose: bool, quiet: bool) -> None:
       voiceguide cast scripts/gentle-yoga.yaml --to Kitchen   play on a smart speaker
       voiceguide voices                                   engines and their voices
       voiceguide examples                                 the bundled scripts
+      voiceguide new --goal relief --minutes 8            a new session from the exercise library
 
     The script format is described in docs/script-format.md; `voiceguide schema`
     prints a JSON Schema that editors use to complete and check scripts.
