@@ -127,10 +127,15 @@ def generate(library: Library, request: Request, planned_duration_s: PlannedDura
             break
         items = _refit(items, error_s, spare)
     if abs(target_s - planned_s) > TOLERANCE * target_s:
+        short = planned_s < target_s
         raise UsageError(
             f"--minutes {request.minutes:g}: the exercises left for --goal {request.goal} "
-            f"--position {request.position} make {planned_s / 60:.1f} min at most; "
-            "ask for fewer minutes, or allow more positions or tags"
+            f"--position {request.position} make {planned_s / 60:.1f} min at "
+            + (
+                "most; ask for fewer minutes, or allow more positions or tags"
+                if short
+                else "least; ask for more minutes"
+            )
         )
     return Generated(text, tuple(items), planned_s)
 
