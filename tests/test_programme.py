@@ -156,6 +156,7 @@ def test_program_status_reads_the_check_ins_from_the_log(
     code, out, _ = run_cli(["program", "status", "--json"], capsys)
     assert code == 0
     assert json.loads(out)["phase"]["name"] == "relief"
+    assert not (tmp_path / "voiceguide").exists()  # status alone creates no log
     # Three days ago, the day before and yesterday, at noon here: pain 1 each time.
     now = datetime.now(UTC).astimezone()
     noon = now.replace(hour=12, minute=0, second=0, microsecond=0)

@@ -678,8 +678,10 @@ def load_programme(source: Path | str | None = None) -> tuple[Programme, str]:
 
 def checkin_records(log_path: Path | None = None) -> list[Record]:
     """Every check-in in the session log, as the programme rules read them."""
-    from .history import Log
+    from .history import Log, default_path
 
+    if not (log_path or default_path()).exists():
+        return []  # nothing played yet: reading must not create the log
     with Log.open(log_path) as log:
         return [Record(c.at, c.pain, c.moment) for c in log.checkins()]
 
