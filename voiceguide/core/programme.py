@@ -18,7 +18,7 @@ The rules, applied to the check-ins in time order:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -255,8 +255,3 @@ def session_for_today(
         )
     return Today(today, index, phase, good, done, number, planned, request, moves)
 
-
-def with_language(today: Today, language: str) -> Today:
-    if today.request is None:
-        return today
-    return replace(today, request=replace(today.request, language=language))
