@@ -254,4 +254,3 @@ def session_for_today(
             seed=seed,
         )
     return Today(today, index, phase, good, done, number, planned, request, moves)
-
