@@ -171,6 +171,7 @@ def cli(verbose: bool, quiet: bool) -> None:
       voiceguide voices                                   engines and their voices
       voiceguide log                                      the sessions played, and check-ins
       voiceguide examples                                 the bundled scripts
+      voiceguide new --goal relief --minutes 8            a new session from the exercise library
 
     The script format is described in docs/script-format.md; `voiceguide schema`
     prints a JSON Schema that editors use to complete and check scripts.
@@ -1011,3 +1012,9 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+# Sessions made from the exercise library, and programmes: their own module.
+from . import generate_cli  # noqa: E402
+
+generate_cli.register(cli)

@@ -1,6 +1,6 @@
 """The HTTP server: routes over the library and the render cache.
 
-Routes (all GET, HEAD too):
+Routes (all GET, HEAD too, but POST /new):
 
     /                       the library page
     /play/{id}              the player page of one session
@@ -20,6 +20,8 @@ Routes (all GET, HEAD too):
     /signin                 a sign-in form for other devices, when serve has a passphrase
     /history, /api/...      the session log: private to loopback or signed-in devices
                             (private.py, journal.py)
+    /new                    the New session form; POST makes a session from the exercise
+                            library and redirects to its player (/play/generated-HASH)
 
 A script with an error is listed with it, and its files answer 422.
 
@@ -56,6 +58,7 @@ from . import journal, pages
 from .feed import FeedItem, artwork_png, estimated_mp3_bytes, json_chapters, podcast_feed
 from .jobs import RenderSettings, started, warm_worker
 from .library import Entry, Library
+from .new_session import generated_folder, new_page, new_session
 from .private import ACCESS, Access, private_routes, signin, signin_form
 from .published import Published
 from .renders import Known, LiveStream, RenderCache, Rendered, RenderFailed, WorkerLost
@@ -103,7 +106,7 @@ def make_app(
     """The web application serving the scripts in ``sources`` (folders or files);
     ``access``: the secrets other devices sign in with (none: the log is loopback's
     only); ``log_path``: the session log (default: the user's)."""
-    library = Library(sources)
+    library = Library(sources, generated=generated_folder(cache_dir))
     cache_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(middlewares=[private_routes, worker_lost_is_503])
     app[ACCESS] = access or Access()
@@ -164,6 +167,8 @@ def make_app(
             web.get("/sw.js", service_worker),
             web.get("/signin", signin_form),
             web.post("/signin", signin),
+            web.get("/new", new_page),
+            web.post("/new", new_session),
         ]
     )
     journal.add_routes(app, log_path)

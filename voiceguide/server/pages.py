@@ -90,7 +90,8 @@ def library(sessions: list[dict[str, Any]]) -> str:
         + '<header class="masthead"><h1>Sessions</h1>'
         + '<p class="lede">Choose one, lay the phone down, and follow the voice.</p></header>\n'
         + f'<main><ul class="cards" aria-label="Sessions">\n{cards}\n</ul></main>\n'
-        + '<footer class="foot"><a href="/feed.xml">Podcast feed</a>'
+        + '<footer class="foot"><a href="/new">New session</a>'
+        + '<a href="/feed.xml">Podcast feed</a>'
         + '<a href="/playlist.m3u">Playlist</a><a href="/history">History</a></footer>\n'
         + "</body>\n</html>\n"
     )
