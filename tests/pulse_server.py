@@ -77,6 +77,8 @@ class Recording:
         self.data = bytearray()
         self.started = time.monotonic()
         self.first_data: float | None = None
+        # (when a chunk arrived, samples recorded by then): to place samples in time.
+        self.arrivals: list[tuple[float, int]] = []
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -89,6 +91,7 @@ class Recording:
             if self.first_data is None:
                 self.first_data = time.monotonic()
             self.data.extend(chunk)
+            self.arrivals.append((time.monotonic(), len(self.data) // 2))
 
     def wait_until_flowing(self, timeout_s: float = READY_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout_s
@@ -105,6 +108,18 @@ class Recording:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nothing was played within {timeout_s:g} s")
             time.sleep(0.05)
+
+    def clock_s(self, near_s: float | None = None, within_s: float = 1.5) -> float:
+        """The monotonic time of sample 0, as the chunks that arrived within
+        ``within_s`` of ``near_s`` place it (the sink's clock drifts from the
+        system's): the least-delayed of them places it best (parec is asked for
+        10 ms of latency)."""
+        offsets = [
+            at - count / RATE_HZ
+            for at, count in self.arrivals
+            if near_s is None or abs(at - near_s) <= within_s
+        ]
+        return min(offsets)
 
     def samples(self) -> np.ndarray:
         usable = len(self.data) // 2 * 2

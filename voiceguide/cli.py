@@ -687,6 +687,12 @@ def cast(
     is_flag=True,
     help="Ask how your back is (0-9, t for 10) before and after; only on a terminal.",
 )
+@click.option(
+    "--listen",
+    is_flag=True,
+    help="Also take spoken commands from the microphone (needs voiceguide[listen]).",
+)
+@click.option("--mic", metavar="NAME", help="Listen on this input (see `devices`).")
 @_no_log_option
 @voice_options
 def play(
@@ -697,6 +703,8 @@ def play(
     extend_s: float,
     journal: Path | None,
     check_in: bool,
+    listen: bool,
+    mic: str | None,
     no_log: bool,
     options: pipeline.VoiceOptions,
 ) -> None:
@@ -711,6 +719,12 @@ def play(
       n       skip to the next step      (also right arrow, Page Down)
       b       back to the start of this exercise (left arrow, Page Up)
       q       end with a short closing cue; q again stops at once
+
+    With --listen it also takes spoken commands (offline, English), each
+    answered by a short blip: "pause", "continue" or "resume", "more time",
+    "next", "go back", "stop", "how long" or "where am I" (the recap, said
+    over the session), "repeat" (the instruction again). Commands are heard
+    when the session itself is quiet (holds, rests, pauses), not over its voice.
 
     Every session is recorded in the session log (see `voiceguide log`;
     --no-log: not this one). With --check-in it asks, spoken and on screen,
@@ -737,6 +751,8 @@ def play(
         quiet=_global_flag("quiet"),
         log=not no_log,
         check_in=check_in,
+        listen=listen or mic is not None,
+        mic=mic,
     )
     try:
         result = play_session(script, options, how)
@@ -755,12 +771,17 @@ def _clock(seconds: float) -> str:
 
 @cli.command()
 def devices() -> None:
-    """List the audio output devices `play --device` accepts."""
-    from .live.device import list_devices
+    """List the audio output devices `play --device` accepts, and the inputs
+    `play --mic` accepts."""
+    from .live.device import list_devices, list_inputs
 
     backend, names = list_devices()
     click.echo(f"{backend}:")
     for name in names:
+        click.echo(f"  {name}")
+    inputs = list_inputs()
+    click.echo("inputs (--mic):" if inputs else "inputs (--mic): none")
+    for name in inputs:
         click.echo(f"  {name}")
 
 

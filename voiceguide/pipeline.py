@@ -697,3 +697,8 @@ def todays_session(
     now = now or datetime.now(UTC)
     zone = zone or now.astimezone().tzinfo or UTC
     return session_for_today(programme, checkin_records(log_path), zone, now)
+
+
+def acknowledgement() -> np.ndarray:
+    """The blip that answers a spoken command (live/listen), at the output rate."""
+    return cues.acknowledgement(OUTPUT_RATE_HZ)

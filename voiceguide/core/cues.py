@@ -223,3 +223,14 @@ def cue_samples(name: str, sample_rate_hz: int) -> np.ndarray:
     shaped = raw * _fades(n, fade_in, fade_out)
     peak = float(np.max(np.abs(shaped)))
     return (shaped * (_PEAK / peak)).astype(np.float32)
+
+
+def acknowledgement(sample_rate_hz: int) -> np.ndarray:
+    """The blip that answers a spoken command: two quick high notes, rising and
+    much shorter and brighter than any cue, so it is never taken for one (and
+    never in a script: a command was heard, nothing more)."""
+    n = round(0.16 * sample_rate_hz)
+    t = np.arange(n, dtype=np.float64) / sample_rate_hz
+    raw = _notes(t, ((0.0, 1318.5, 0.04), (0.07, 1760.0, 0.05)), 0.003, int(sample_rate_hz))
+    shaped = raw * _fades(n, round(0.002 * sample_rate_hz), round(0.02 * sample_rate_hz))
+    return (shaped * (0.25 / float(np.max(np.abs(shaped))))).astype(np.float32)

@@ -27,9 +27,16 @@ from ..errors import AudioDeviceError, UsageError
 # of three with 500 ms; each underrun also waits for the server to refill its
 # pre-buffer. 1000 ms periods stall: the server's target is then less than a
 # period, and the callback is never asked again. Controls take effect after
-# what is buffered.
+# what is buffered: space takes up to a period to be heard (bench/keys.py).
+# Smaller periods were tried for quicker keys: 40 ms and 100 ms both dropped
+# out on the busy machine (39 ms and 219 ms of silence while the session was
+# prepared). Stopping the stream at once (ma_device_stop corks it) silences it
+# within a few ms, but on resuming part of what the device had taken was gone
+# (about a period on the tests' null sink): the session skipped.
 PERIOD_MS = 750
 PERIODS = 2
+# The microphone is read in chunks this long: the recogniser works on 10 ms frames.
+CAPTURE_PERIOD_MS = 30
 NO_DEVICE_HINT = (
     "use `voiceguide export` to write an audio file, or `voiceguide serve` to play "
     "it on another device"
@@ -101,6 +108,69 @@ def list_devices() -> tuple[str, list[str]]:
     if devices.backend.lower() == "null":
         raise _no_device(RuntimeError())
     return devices.backend, names
+
+
+def list_inputs() -> list[str]:
+    """The capture devices' names (microphones, a sink's monitor); none when
+    there is no sound server or no input."""
+    miniaudio = _miniaudio()
+    try:
+        with _quiet_stderr():
+            devices = miniaudio.Devices(_backends(miniaudio))
+            if devices.backend.lower() == "null":
+                return []
+            names = [str(d["name"]) for d in devices.get_captures()]
+    except miniaudio.MiniaudioError:
+        return []
+    return [name for name in names if not discards_sound(name)]
+
+
+class Input:
+    """A mono 16-bit capture stream at ``sample_rate_hz``, handed to ``take`` in
+    small chunks on the device's thread."""
+
+    def __init__(
+        self, sample_rate_hz: int, take: Callable[[bytes], None], device_name: str | None = None
+    ) -> None:
+        miniaudio = _miniaudio()
+        try:
+            with _quiet_stderr():
+                device_id = None
+                if device_name:
+                    found = miniaudio.Devices(_backends(miniaudio)).get_captures()
+                    exact = [d for d in found if d["name"] == device_name]
+                    partial = [d for d in found if device_name.lower() in str(d["name"]).lower()]
+                    chosen = exact or partial[:1]
+                    if not chosen:
+                        known = ", ".join(repr(str(d["name"])) for d in found) or "none"
+                        raise AudioDeviceError(
+                            f"no microphone named '{device_name}' (inputs: {known})"
+                        )
+                    device_id = chosen[0]["id"]
+                self._device = miniaudio.CaptureDevice(
+                    input_format=miniaudio.SampleFormat.SIGNED16,
+                    nchannels=1,
+                    sample_rate=sample_rate_hz,
+                    buffersize_msec=CAPTURE_PERIOD_MS,
+                    device_id=device_id,
+                    backends=_backends(miniaudio),
+                    app_name="voiceguide",
+                )
+                if self._device.backend.lower() == "null":
+                    raise AudioDeviceError("no microphone: there is no sound server")
+                generator = _capture(take)
+                next(generator)
+                self._device.start(generator)
+        except miniaudio.MiniaudioError as exc:
+            raise AudioDeviceError(f"no microphone could be opened ({exc.args[0]})") from None
+
+    def close(self) -> None:
+        self._device.close()
+
+
+def _capture(take: Callable[[bytes], None]) -> Generator[None, bytes, None]:
+    while True:
+        take(bytes((yield)))
 
 
 class Output:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,13 @@ class Player:
         self._extra: dict[str, np.ndarray] = {}
         self.finished = threading.Event()
         self.marks: list[Mark] = []
+        # Laid over whatever plays (the acknowledgement of a spoken command).
+        self._overlay = np.zeros(0, dtype=np.float32)
+        # What the device holds beyond what it took, and when the last of the
+        # session's own sound sent to it will have been heard (monotonic s):
+        # a microphone must not take it for a command.
+        self.latency_s = 0.0
+        self.sounded_until_s = 0.0
         self._thread = threading.Thread(target=self._render_loop, name="render", daemon=True)
 
     # -- the device's side ---------------------------------------------------------------
@@ -85,6 +93,7 @@ class Player:
         out = np.zeros(frames, dtype=np.float32)
         with self._lock:
             filled = 0
+            begin = self.played
             if self.paused and self.bed_track is not None:
                 out[:] = self.bed_track.held(self.played, frames, paused=True)
             if not self.paused:
@@ -104,6 +113,14 @@ class Player:
                     out[filled:] = self.bed_track.held(self.played, frames - filled, paused=False)
                 if filled < frames and not self.waiting and not self._at_end():
                     self.starved_frames += frames - filled
+            sounding = len(self._overlay) > 0 or self._sounds_in(begin, self.played)
+            if len(self._overlay):
+                take = min(frames, len(self._overlay))
+                out[:take] += self._overlay[:take]
+                self._overlay = self._overlay[take:]
+            if sounding:
+                rate = self.timeline.sample_rate_hz
+                self.sounded_until_s = time.monotonic() + self.latency_s + frames / rate
             self.device_frames += frames
             self._lock.notify_all()
         return out
@@ -114,6 +131,25 @@ class Player:
             self.marks.append(Mark("wait", self.device_frames, self.played))
         if self.final and self.played >= self.timeline.duration_samples:
             self.finished.set()
+
+    def _sounds_in(self, begin: int, end: int) -> bool:
+        index = bisect.bisect_right(self._ends, begin)
+        return index < len(self._sounds) and self._sounds[index].start_sample < end
+
+    def quiet_since(self, since_s: float) -> bool:
+        """Whether none of the session's own sound was heard from ``since_s`` on."""
+        with self._lock:
+            return since_s > self.sounded_until_s
+
+    def overlay(self, what: str, samples: np.ndarray, **detail: object) -> None:
+        """``samples`` laid over what plays from the next frame the device takes."""
+        with self._lock:
+            if len(self._overlay) < len(samples):
+                self._overlay = np.concatenate(
+                    [self._overlay, np.zeros(len(samples) - len(self._overlay), np.float32)]
+                )
+            self._overlay[: len(samples)] += samples
+            self.marks.append(Mark(what, self.device_frames, self.played, dict(detail)))
 
     def _at_end(self) -> bool:
         return self.final and self.played >= self.timeline.duration_samples
@@ -197,6 +233,11 @@ class Player:
                     self._extra[text] = clip
                     self.mastered = levelled
                     return
+
+    def spoken(self, text: str) -> np.ndarray:
+        """A phrase ``say`` levelled."""
+        with self._lock:
+            return self.mastered.clips[("speech", text)]
 
     def upgrade(
         self,

@@ -15,6 +15,7 @@ ENGLISH = {
     "minutes_to_go": "{n} minutes to go.",
     "one_minute_to_go": "About a minute to go.",
     "closing": "That is all for now. Take your time getting up.",
+    "more_time": "{n} more seconds.",
 }
 TABLES = {"en": ENGLISH}
 # The silence around a phrase said live, in seconds: before and after it.
@@ -70,6 +71,11 @@ def recap_text(timeline: Timeline, at: int, *, planned: bool = True) -> str:
 
 def closing_text(language: str) -> str:
     return words(language)["closing"]
+
+
+def more_time_text(language: str, extend_s: float) -> str:
+    """What "more time" answers: how much longer the hold or rest now is."""
+    return words(language)["more_time"].format(n=f"{extend_s:g}")
 
 
 def spoken_block(

@@ -21,10 +21,11 @@ from ..history.recorder import Recorder
 from ..pipeline import STEP_GAP_S, Bed, Mastered, write_text_atomic
 from ..report import timeline_json
 from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
-from . import checkin, edits, recap
+from . import checkin, edits, listen, recap
 from .device import Output
 from .keys import Keys, NoKeys, keys
 from .keys import available as keys_available
+from .listen import Heard, Listener
 from .opening import OPENING_S, opening
 from .player import Player
 from .status import StatusLine, status_line
@@ -32,6 +33,7 @@ from .status import StatusLine, status_line
 # The device has taken nothing for this long: it has gone away.
 STALL_S = 3.0
 POLL_S = 0.1
+LISTEN_POLL_S = 0.02
 SKIP_LEAD_S = 0.5
 SWITCH_INTERVAL_S = 0.0005
 
@@ -47,6 +49,8 @@ class PlayOptions:
     log: bool = True  # record the session in the session log
     check_in: bool = False  # ask for a pain rating before and after (on a terminal)
     log_path: Path | None = None  # the session log (default: the user's)
+    listen: bool = False  # spoken commands from the microphone (live/listen.py)
+    mic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,7 @@ class _Controller:
         self.deferred: list[str] = []
         self.deferred_lock = threading.Lock()
         self._planned_samples = -1
+        self.ack = pipeline.acknowledgement()
 
     # -- getting ready -----------------------------------------------------------------
     def _whole(self) -> tuple[Timeline, Mastered, Bed | None]:
@@ -225,16 +230,19 @@ class _Controller:
         # rest of the session is prepared, it must get it back quickly.
         switch_interval_s = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        player.latency_s = self.output.buffer_frames / self.rate
         player.start()
         outcome: Outcome = "failed"
+        listener: Listener | None = None
         try:
             self.feed.pull = player.pull
             self._start_output()
             if background is not None:
                 self._settle(player)
                 background.thread.start()
+            listener = self._listener(player) if self.options.listen else None
             with keys() as reader:
-                self._loop(player, reader, background)
+                self._loop(player, reader, background, listener)
             if player.finished.is_set():
                 self._drain(player)
             outcome = "finished" if player.finished.is_set() and not self.closing else "stopped"
@@ -242,6 +250,8 @@ class _Controller:
             outcome = "stopped"
             raise
         finally:
+            if listener is not None:
+                listener.close()
             sys.setswitchinterval(switch_interval_s)
             self.status.clear()
             player.stop()
@@ -276,13 +286,37 @@ class _Controller:
             self.feed.say(None)
             self.status.clear()
 
-    def _loop(self, player: Player, reader: Keys, background: _Background | None) -> None:
+    def _listener(self, player: Player) -> Listener | None:
+        """Spoken commands, or one line saying why not (play goes on with keys)."""
+        reason = listen.unavailable()
+        if reason is None:
+            try:
+                return Listener(player.quiet_since, self.options.mic)
+            except AudioDeviceError as exc:
+                reason = str(exc)
+        self.status.clear()
+        print(f"voiceguide: not listening: {reason}; keys only", file=sys.stderr, flush=True)
+        return None
+
+    def _loop(
+        self,
+        player: Player,
+        reader: Keys,
+        background: _Background | None,
+        listener: Listener | None = None,
+    ) -> None:
         frames, moved = player.device_frames, time.monotonic()
+        # Keys are read in short turns while listening: a spoken command waits
+        # for the turn to end.
+        poll_s = LISTEN_POLL_S if listener is not None else POLL_S
         while not player.finished.is_set():
-            for action in reader.read(POLL_S):
+            for action in reader.read(poll_s):
                 if action == "eof":
                     reader = NoKeys()
                 elif self._act(player, action) == "stop":
+                    return
+            for heard in listener.read() if listener is not None else []:
+                if self._heard(player, heard) == "stop":
                     return
             if background is not None and background.done.is_set() and background.error:
                 error = background.error
@@ -363,6 +397,43 @@ class _Controller:
             player.edit("back", lambda t, at: edits.back_to_start(t, at, lead))
         return None
 
+    def _heard(self, player: Player, heard: Heard) -> str | None:
+        """A spoken command: acknowledged at once, then done as its key twin."""
+        player.overlay("heard", self.ack, phrase=heard.phrase)
+        self.status.clear()
+        print(f'heard: "{heard.phrase}"', flush=True)
+        action = heard.action
+        if action == "pause":
+            return None if player.paused else self._act(player, "pause")
+        if action == "resume":
+            if player.paused:
+                return self._act(player, "pause")
+            if player.waiting:
+                player.release_wait()
+            return None
+        if action == "recap":
+            timeline, at = player.position()
+            self._say_over(player, recap.recap_text(timeline, at, planned=player.final))
+            return None
+        if action == "repeat":
+            text = _instruction(*player.position())
+            if text:
+                self._say_over(player, text)
+            return None
+        done = self._act(player, action)
+        if action == "extend" and not self.note:
+            self._say_over(
+                player, recap.more_time_text(self.session.language, self.options.extend_s)
+            )
+        return done
+
+    def _say_over(self, player: Player, text: str) -> None:
+        """A phrase said over the session, after the acknowledgement, without
+        moving it: the session goes on underneath."""
+        player.say(text, self.speaker.clip(text))
+        with_gap = np.concatenate([np.zeros(len(self.ack), np.float32), player.spoken(text)])
+        player.overlay("said", with_gap, text=text)
+
     def _defer(self, player: Player, action: str) -> bool:
         with self.deferred_lock:
             if player.final:
@@ -401,6 +472,13 @@ class _Controller:
             player.resume(lambda t, at: change(t, at, block, length))
         else:
             player.edit(what, lambda t, at: change(t, at, block, length), text=text)
+
+
+def _instruction(timeline: Timeline, at: int) -> str:
+    """The first thing said in the step playing at ``at`` (its instruction)."""
+    step = edits.step_at(timeline, at)
+    said = [e.text for e in timeline.sounds() if e.step == step and e.kind == "speech" and e.text]
+    return said[0] if said else ""
 
 
 def _session_id(path: Path) -> str:

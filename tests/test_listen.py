@@ -1,0 +1,167 @@
+"""`play --listen` through real PulseAudio: a null sink for the output and a
+second null sink whose monitor is the default source (the microphone).
+
+Commands are spoken by espeak-ng with another voice than the session's
+(en-us+m7), with noise under them, and played into the microphone's sink with
+paplay. The session's own output is routed into the microphone too
+(module-loopback), so it must never take itself for a command.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from played import Journal, PtyPlay
+from pulse_server import SINK, PulseServer, missing, pulse_server
+
+pytestmark = pytest.mark.pulseaudio
+
+MIC = "mic"
+pocketsphinx = pytest.importorskip("pocketsphinx", reason="pip install 'voiceguide[listen]'")
+
+LONG_HOLD = """\
+title: Listened session
+steps:
+  - say: Lie down.
+  - exercise: Knee hug
+    say: Hug your knee.
+    hold: 40s
+    release: Let go.
+  - say: Done.
+"""
+
+
+@pytest.fixture(scope="module")
+def pulse() -> Iterator[PulseServer]:
+    reason = missing()
+    if reason is None and shutil.which("espeak-ng") is None:
+        reason = "espeak-ng is not installed (apt-get install espeak-ng)"
+    if reason is not None:
+        pytest.skip(reason)
+    with pulse_server() as server:
+        pactl(server, "load-module", "module-null-sink", f"sink_name={MIC}")
+        pactl(server, "set-default-source", f"{MIC}.monitor")
+        pactl(server, "set-default-sink", SINK)
+        # The room: what the session plays comes back into the microphone.
+        pactl(
+            server,
+            "load-module",
+            "module-loopback",
+            f"source={SINK}.monitor",
+            f"sink={MIC}",
+            "latency_msec=20",
+        )
+        yield server
+
+
+def pactl(server: PulseServer, *args: str) -> None:
+    subprocess.run(["pactl", *args], env=server.env, check=True, capture_output=True)
+
+
+@pytest.fixture
+def env(pulse: PulseServer, tmp_path: Path) -> dict[str, str]:
+    return {**pulse.env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+def spoken(tmp_path: Path, text: str, noise_db: float = -40.0) -> Path:
+    """``text`` said by another voice than the session's, with noise under it."""
+    raw = tmp_path / f"{text.replace(' ', '-')}-raw.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+m7", "-w", str(raw), text], check=True)
+    voice, rate = soundfile.read(str(raw), dtype="float32")
+    pad = np.zeros(rate // 2, dtype=np.float32)
+    said = np.concatenate([pad, voice / np.max(np.abs(voice)) * 0.5, pad])
+    noise = np.random.default_rng(len(text)).normal(0, 1, len(said)).astype(np.float32)
+    said += noise * 10 ** (noise_db / 20)
+    path = tmp_path / f"{text.replace(' ', '-')}.wav"
+    soundfile.write(str(path), said, rate)
+    return path
+
+
+def say_into_mic(env: dict[str, str], path: Path) -> None:
+    subprocess.run(["paplay", "-d", MIC, str(path)], env=env, check=True, timeout=30)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "session.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_spoken_commands_pause_resume_and_stop(env: dict[str, str], tmp_path: Path) -> None:
+    script = write(tmp_path, LONG_HOLD)
+    journal_path = tmp_path / "j.json"
+    player = PtyPlay([str(script), "--listen", "--journal", str(journal_path)], env)
+    try:
+        player.wait_for(r"hold 0:3\d\.\d left")
+        # Past the gate: the voice said the instruction just before the hold.
+        time.sleep(2.5)
+        say_into_mic(env, spoken(tmp_path, "pause"))
+        player.wait_for('heard: "pause"', timeout_s=10)
+        player.wait_for("paused")
+        time.sleep(3.0)
+        say_into_mic(env, spoken(tmp_path, "how long"))
+        player.wait_for('heard: "how long"', timeout_s=10)
+        time.sleep(3.0)
+        say_into_mic(env, spoken(tmp_path, "continue"))
+        player.wait_for('heard: "continue"', timeout_s=10)
+        # The recap said on resuming, then quiet in the hold again.
+        time.sleep(5.0)
+        say_into_mic(env, spoken(tmp_path, "stop"))
+        player.wait_for('heard: "stop"', timeout_s=10)
+        assert player.finish(timeout_s=30) == 0, player.output[-500:]
+    finally:
+        player.close()
+    journal = Journal.read(journal_path)
+    heard = [m["detail"]["phrase"] for m in journal.marks if m["what"] == "heard"]
+    assert heard == ["pause", "how long", "continue", "stop"]
+    actions = [m["what"] for m in journal.marks if m["what"] in ("pause", "resume", "close")]
+    assert actions == ["pause", "resume", "close"]
+    said = [m["detail"]["text"] for m in journal.marks if m["what"] == "said"]
+    assert len(said) == 1 and said[0].startswith("Knee hug.")
+
+
+def test_its_own_voice_coming_back_is_never_a_command(env: dict[str, str], tmp_path: Path) -> None:
+    """A bundled session's first minute, its output looped into the microphone."""
+    script = Path(__file__).parent.parent / "scripts" / "back-spasm-relief.yaml"
+    journal_path = tmp_path / "j.json"
+    player = PtyPlay([str(script), "--listen", "--journal", str(journal_path)], env)
+    try:
+        player.wait_for(r"\d:\d\d", timeout_s=60)
+        time.sleep(60)
+        player.press("q")
+        player.press("q")
+        player.finish(timeout_s=30)
+    finally:
+        player.close()
+    assert "heard:" not in player.output
+    assert "not listening" not in player.output
+    journal = Journal.read(journal_path)
+    assert [m for m in journal.marks if m["what"] == "heard"] == []
+
+
+def test_no_such_microphone_is_one_line_and_play_goes_on(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    script = write(tmp_path, "title: Short\nsteps:\n  - say: Lie down.\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "play", str(script), "--mic", "no such input"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "voiceguide: not listening: no microphone named 'no such input' "
+        "(inputs: 'Monitor of Null Output', 'Monitor of Null Output'); keys only"
+    ]
