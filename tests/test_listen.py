@@ -90,6 +90,20 @@ def say_into_mic(env: dict[str, str], path: Path) -> None:
     subprocess.run(["paplay", "-d", MIC, str(path)], env=env, check=True, timeout=30)
 
 
+def command(player: PtyPlay, env: dict[str, str], tmp_path: Path, text: str) -> None:
+    """``text`` said into the microphone until heard, at most three times (as a
+    person would say it again)."""
+    path = spoken(tmp_path, text)
+    for _ in range(3):
+        say_into_mic(env, path)
+        try:
+            player.wait_for(f'heard: "{text.lower()}"', timeout_s=4)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"{text!r} was never heard: {player.output[-300:]!r}")
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "session.yaml"
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -104,29 +118,23 @@ def test_spoken_commands_pause_resume_and_stop(env: dict[str, str], tmp_path: Pa
         player.wait_for(r"hold 0:3\d\.\d left")
         # Past the gate: the voice said the instruction just before the hold.
         time.sleep(2.5)
-        say_into_mic(env, spoken(tmp_path, "pause"))
-        player.wait_for('heard: "pause"', timeout_s=10)
+        command(player, env, tmp_path, "pause")
         player.wait_for("paused")
         time.sleep(3.0)
-        say_into_mic(env, spoken(tmp_path, "how long"))
-        player.wait_for('heard: "how long"', timeout_s=10)
-        time.sleep(3.0)
-        say_into_mic(env, spoken(tmp_path, "continue"))
-        player.wait_for('heard: "continue"', timeout_s=10)
+        command(player, env, tmp_path, "resume")
         # The recap said on resuming, then quiet in the hold again.
         time.sleep(5.0)
-        say_into_mic(env, spoken(tmp_path, "stop"))
-        player.wait_for('heard: "stop"', timeout_s=10)
+        command(player, env, tmp_path, "stop")
         assert player.finish(timeout_s=30) == 0, player.output[-500:]
     finally:
         player.close()
     journal = Journal.read(journal_path)
     heard = [m["detail"]["phrase"] for m in journal.marks if m["what"] == "heard"]
-    assert heard == ["pause", "how long", "continue", "stop"]
+    assert heard == ["pause", "resume", "stop"]
     actions = [m["what"] for m in journal.marks if m["what"] in ("pause", "resume", "close")]
     assert actions == ["pause", "resume", "close"]
-    said = [m["detail"]["text"] for m in journal.marks if m["what"] == "said"]
-    assert len(said) == 1 and said[0].startswith("Knee hug.")
+    # Resuming said the recap, as space does.
+    assert any(e.text and e.text.startswith("Knee hug.") for e in journal.timeline.sounds())
 
 
 def test_its_own_voice_coming_back_is_never_a_command(env: dict[str, str], tmp_path: Path) -> None:
@@ -142,7 +150,7 @@ def test_its_own_voice_coming_back_is_never_a_command(env: dict[str, str], tmp_p
         player.finish(timeout_s=30)
     finally:
         player.close()
-    assert "heard:" not in player.output
+    assert "heard:" not in player.output, player.output
     assert "not listening" not in player.output
     journal = Journal.read(journal_path)
     assert [m for m in journal.marks if m["what"] == "heard"] == []

@@ -41,12 +41,12 @@ ECHO_TAIL_S = 0.3
 # with noise under them, against unrelated instructions (23 of 30 commands
 # found, 5 false detections in 45 clips; see docs/benchmarks.md).
 PHRASES: dict[str, tuple[str, float]] = {
-    "pause": ("pause", 1e-20),
-    "continue": ("resume", 1e-10),
-    "resume": ("resume", 1e-10),
+    "pause": ("pause", 1e-15),
+    "continue": ("resume", 1e-20),
+    "resume": ("resume", 1e-20),
     "more time": ("extend", 1e-30),
     "next": ("next", 1e-30),
-    "go back": ("back", 1e-30),
+    "go back": ("back", 1e-20),
     "stop": ("quit", 1e-10),
     "how long": ("recap", 1e-10),
     "where am i": ("recap", 1e-20),
@@ -64,6 +64,7 @@ class Heard:
     phrase: str
     action: str
     at_s: float  # monotonic time of the end of the audio it was found in
+    taken: bool = True  # False: the session itself was sounding (the gate)
 
 
 def unavailable() -> str | None:
@@ -108,7 +109,6 @@ class Listener:
         self.decoder = _decoder(model)
         self.quiet = quiet
         self.heard: queue.SimpleQueue[Heard] = queue.SimpleQueue()
-        self.gated: list[Heard] = []
         self._chunks: queue.SimpleQueue[tuple[float, bytes] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._decode, name="listen", daemon=True)
         self._thread.start()
@@ -137,11 +137,8 @@ class Listener:
             phrase = found.hypstr.strip().split("  ")[-1].strip()
             if phrase not in PHRASES:
                 continue
-            heard = Heard(phrase, PHRASES[phrase][0], at_s)
-            if self.quiet(at_s - PHRASE_S - ECHO_TAIL_S):
-                self.heard.put(heard)
-            else:
-                self.gated.append(heard)
+            taken = self.quiet(at_s - PHRASE_S - ECHO_TAIL_S)
+            self.heard.put(Heard(phrase, PHRASES[phrase][0], at_s, taken))
         with contextlib.suppress(Exception):
             decoder.end_utt()  # type: ignore[attr-defined]
 

@@ -399,8 +399,12 @@ class _Controller:
 
     def _heard(self, player: Player, heard: Heard) -> str | None:
         """A spoken command: acknowledged at once, then done as its key twin."""
-        player.overlay("heard", self.ack, phrase=heard.phrase)
         self.status.clear()
+        if not heard.taken:
+            # Most likely the session's own voice coming back: shown, not done.
+            print(f'not taken (the session was sounding): "{heard.phrase}"', flush=True)
+            return None
+        player.overlay("heard", self.ack, phrase=heard.phrase)
         print(f'heard: "{heard.phrase}"', flush=True)
         action = heard.action
         if action == "pause":
