@@ -46,6 +46,8 @@ from played import PtyPlay, busy_cores  # noqa: E402
 from pulse_server import RATE_HZ, missing, pulse_server  # noqa: E402
 
 AUDIBLE = 0.003
+PAUSED_S = 3.0
+PLAYING_S = 3.0
 WINDOW = RATE_HZ // 200  # 5 ms
 SPEECH = (
     "Lie on your back with your knees bent and your feet flat on the floor, "
@@ -54,7 +56,7 @@ SPEECH = (
     "floor hold the whole weight of your body as you settle a little more "
     "with every breath that goes out. "
 )
-SCRIPT = "title: Keys\nsteps:\n" + "".join(f"  - say: {SPEECH}\n" for _ in range(12))
+SCRIPT = "title: Keys\nsteps:\n" + "".join(f"  - say: {SPEECH}\n" for _ in range(30))
 
 
 def audible(samples: np.ndarray) -> np.ndarray:
@@ -78,12 +80,14 @@ def measure(presses: int, engine: str, busy: bool) -> tuple[list[float], list[fl
             try:
                 recording.wait_until_heard()
                 time.sleep(1.0)
+                # Paused longer than the sound device holds, so that the
+                # silence begins before the resume key.
                 for _ in range(presses):
                     paused = player.press(" ")
-                    time.sleep(1.0)
+                    time.sleep(PAUSED_S)
                     resumed = player.press(" ")
                     times.append((paused, resumed))
-                    time.sleep(1.5)
+                    time.sleep(PLAYING_S)
                 player.press("q")
                 player.finish(timeout_s=30)
             finally:
@@ -95,7 +99,7 @@ def measure(presses: int, engine: str, busy: bool) -> tuple[list[float], list[fl
         paused_at = round((paused - recording.clock_s(paused)) * 200)
         resumed_at = round((resumed - recording.clock_s(resumed)) * 200)
         before = np.flatnonzero(heard[paused_at - 200 : resumed_at])
-        after = np.flatnonzero(heard[resumed_at : resumed_at + 400])
+        after = np.flatnonzero(heard[resumed_at : resumed_at + 200 * round(PLAYING_S)])
         if len(before) == 0 or len(after) == 0:
             raise RuntimeError("nothing heard around a key press")
         last = paused_at - 200 + int(before[-1]) + 1

@@ -64,7 +64,13 @@ def voiceguide(args: list[str], env: dict[str, str]) -> subprocess.CompletedProc
 def test_devices_does_not_offer_a_device_that_discards_sound(tmp_path: Path) -> None:
     done = voiceguide(["devices"], alsa_env(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["ALSA:", "  Into a file"]
+    # Neither as an output nor as an input (--mic).
+    assert done.stdout.splitlines() == [
+        "ALSA:",
+        "  Into a file",
+        "inputs (--mic):",
+        "  Into a file",
+    ]
 
 
 @pytest.mark.parametrize("asked", ["Discard", NULL_DESCRIPTION])

@@ -141,6 +141,11 @@ def test_its_own_voice_coming_back_is_never_a_command(env: dict[str, str], tmp_p
     """A bundled session's first minute, its output looped into the microphone."""
     script = Path(__file__).parent.parent / "scripts" / "back-spasm-relief.yaml"
     journal_path = tmp_path / "j.json"
+    mic = subprocess.Popen(
+        ["parec", "-d", f"{MIC}.monitor", "--format=s16le", "--rate=16000", "--channels=1"],
+        env=env,
+        stdout=subprocess.PIPE,
+    )
     player = PtyPlay([str(script), "--listen", "--journal", str(journal_path)], env)
     try:
         player.wait_for(r"\d:\d\d", timeout_s=60)
@@ -150,6 +155,10 @@ def test_its_own_voice_coming_back_is_never_a_command(env: dict[str, str], tmp_p
         player.finish(timeout_s=30)
     finally:
         player.close()
+        mic.terminate()
+        recorded, _ = mic.communicate(timeout=10)
+    # The microphone did hear the session.
+    assert np.abs(np.frombuffer(recorded, dtype="<i2")).max() > 3000
     assert "heard:" not in player.output, player.output
     assert "not listening" not in player.output
     journal = Journal.read(journal_path)

@@ -462,6 +462,9 @@ def test_devices_lists_the_sink(env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "PulseAudio:"
     assert "  Null Output" in done.stdout.splitlines()
+    # The inputs `play --mic` accepts: the sink's monitor is one.
+    lines = done.stdout.splitlines()
+    assert "  Monitor of Null Output" in lines[lines.index("inputs (--mic):") :]
 
 
 def test_the_server_going_away_stops_playback_cleanly(tmp_path: Path) -> None:

@@ -37,15 +37,15 @@ PHRASE_S = 1.2
 ECHO_TAIL_S = 0.3
 
 # Phrase -> (action, detection threshold). Lower thresholds find more and
-# mistake more: each was chosen on commands said by three espeak-ng voices
-# with noise under them, against unrelated instructions (23 of 30 commands
-# found, 5 false detections in 45 clips; see docs/benchmarks.md).
+# mistake more: chosen with bench/listen_words.py (three espeak-ng voices,
+# noise under them, unrelated instructions too): 21 of 30 commands found and
+# 3 false detections in 45 clips (docs/benchmarks.md).
 PHRASES: dict[str, tuple[str, float]] = {
     "pause": ("pause", 1e-15),
     "continue": ("resume", 1e-20),
     "resume": ("resume", 1e-20),
     "more time": ("extend", 1e-30),
-    "next": ("next", 1e-30),
+    "next": ("next", 1e-25),
     "go back": ("back", 1e-20),
     "stop": ("quit", 1e-10),
     "how long": ("recap", 1e-10),
