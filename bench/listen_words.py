@@ -21,6 +21,7 @@ import json
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile
@@ -62,23 +63,23 @@ def said(folder: Path, voice: str, text: str) -> bytes:
     return (np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes()
 
 
-def found_in(decoder: object, pcm: bytes) -> list[str]:
+def found_in(decoder: Any, pcm: bytes) -> list[str]:
     noise = np.random.default_rng(1)
     found = []
-    decoder.start_utt()  # type: ignore[attr-defined]
+    decoder.start_utt()
     for at in range(0, len(pcm), 960):
-        decoder.process_raw(listen._dithered(pcm[at : at + 960], noise), False, False)  # type: ignore[attr-defined]
-        hyp = decoder.hyp()  # type: ignore[attr-defined]
+        decoder.process_raw(listen._dithered(pcm[at : at + 960], noise), False, False)
+        hyp = decoder.hyp()
         if hyp is not None:
             found.append(hyp.hypstr.strip().split("  ")[-1].strip())
-            decoder.end_utt()  # type: ignore[attr-defined]
-            decoder.start_utt()  # type: ignore[attr-defined]
-    decoder.end_utt()  # type: ignore[attr-defined]
+            decoder.end_utt()
+            decoder.start_utt()
+    decoder.end_utt()
     return found
 
 
 def main() -> None:
-    decoder = listen._decoder(None)
+    decoder = listen._decoder()
     found_ok = missed = false = 0
     notes = []
     with tempfile.TemporaryDirectory() as folder:

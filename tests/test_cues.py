@@ -182,3 +182,23 @@ def test_every_cue_sounds_from_its_first_to_its_last_millisecond(name: str) -> N
     samples = cue_samples(name, 44100)
     sounding = np.flatnonzero(np.abs(samples) > 1e-6)
     assert sounding[0] <= 44 and sounding[-1] >= len(samples) - 45
+
+
+def test_the_acknowledgement_is_unlike_every_cue() -> None:
+    """The blip that answers a spoken command differs from every cue in length
+    by at least 0.1 s (the tick lasts 0.05 s, every other cue 0.4 s or more),
+    and rises: its second half is higher than its first."""
+    from voiceguide.core.cues import acknowledgement
+
+    rate = 44100
+    blip = acknowledgement(rate)
+    assert 0 < float(np.max(np.abs(blip))) <= 0.5
+    for name in CUE_NAMES:
+        assert abs(len(cue_samples(name, rate)) - len(blip)) / rate >= 0.1, name
+
+    def peak_hz(samples: np.ndarray) -> float:
+        spectrum = np.abs(np.fft.rfft(samples))
+        return float(np.fft.rfftfreq(len(samples), 1 / rate)[np.argmax(spectrum)])
+
+    half = len(blip) // 2
+    assert peak_hz(blip[half:]) > 1.2 * peak_hz(blip[:half])

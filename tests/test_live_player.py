@@ -156,3 +156,31 @@ def test_the_bed_goes_on_softly_while_paused_and_comes_back(tmp_path: Path) -> N
     # Back at its level a second after resuming, the timeline where it was.
     assert abs(rms_db(after[-44100:]) - level_db) < 1.0
     assert player.played == at + len(after)
+
+
+def test_the_gate_knows_when_the_session_itself_was_sounding() -> None:
+    """`play --listen` takes a phrase only when none of the session's own sound
+    (speech, cues, the acknowledgement laid over it) was heard meanwhile."""
+    import time
+
+    prepared = pipeline.prepare(SCRIPT, OPTIONS)
+    player = Player(prepared.timeline, pipeline.mastered(prepared))
+    speech = next(e for e in prepared.timeline.sounds() if e.kind == "speech")
+    silence = next(
+        e for e in prepared.timeline.events if e.kind == "silence" and e.length_samples > 3 * PERIOD
+    )
+    player.latency_s = 0.0
+    before = time.monotonic()
+    pull_until(player, speech.start_sample + PERIOD)
+    assert not player.quiet_since(before)
+    pull_until(player, silence.start_sample + 2 * PERIOD)
+    # In a silence: the last sound sent is heard within one period of it
+    # (no device latency here); from then on the session is quiet.
+    since = time.monotonic() + PERIOD / 44100
+    player.pull(PERIOD)
+    assert player.quiet_since(since)
+    # The acknowledgement is the session's own sound too.
+    player.overlay("heard", pipeline.acknowledgement(), phrase="pause")
+    player.pull(PERIOD)
+    assert not player.quiet_since(since)
+    assert player.marks[-1].what == "heard"

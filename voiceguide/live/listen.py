@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -76,12 +77,12 @@ def unavailable() -> str | None:
     return None
 
 
-def _decoder(model: Path | None) -> object:
+def _decoder() -> Any:
     import pocketsphinx
 
     base = Path(pocketsphinx.get_model_path())
-    hmm = model if model is not None else base / "en-us" / "en-us"
-    dictionary = (model / "dict") if model is not None else base / "en-us" / "cmudict-en-us.dict"
+    hmm = base / "en-us" / "en-us"
+    dictionary = base / "en-us" / "cmudict-en-us.dict"
     lines = "".join(f"{phrase} /{threshold:g}/\n" for phrase, (_, threshold) in PHRASES.items())
     with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as keys:
         keys.write(lines)
@@ -105,8 +106,8 @@ class Listener:
     """Heard commands, taken only when ``quiet(since)`` says the session made no
     sound from ``since`` on."""
 
-    def __init__(self, quiet: Gate, mic: str | None = None, model: Path | None = None) -> None:
-        self.decoder = _decoder(model)
+    def __init__(self, quiet: Gate, mic: str | None = None) -> None:
+        self.decoder = _decoder()
         self.quiet = quiet
         self.heard: queue.SimpleQueue[Heard] = queue.SimpleQueue()
         self._chunks: queue.SimpleQueue[tuple[float, bytes] | None] = queue.SimpleQueue()
@@ -123,24 +124,24 @@ class Listener:
 
     def _decode(self) -> None:
         decoder = self.decoder
-        decoder.start_utt()  # type: ignore[attr-defined]
+        decoder.start_utt()
         noise = np.random.default_rng(0)
         while (item := self._chunks.get()) is not None:
             at_s, chunk = item
-            decoder.process_raw(_dithered(chunk, noise), False, False)  # type: ignore[attr-defined]
-            found = decoder.hyp()  # type: ignore[attr-defined]
+            decoder.process_raw(_dithered(chunk, noise), False, False)
+            found = decoder.hyp()
             if found is None:
                 continue
             # One detection per utterance: start afresh after each.
-            decoder.end_utt()  # type: ignore[attr-defined]
-            decoder.start_utt()  # type: ignore[attr-defined]
+            decoder.end_utt()
+            decoder.start_utt()
             phrase = found.hypstr.strip().split("  ")[-1].strip()
             if phrase not in PHRASES:
                 continue
             taken = self.quiet(at_s - PHRASE_S - ECHO_TAIL_S)
             self.heard.put(Heard(phrase, PHRASES[phrase][0], at_s, taken))
         with contextlib.suppress(Exception):
-            decoder.end_utt()  # type: ignore[attr-defined]
+            decoder.end_utt()
 
     def read(self) -> list[Heard]:
         found = []
