@@ -182,3 +182,27 @@ def test_no_such_microphone_is_one_line_and_play_goes_on(
         "voiceguide: not listening: no microphone named 'no such input' "
         "(inputs: 'Monitor of Null Output', 'Monitor of Null Output'); keys only"
     ]
+
+
+def test_no_recogniser_installed_is_one_line_and_play_goes_on(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    script = write(tmp_path, "title: Short\nsteps:\n  - say: Lie down.\n")
+    # As if voiceguide[listen] were not installed: the import fails.
+    run = (
+        "import sys; sys.modules['pocketsphinx'] = None; "
+        "from voiceguide.cli import main; main(sys.argv[1:])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", run, "play", str(script), "--listen"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "voiceguide: not listening: the recogniser is not installed "
+        "(pip install 'voiceguide[listen]'); keys only"
+    ]
