@@ -165,12 +165,12 @@ def test_its_own_voice_coming_back_is_never_a_command(env: dict[str, str], tmp_p
     assert [m for m in journal.marks if m["what"] == "heard"] == []
 
 
-def test_no_such_microphone_is_one_line_and_play_goes_on(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+def short_play_errors(env: dict[str, str], tmp_path: Path, how: list[str], *args: str) -> str:
+    """``play`` of a one-phrase session with ``args``, through the Python
+    command line ``how``: it must end well; what it said on stderr."""
     script = write(tmp_path, "title: Short\nsteps:\n  - say: Lie down.\n")
     done = subprocess.run(
-        [sys.executable, "-m", "voiceguide", "play", str(script), "--mic", "no such input"],
+        [sys.executable, *how, "play", str(script), *args],
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -178,7 +178,14 @@ def test_no_such_microphone_is_one_line_and_play_goes_on(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines() == [
+    return done.stderr
+
+
+def test_no_such_microphone_is_one_line_and_play_goes_on(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    said = short_play_errors(env, tmp_path, ["-m", "voiceguide"], "--mic", "no such input")
+    assert said.splitlines() == [
         "voiceguide: not listening: no microphone named 'no such input' "
         "(inputs: 'Monitor of Null Output', 'Monitor of Null Output'); keys only"
     ]
@@ -187,22 +194,13 @@ def test_no_such_microphone_is_one_line_and_play_goes_on(
 def test_no_recogniser_installed_is_one_line_and_play_goes_on(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    script = write(tmp_path, "title: Short\nsteps:\n  - say: Lie down.\n")
     # As if voiceguide[listen] were not installed: the import fails.
     run = (
         "import sys; sys.modules['pocketsphinx'] = None; "
         "from voiceguide.cli import main; main(sys.argv[1:])"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", run, "play", str(script), "--listen"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines() == [
+    said = short_play_errors(env, tmp_path, ["-c", run], "--listen")
+    assert said.splitlines() == [
         "voiceguide: not listening: the recogniser is not installed "
         "(pip install 'voiceguide[listen]'); keys only"
     ]
