@@ -21,7 +21,7 @@ OUTPUTS = "voiceguide.outputs"
 # or environment.
 CORE_MAY_IMPORT = {
     "__future__", "collections", "dataclasses", "enum", "functools", "itertools", "math",
-    "re", "typing", "concurrent", "threading", "numpy", "yaml", "unicodedata", "difflib",
+    "re", "typing", "datetime", "concurrent", "threading", "numpy", "yaml", "unicodedata", "difflib",
     "voiceguide.errors", "voiceguide.core",
 }  # fmt: skip
 

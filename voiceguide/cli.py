@@ -917,7 +917,11 @@ def error_boundary() -> Iterator[None]:
 
 # Choices that belong to one run, not to a standing preference in the environment;
 # and `voices --engine`, a filter: VOICEGUIDE_ENGINE=auto would hide every engine.
-_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"}
+# A schedule's own settings are never a standing preference (and --quiet there is
+# quiet hours, not VOICEGUIDE_QUIET).
+_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"} | {
+    f"add.{name}" for name in ("times", "days", "target", "until", "quiet", "busy_wait")
+}
 
 
 def environment_names(command: click.Command) -> None:
@@ -936,6 +940,15 @@ def environment_names(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             environment_names(sub)
+
+
+def _register_more() -> None:
+    from .schedule_cli import schedule
+
+    cli.add_command(schedule)
+
+
+_register_more()
 
 
 def main(argv: list[str] | None = None) -> None:
