@@ -758,6 +758,8 @@ def schema() -> None:
     metavar="N",
     help="Sessions rendered at once.  [default: 1]",
 )
+# Moves the schedules' clock: a test starts the real `serve` a minute before a due time.
+@click.option("--clock-offset", type=float, default=0.0, hidden=True)
 @voice_options
 def serve(
     sources: tuple[Path, ...],
@@ -766,6 +768,7 @@ def serve(
     cache_dir: Path | None,
     bitrate: int,
     jobs: int,
+    clock_offset: float,
     options: pipeline.VoiceOptions,
 ) -> None:
     """Serve the scripts in SOURCES (a folder or files) over HTTP.
@@ -803,6 +806,7 @@ def serve(
             cache_dir=cache_dir or default_cache_dir(),
             settings=settings,
             workers=jobs,
+            clock_offset_s=clock_offset,
             ready=lambda urls: click.echo(
                 announcement(host, urls, qr=sys.stderr.isatty()), err=True, nl=False
             ),

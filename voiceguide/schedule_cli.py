@@ -19,9 +19,8 @@ from . import examples, pipeline
 from .core.recurrence import days_text, next_due, parse_clock, parse_days, parse_quiet
 from .errors import UsageError
 from .history import connect
-from .history.schedules import Schedule, Schedules
+from .history.schedules import HERE, Schedule, Schedules, script_path
 
-HERE = "here"
 _HA_TARGET = re.compile(r"^ha:media_player\.[a-z0-9_]+$")
 MAX_BUSY_WAIT_MINUTES = 120
 
@@ -57,10 +56,6 @@ def _script(argument: str) -> str:
     path = bundled if bundled is not None else Path(argument).expanduser().absolute()
     pipeline.load_session(path)
     return argument if bundled is not None else str(path)
-
-
-def script_path(stored: str) -> Path:
-    return examples.expand(stored) or Path(stored)
 
 
 def _target(text: str) -> str:

@@ -53,9 +53,11 @@ def render(
     options: pipeline.VoiceOptions,
     stages: pipeline.Stages | None = None,
     bitrate_kbps: int = 128,
+    announce: bool = False,
 ) -> Media:
-    """The session as one MP3 in ``folder`` (written atomically) and what to show about it."""
-    prepared = pipeline.prepare(script, options, stages("speaking") if stages else None)
+    """The session as one MP3 in ``folder`` (written atomically) and what to show about
+    it; ``announce``: opened by a short announcement (a scheduled run)."""
+    prepared = pipeline.prepare(script, options, stages("speaking") if stages else None, announce)
     request = pipeline.ExportRequest(folder / f"{script.stem}.mp3", bitrate_kbps)
     result = pipeline.export_prepared(script, prepared, request, stages)
     path = result.outputs[0]
@@ -73,6 +75,7 @@ def render(
 class Outcome:
     interrupted: bool  # Ctrl-C: the speaker was told to stop
     message: str
+    finished: bool = False  # the speaker played it to the end
 
 
 def play(
@@ -92,6 +95,19 @@ def play(
         return asyncio.run(_play(media, found, bind, port, on_status, on_request, on_start))
     except KeyboardInterrupt:
         return Outcome(True, f"stopped {found.name}")
+
+
+async def play_async(
+    media: Media,
+    found: Found,
+    *,
+    on_status: Callable[[Status], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
+) -> Outcome:
+    """:func:`play` on a running event loop (``serve``'s schedules); cancelling it
+    stops the speaker."""
+    bind = address_facing(found.host) if found.host else lan_address()
+    return await _play(media, found, bind, 0, on_status, None, on_start)
 
 
 async def _play(
@@ -169,7 +185,7 @@ async def follow(
         elif status.state == State.STOPPED and playing_seen:
             # A speaker that never reported a position cannot tell; assume the end.
             if last_position_s == 0.0 or last_position_s >= duration_s - END_SLACK_S:
-                return Outcome(False, f"finished on {speaker.name}")
+                return Outcome(False, f"finished on {speaker.name}", finished=True)
             return Outcome(False, f"stopped on {speaker.name} at {last_position_s:.0f} s")
         if not playing_seen and now - started_at > START_TIMEOUT_S:
             raise CastError(f"{speaker.name} did not start playing within {START_TIMEOUT_S:.0f} s")

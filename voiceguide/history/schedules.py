@@ -13,12 +13,15 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from .. import examples
 from ..core.recurrence import Recurrence, parse_quiet
 from .log import from_utc_text, utc_text
 
+HERE = "here"  # the target that plays on the hub's own sound device
 RunOutcome = Literal["started", "missed", "skipped", "snoozed", "quiet"]
 
 
@@ -62,6 +65,11 @@ _COLUMNS = (
     "id, script, times, days, target, time_zone, until, quiet, busy_wait_minutes,"
     " paused, created_at, since"
 )
+
+
+def script_path(stored: str) -> Path:
+    """The script file a schedule names (example:NAME is a bundled one)."""
+    return examples.expand(stored) or Path(stored)
 
 
 def _schedule(row: tuple[Any, ...]) -> Schedule:

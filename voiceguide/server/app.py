@@ -49,8 +49,9 @@ from aiohttp.typedefs import Handler
 
 from ..pipeline import m3u
 from ..processes import WorkerPool, stop_executor
-from . import pages
+from . import pages, schedule_routes
 from .feed import FeedItem, artwork_png, estimated_mp3_bytes, json_chapters, podcast_feed
+from .hub import Hub
 from .jobs import RenderSettings, started, warm_worker
 from .library import Entry, Library
 from .published import Published
@@ -93,8 +94,10 @@ def make_app(
     *,
     executor: Executor | None = None,
     workers: int = 1,
+    hub: Hub | None = None,
 ) -> web.Application:
-    """The web application serving the scripts in ``sources`` (folders or files)."""
+    """The web application serving the scripts in ``sources`` (folders or files);
+    with a ``hub``, it also carries out the schedules."""
     library = Library(sources)
     cache_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(middlewares=[worker_lost_is_503])
@@ -155,6 +158,7 @@ def make_app(
             web.get("/sw.js", service_worker),
         ]
     )
+    schedule_routes.add_routes(app, library, hub)
     return app
 
 
@@ -439,7 +443,8 @@ async def playlist(request: web.Request) -> web.Response:
 
 async def library_page(request: web.Request) -> web.Response:
     sessions = _listing(request, "")
-    return web.Response(text=pages.library(sessions), content_type="text/html", charset="utf-8")
+    page = pages.library(sessions, schedule_routes.upcoming_html(request))
+    return web.Response(text=page, content_type="text/html", charset="utf-8")
 
 
 async def player_page(request: web.Request) -> web.Response:
