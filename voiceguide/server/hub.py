@@ -430,5 +430,5 @@ def _minutes(span: timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
     if minutes < 120:
         return f"{minutes} min"
-    hours = minutes // 60
-    return f"{hours} h" if hours < 48 else f"{hours // 24} days"
+    hours = round(minutes / 60)
+    return f"{hours} h" if hours < 48 else f"{round(hours / 24)} days"
