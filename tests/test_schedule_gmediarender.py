@@ -10,10 +10,12 @@ from the database file.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,19 +115,18 @@ def _rows(home: dict[str, str]) -> list[tuple[object, ...]]:
 
 
 @contextmanager
-def _serving(pair: netns.Pair, home: dict[str, str], offset_s: float) -> Iterator[None]:
+def _serving(pair: netns.Pair, home: dict[str, str], offset_s: float, *args: str) -> Iterator[None]:
     scripts = Path(home["XDG_DATA_HOME"]).parent / "scripts"
     process = subprocess.Popen(
         _voiceguide(
             pair,
             "serve",
             str(scripts),
-            "--port",
-            "0",
             "--engine",
             "test",
             "--clock-offset",
             f"{offset_s:.3f}",
+            *(args or ("--port", "0")),
         ),
         env=home,
         stdout=subprocess.DEVNULL,
@@ -250,3 +251,46 @@ def test_a_busy_renderer_is_waited_for_then_the_run_is_skipped(
     finally:
         casting.send_signal(signal.SIGINT)
         stop(casting, grace_s=10)
+
+
+POST = """\
+import json, sys, urllib.error, urllib.request
+request = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        print(json.dumps([answer.status, json.load(answer)]))
+except urllib.error.HTTPError as error:
+    print(json.dumps([error.code, json.load(error)]))
+"""
+
+
+def test_post_api_play_starts_a_session_on_the_renderer(
+    pair: netns.Pair, renderer: Path, home: dict[str, str]
+) -> None:
+    port = 8765
+    with _serving(pair, home, 0.0, "--port", str(port)):
+        url = f"http://127.0.0.1:{port}/api/play"
+        deadline = time.monotonic() + 60
+        while True:
+            done = subprocess.run(
+                pair.command(pair.client_ns, [sys.executable, "-c", POST, url,
+                             json.dumps({"session": "scheduled", "target": RENDERER_NAME})]),
+                capture_output=True, text=True, timeout=90,
+            )  # fmt: skip
+            if done.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)  # serve is still starting
+        assert done.returncode == 0, done.stderr
+        status, body = json.loads(done.stdout)
+        assert status == 202, body
+        _, answer = _first_playing(pair, timeout_s=10)
+        assert "<dc:title>Scheduled test</dc:title>" in str(answer["track_metadata"])
+        with Log.open(_database(home)) as log:
+            [run] = [r for r in log.runs() if r.id == body["run"]]
+        assert (run.via, run.target, run.session_id) == (
+            "cast",
+            f"{RENDERER_NAME} (api)",
+            "scheduled",
+        )
+        assert body == {"run": run.id, "session": "scheduled", "target": RENDERER_NAME}
