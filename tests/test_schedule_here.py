@@ -11,14 +11,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from processes import stop  # tests/processes.py
-from pulse_server import RATE_HZ, PulseServer, missing, pulse_server
+from pulse_server import RATE_HZ, PulseServer
+from test_play import pulse as pulse  # the private PulseAudio server, a fixture
 
 from voiceguide.history import Log, connect
 from voiceguide.history.schedules import Schedules
@@ -28,15 +28,6 @@ pytestmark = pytest.mark.pulseaudio
 
 SCRIPT = "title: Here test\nsteps:\n  - say: Lie down.\n  - pause: 2s\n  - say: Done.\n"
 LEAD_S = 8.0
-
-
-@pytest.fixture(scope="module")
-def pulse() -> Iterator[PulseServer]:
-    reason = missing()
-    if reason is not None:
-        pytest.skip(reason)
-    with pulse_server() as server:
-        yield server
 
 
 def test_a_schedule_here_plays_on_this_machine_and_is_logged(
