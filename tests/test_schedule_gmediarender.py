@@ -294,3 +294,47 @@ def test_post_api_play_starts_a_session_on_the_renderer(
             "scheduled",
         )
         assert body == {"run": run.id, "session": "scheduled", "target": RENDERER_NAME}
+
+
+DRIVER = Path(__file__).with_name("hub_driver.py")
+
+
+def test_a_busy_renderer_is_waited_for_and_the_run_starts_when_it_is_free(
+    pair: netns.Pair, renderer: Path, home: dict[str, str], tmp_path: Path
+) -> None:
+    short_other = tmp_path / "short-other.yaml"
+    short_other.write_text("title: Something short\nsteps:\n  - say: Another.\n  - pause: 6s\n")
+    driver: subprocess.Popen[str] | None = None
+    casting = subprocess.Popen(
+        _voiceguide(pair, "cast", str(short_other), "--to", LOCATION, "--engine", "test"),
+        env=home,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        other_started, _ = _first_playing(pair, timeout_s=60)
+        due = datetime.now(UTC).replace(second=0, microsecond=0)  # due now: within the grace
+        _add(home, due, since=due - timedelta(seconds=1), target=LOCATION, busy_wait=1)
+        driver = subprocess.Popen(
+            pair.command(pair.client_ns, [sys.executable, str(DRIVER),
+                         str(_database(home)), "1", "60"]),
+            env=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert casting.wait(timeout=30) == 0  # the other programme played to its end
+        other_ended = time.time()
+        out, err = driver.communicate(timeout=60)
+        assert driver.returncode == 0, err
+    finally:
+        for process in (casting, driver):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    [outcome] = [json.loads(line) for line in out.splitlines()]
+    assert outcome["outcome"] == "started", outcome
+    run = _only_run(home)
+    assert run.id == outcome["run"]
+    # It waited for the other programme: the renderer was busy for 6 s more, and
+    # `cast` saw it end within its own 1 s poll of the renderer.
+    started = run.started_at.timestamp()
+    assert started >= other_ended - 1.5, (started, other_ended)
+    assert started - other_started >= 4
