@@ -31,6 +31,7 @@ from test_cast_gmediarender import (
     _probe,
     _unavailable,
     _voiceguide,
+    _wait_playing,
 )
 from test_cast_gmediarender import renderer as renderer
 
@@ -118,6 +119,7 @@ def _rows(home: dict[str, str]) -> list[tuple[object, ...]]:
 @contextmanager
 def _serving(pair: netns.Pair, home: dict[str, str], offset_s: float, *args: str) -> Iterator[None]:
     scripts = Path(home["XDG_DATA_HOME"]).parent / "scripts"
+    log = Path(home["XDG_DATA_HOME"]).parent / "serve.log"
     process = subprocess.Popen(
         _voiceguide(
             pair,
@@ -131,7 +133,7 @@ def _serving(pair: netns.Pair, home: dict[str, str], offset_s: float, *args: str
         ),
         env=home,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     try:
         yield
@@ -295,6 +297,8 @@ def test_post_api_play_starts_a_session_on_the_renderer(
             "scheduled",
         )
         assert body == {"run": run.id, "session": "scheduled", "target": RENDERER_NAME}
+        # (A Stop while gstreamer still prerolls can be overtaken by its start.)
+        _wait_playing(pair, at_least_s=1, timeout_s=20)
     # Stopping serve stops what it started, and the run says so.
     assert _probe(pair)["state"] == "STOPPED"
     assert _only_cast_run(home).outcome == "stopped"

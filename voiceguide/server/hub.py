@@ -119,6 +119,10 @@ class Hub:
         tasks: list[asyncio.Future[Any]] = [*self.in_flight.values(), *self.ahead.values()]
         tasks += [*self.others, *self.found.values()]
         for task in tasks:
+            # Cancelled once already (asyncio.run cancels every task at exit): a
+            # second cancel would cut short the Stop sent to a speaker on the way out.
+            if isinstance(task, asyncio.Task) and task.cancelling():
+                continue
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.log.close()
@@ -280,6 +284,8 @@ class Hub:
         finally:
             shutil.rmtree(media.path.parent, ignore_errors=True)
             if run_id is not None:
+                said = outcome.message if outcome else f"stopped {found.name}: the hub stops"
+                log.info("%s (run %d)", said, run_id)
                 if outcome is None:
                     self.log.end_run(run_id, "stopped", reached_ms)
                 else:

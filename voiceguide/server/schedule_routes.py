@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from contextlib import closing
 from html import escape
 from pathlib import Path
@@ -30,6 +31,7 @@ from .calendar import Item, calendar
 from .hub import SNOOZE_MINUTES, Hub
 from .library import Library
 
+log = logging.getLogger("voiceguide.server.hub")
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 _LOOPBACK_HOSTS = ("127.", "localhost", "[::1]", "::1")
 
@@ -42,8 +44,9 @@ def add_routes(app: web.Application, library: Library, hub: Hub | None) -> None:
             app[_TASK] = asyncio.create_task(hub.run())
 
         async def stop_hub(_: web.Application) -> None:
+            log.info("hub: stopping")
             task = app.get(_TASK)
-            if task is not None:
+            if task is not None and not task.cancelling():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
 
