@@ -17,7 +17,7 @@ import click
 
 from . import examples, pipeline
 from .core.recurrence import days_text, next_due, parse_clock, parse_days, parse_quiet
-from .errors import UsageError
+from .errors import UsageError, UserError
 from .history import connect
 from .history.schedules import HERE, Schedule, Schedules, script_path
 
@@ -183,9 +183,7 @@ def _in_quiet(schedule: Schedule, clock: str) -> bool:
 
 def _describe(schedule: Schedule) -> str:
     parts = [
-        f"{pipeline.load_session(script_path(schedule.script)).title}"
-        if _readable(schedule)
-        else schedule.script,
+        _title(schedule),
         f"at {', '.join(schedule.times)}",
         days_text(schedule.days),
         f"on {schedule.target}",
@@ -199,14 +197,12 @@ def _describe(schedule: Schedule) -> str:
     return ", ".join(parts)
 
 
-def _readable(schedule: Schedule) -> bool:
+def _title(schedule: Schedule) -> str:
+    """The session's title; its path where the script is gone or broken since."""
     try:
-        pipeline.load_session(script_path(schedule.script))
-    except UsageError:
-        return False
-    except Exception:  # a script edited into an error since: listed by its path
-        return False
-    return True
+        return pipeline.load_session(script_path(schedule.script)).title
+    except UserError:
+        return schedule.script
 
 
 @schedule.command("list")

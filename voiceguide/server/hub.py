@@ -97,7 +97,7 @@ class Hub:
         self.others: set[asyncio.Task[None]] = set()
         # Speakers found while rendering ahead: a search at the due time would
         # start the session seconds late.
-        self.found: dict[str, asyncio.Task[Found]] = {}
+        self.found: dict[str, tuple[datetime, asyncio.Task[Found]]] = {}
         self.folder = Path(tempfile.mkdtemp(prefix="voiceguide-hub-"))
         self.log = Log(connect(db_path), clock)
         self.schedules = Schedules(self.log.connection)
@@ -117,7 +117,7 @@ class Hub:
 
     async def close(self) -> None:
         tasks: list[asyncio.Future[Any]] = [*self.in_flight.values(), *self.ahead.values()]
-        tasks += [*self.others, *self.found.values()]
+        tasks += [*self.others, *(task for _, task in self.found.values())]
         for task in tasks:
             # Cancelled once already (asyncio.run cancels every task at exit): a
             # second cancel would cut short the Stop sent to a speaker on the way out.
@@ -221,14 +221,19 @@ class Hub:
         if schedule.target == HERE or key in self.ahead or key in self.in_flight:
             return
         self.ahead[key] = self._render(schedule.script, key)
-        self.found[schedule.target] = asyncio.create_task(_resolve(schedule.target))
+        search = asyncio.create_task(_resolve(schedule.target))
+        self.found[schedule.target] = (self.clock(), search)
 
     async def _speaker(self, target: str) -> Found:
         """The speaker found ahead, or found now if that search failed or was not made."""
-        task = self.found.pop(target, None)
-        if task is not None:
-            with contextlib.suppress(UserError):
-                return await task
+        found = self.found.pop(target, None)
+        if found is not None:
+            when, task = found
+            # One found for a run that was snoozed since may have moved away.
+            if self.clock() - when <= 2 * RENDER_LEAD:
+                with contextlib.suppress(UserError):
+                    return await task
+            task.cancel()
         return await _resolve(target)
 
     def _render(self, script: str, key: tuple[int, datetime]) -> asyncio.Task[Any]:
