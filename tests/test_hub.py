@@ -278,10 +278,27 @@ def test_post_api_play_answers(folder: Path) -> None:
                     "/api/play", data=body, headers={"Content-Type": "application/json"}
                 )
                 answers.append((answer.status, await answer.json()))
+
+            # What a page on another site can make a browser send: a form whose
+            # text/plain body parses as JSON, or anything with its own Origin.
+            forged = b'{"session":"a=","session":"back-routine","target":"here"}'
+            for headers in (
+                {"Content-Type": "text/plain"},
+                {"Content-Type": "application/json", "Origin": "http://evil.example"},
+            ):
+                answer = await http.post("/api/play", data=forged, headers=headers)
+                answers.append(
+                    (
+                        answer.status,
+                        await answer.json(content_type=None)
+                        if answer.content_type == "application/json"
+                        else {"error": ""},
+                    )
+                )
         return answers
 
     answers = asyncio.run(scenario())
-    assert [status for status, _ in answers] == [400, 400, 400, 400, 400, 404, 502]
+    assert [status for status, _ in answers] == [400, 400, 400, 400, 400, 404, 502, 415, 403]
     assert all(set(body) == {"error"} for _, body in answers)
     assert "nope" in answers[5][1]["error"]
     assert "no UPnP renderer answers" in answers[6][1]["error"]
@@ -300,6 +317,10 @@ def test_snooze_route_and_the_library_page(folder: Path, schedules: Schedules) -
             listed = await (await http.get("/api/schedules")).json()
             missing = (await http.post("/api/schedules/99/snooze")).status
             again = (await http.post(f"/api/schedules/{ident}/snooze")).status
+            elsewhere = await http.post(
+                f"/api/schedules/{ident}/snooze", headers={"Origin": "http://evil.example"}
+            )
+            assert elsewhere.status == 403
         return page, moved.status, moved_body, listed, missing, again
 
     page, status, body, listed, missing, again = asyncio.run(scenario())

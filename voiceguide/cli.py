@@ -783,6 +783,8 @@ def serve(
     --host 0.0.0.0 it prints this machine's network addresses and, on a
     terminal, a QR code of the first for a phone to scan. Ctrl-C or SIGTERM
     stops it within seconds, renders in progress included (exit status 0).
+    It also carries out the schedules (`voiceguide schedule`), serves them as
+    /calendar.ics, and starts sessions for POST /api/play (docs/schedules.md).
 
     \b
     Examples:

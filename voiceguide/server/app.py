@@ -17,6 +17,9 @@ Routes (all GET, HEAD too):
     /manifest.webmanifest   the web app manifest (installing the player on a phone)
     /icons/icon-{192,512}.png  its icons
     /sw.js                  the service worker that keeps played sessions for offline use
+    /calendar.ics           the schedules as an iCalendar feed (schedule_routes.py)
+    /api/schedules          the next scheduled runs; POST .../{id}/snooze moves one
+    /api/play               POST {"session": ID, "target": SPEAKER|"here"}: start one now
 
 A script with an error is listed with it, and its files answer 422.
 

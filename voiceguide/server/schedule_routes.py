@@ -18,6 +18,7 @@ from contextlib import closing
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -151,7 +152,16 @@ async def next_runs(request: web.Request) -> web.Response:
     )
 
 
+def _same_origin(request: web.Request) -> None:
+    """A form on another site cannot post here through the person's browser: browsers
+    send Origin with every POST, and it must name this server."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != "null" and urlsplit(origin).netloc != request.host:
+        raise web.HTTPForbidden(text="a request from another site\n")
+
+
 async def snooze(request: web.Request) -> web.Response:
+    _same_origin(request)
     hub = _hub(request)
     text = request.match_info["id"]
     if not text.isdigit():
@@ -169,7 +179,12 @@ async def snooze(request: web.Request) -> web.Response:
 
 
 async def play(request: web.Request) -> web.Response:
+    _same_origin(request)
     hub = _hub(request)
+    # Only JSON: a web page elsewhere can make a browser post a form (even one
+    # whose body parses as JSON) to this address, but not with this type.
+    if request.content_type != "application/json":
+        return _problem(415, "send the body as application/json")
     try:
         body: Any = await request.json(loads=json.loads)
     except (ValueError, UnicodeDecodeError):
