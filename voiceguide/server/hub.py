@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable
@@ -109,7 +110,7 @@ class Hub:
             while True:
                 try:
                     self.tick()
-                except UserError as exc:  # the database is locked or unreadable for now
+                except (UserError, sqlite3.Error) as exc:  # locked or unreadable for now
                     log.warning("schedules: %s", exc)
                 await asyncio.sleep(self.poll_s)
         finally:
@@ -134,16 +135,22 @@ class Hub:
         for schedule in self.schedules.all():
             if schedule.paused:
                 continue
-            handled, snoozed_to = self._handled(schedule, now)
-            start = max(schedule.since, now - LOOKBACK)
-            due = pending(
-                schedule.recurrence, schedule.zone, start, now, self.grace, handled, snoozed_to
-            )
-            for item in due:
-                self._deal(schedule, item, now)
-            following = upcoming(schedule.recurrence, schedule.zone, now, handled, snoozed_to)
-            if following is not None and following.at - now <= RENDER_LEAD:
-                self._render_ahead(schedule, following.at)
+            try:
+                self._tick_one(schedule, now)
+            except (ValueError, KeyError) as exc:  # a zone this machine no longer knows
+                log.warning("schedule %d: %s", schedule.id, exc)
+
+    def _tick_one(self, schedule: Schedule, now: datetime) -> None:
+        handled, snoozed_to = self._handled(schedule, now)
+        start = max(schedule.since, now - LOOKBACK)
+        due = pending(
+            schedule.recurrence, schedule.zone, start, now, self.grace, handled, snoozed_to
+        )
+        for item in due:
+            self._deal(schedule, item, now)
+        following = upcoming(schedule.recurrence, schedule.zone, now, handled, snoozed_to)
+        if following is not None and following.at - now <= RENDER_LEAD:
+            self._render_ahead(schedule, following.at)
 
     def _handled(
         self, schedule: Schedule, now: datetime
@@ -354,7 +361,10 @@ class Hub:
             if schedule.paused:
                 continue
             handled, snoozed_to = self._handled(schedule, now)
-            following = upcoming(schedule.recurrence, schedule.zone, now, handled, snoozed_to)
+            try:
+                following = upcoming(schedule.recurrence, schedule.zone, now, handled, snoozed_to)
+            except (ValueError, KeyError):  # a zone this machine no longer knows
+                continue
             if following is None:
                 continue
             local = following.at.astimezone(schedule.zone)
