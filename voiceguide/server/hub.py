@@ -100,6 +100,9 @@ class Hub:
         # start the session seconds late.
         self.found: dict[str, tuple[datetime, asyncio.Task[Found]]] = {}
         self.folder = Path(tempfile.mkdtemp(prefix="voiceguide-hub-"))
+        # One render at a time: espeak-ng keeps global state, and two runs due
+        # at once (or one and /api/play) would otherwise speak on two threads.
+        self.speaking = threading.Lock()
         self.log = Log(connect(db_path), clock)
         self.schedules = Schedules(self.log.connection)
 
@@ -132,6 +135,7 @@ class Hub:
     def tick(self) -> None:
         """Deal with every due time up to now, and render the next runs ahead."""
         now = self.clock()
+        self._forget_stale(now)
         for schedule in self.schedules.all():
             if schedule.paused:
                 continue
@@ -139,6 +143,13 @@ class Hub:
                 self._tick_one(schedule, now)
             except (ValueError, KeyError) as exc:  # a zone this machine no longer knows
                 log.warning("schedule %d: %s", schedule.id, exc)
+
+    def _forget_stale(self, now: datetime) -> None:
+        """Renders made ahead for runs that never came (removed, paused, snoozed)."""
+        for key in [k for k in self.ahead if k[1] < now - 2 * self.grace]:
+            if key not in self.in_flight:
+                self.ahead.pop(key).cancel()
+                shutil.rmtree(self._folder_for(key), ignore_errors=True)
 
     def _tick_one(self, schedule: Schedule, now: datetime) -> None:
         handled, snoozed_to = self._handled(schedule, now)
@@ -244,19 +255,34 @@ class Hub:
         return await _resolve(target)
 
     def _render(self, script: str, key: tuple[int, datetime]) -> asyncio.Task[Any]:
-        folder = self.folder / f"{key[0]}-{key[1]:%Y%m%dT%H%M%S}"
+        folder = self._folder_for(key)
         folder.mkdir(exist_ok=True)
         return asyncio.create_task(
-            asyncio.to_thread(
-                cast_session.render,
-                script_path(script),
-                folder,
-                self.options,
-                None,
-                self.bitrate_kbps,
-                True,
-            )
-        )
+            self._in_thread(cast_session.render, script_path(script), folder, self.options,
+                            None, self.bitrate_kbps, True)
+        )  # fmt: skip
+
+    def _folder_for(self, key: tuple[int, datetime]) -> Path:
+        return self.folder / f"{key[0]}-{key[1]:%Y%m%dT%H%M%S}"
+
+    async def _in_thread(self, work: Callable[..., Any], *args: Any, exclusive: bool = True) -> Any:
+        """``work(*args)`` on a daemon thread; ``exclusive``: one at a time (see
+        ``speaking``). A render or a session still going when `serve` stops must
+        not hold its exit, as the event loop's own threads would."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+
+        def run() -> None:
+            try:
+                with self.speaking if exclusive else contextlib.nullcontext():
+                    result: Any = work(*args)
+            except BaseException as exc:
+                result = exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone: serve stopped
+                loop.call_soon_threadsafe(_settle, done, result)
+
+        threading.Thread(target=run, name="voiceguide-hub-render", daemon=True).start()
+        return await done
 
     async def _play_on(
         self,
@@ -317,7 +343,7 @@ class Hub:
     ) -> None:
         from ..live.unattended import Unattended
 
-        player = await asyncio.to_thread(Unattended, script, self.options, schedule is not None)
+        player = await self._in_thread(Unattended, script, self.options, schedule is not None)
         via: Via = "schedule" if schedule is not None else "play"
         ident = session_id(script.stem)
         run_id = self.log.start_run(
@@ -327,20 +353,8 @@ class Hub:
             self.schedules.record(schedule.id, due_at, "started", run_id=run_id)
         if started is not None and not started.done():
             started.set_result(run_id)
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        loop = asyncio.get_running_loop()
-
-        def work() -> None:
-            try:
-                result: Any = player.play()
-            except BaseException as exc:
-                result = exc
-            loop.call_soon_threadsafe(_settle, done, result)
-
-        # A daemon thread: a session still playing must not hold `serve`'s exit.
-        threading.Thread(target=work, name="voiceguide-here", daemon=True).start()
         try:
-            played = await done
+            played = await self._in_thread(player.play, exclusive=False)
         except asyncio.CancelledError:
             player.stop()
             self.log.end_run(run_id, "stopped")
@@ -406,7 +420,7 @@ class Hub:
             work = self._play_here(script, f"{HERE} (api)", None, None, started)
         else:
             found = await _resolve(target)
-            media = await asyncio.to_thread(
+            media = await self._in_thread(
                 cast_session.render,
                 script,
                 Path(tempfile.mkdtemp(prefix="api-", dir=self.folder)),
