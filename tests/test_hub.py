@@ -21,7 +21,7 @@ from dateutil.rrule import rrulestr
 from voiceguide.core.recurrence import due_between
 from voiceguide.history import connect
 from voiceguide.history.schedules import Schedules
-from voiceguide.pipeline import VoiceOptions
+from voiceguide.pipeline import VoiceOptions, prepare
 from voiceguide.server import RenderSettings, make_app
 from voiceguide.server.hub import Hub
 
@@ -333,3 +333,30 @@ def test_snooze_route_and_the_library_page(folder: Path, schedules: Schedules) -
     assert missing == 404
     # A second press moves the moved run again, 20 minutes later still.
     assert again == 200
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "Time for your session: {title}."),
+        ("de", "Zeit für deine Übungen: {title}."),
+        ("es", "Es la hora de tu sesión: {title}."),
+        ("fr", "C'est l'heure de ta séance : {title}."),
+    ],
+)
+def test_the_announcement_opens_the_session_in_its_language(
+    tmp_path: Path, language: str, said: str
+) -> None:
+    script = tmp_path / "s.yaml"
+    script.write_text(f"title: Rücken\nlanguage: {language}\nsteps:\n  - say: Eins.\n")
+    options = VoiceOptions(engine="test", use_cache=False)
+    plain = prepare(script, options).timeline
+    announced = prepare(script, options, announce=True).timeline
+    speech = [e for e in announced.events if e.kind == "speech"]
+    assert speech[0].text == said.format(title="Rücken")
+    assert speech[1].text == "Eins."
+    # Then a pause, then the session exactly as it was, later by the opening.
+    pause = announced.events[1]
+    assert pause.kind == "silence"
+    assert (pause.end_sample - pause.start_sample) / announced.sample_rate_hz == 1.5
+    assert announced.duration_s > plain.duration_s + 1.5
