@@ -37,7 +37,7 @@ serve        ``voiceguide serve``: the first GET of ``/`` and of
 baseline     a cold 30-minute export at least 10x faster than the
              straightforward pyttsx3 + pydub pipeline (espeak only).
 intelligibility  every phrase of the bundled English scripts, exported and
-             recognised by pocketsphinx (bench/intelligibility.py): word
+             recognised by Whisper base (bench/intelligibility.py): word
              error rate at most 5 % (piper), 9 % (espeak); countdown
              numbers, side names and breathing cues all heard exactly.
 
@@ -737,12 +737,12 @@ def figure_baseline(bench: Bench, engine: str) -> list[Result]:
 
 
 def figure_intelligibility(bench: Bench, engine: str) -> list[Result]:
-    figure = "words recognised by pocketsphinx (`bench/intelligibility.py`)"
+    figure = "words recognised by Whisper base (`bench/intelligibility.py`)"
     goal = f"WER ≤ {100 * GOAL_WER[engine]:g} %; cues, sides, countdown 100 %"
     try:
-        import pocketsphinx  # noqa: F401
+        import faster_whisper  # noqa: F401
     except ImportError:
-        return [not_measured("intelligibility", engine, figure, goal, "pocketsphinx missing")]
+        return [not_measured("intelligibility", engine, figure, goal, "faster-whisper missing")]
     command = [sys.executable, str(BENCH / "intelligibility.py"), "--engine", engine, "--json"]
     out = run_script(command, bench.log(f"intelligibility-{engine}"), INTELLIGIBILITY_TIMEOUT_S)
     score: dict[str, Any] = last_json(out)["engines"][0]  # type: ignore[index]
@@ -750,7 +750,8 @@ def figure_intelligibility(bench: Bench, engine: str) -> list[Result]:
     all_heard = all(c["heard"] == c["of"] for c in categories.values())
     details = [
         f"`{shown(command)}`: {score['words']} words in {score['phrases']} distinct phrases "
-        "of the bundled English scripts, each cut from the exported MP3.",
+        "of the bundled English scripts, each cut from the exported MP3 with up to "
+        "0.25 s of the session around it.",
         "",
         *(f"- {name}: {c['heard']} of {c['of']} heard exactly" for name, c in categories.items()),
         *(f"- misheard: “{m['said']}” → “{m['heard']}”" for m in score["misheard"]),

@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from voiceguide.pipeline import VoiceOptions
-from voiceguide.server import IDLE_TIMEOUT_S, RenderSettings, make_app, make_runner
+from voiceguide.server import IDLE_TIMEOUT_S, Access, RenderSettings, make_app, make_runner
 from voiceguide.server.app import RENDERS
 from voiceguide.server.renders import RenderCache
 
@@ -65,9 +65,11 @@ def running_server(
     settings: RenderSettings = TEST_SETTINGS,
     executor: Executor | None = None,
     idle_timeout_s: float = IDLE_TIMEOUT_S,
+    host: str = "127.0.0.1",
+    access: Access | None = None,
 ) -> Iterator[Running]:
-    """Serves on 127.0.0.1 (a free port), set up as `serve` does, until the block ends."""
-    app = make_app(sources, cache_dir, settings, executor=executor)
+    """Serves on ``host`` (a free port), set up as `serve` does, until the block ends."""
+    app = make_app(sources, cache_dir, settings, executor=executor, access=access)
     loop = asyncio.new_event_loop()
     runner = make_runner(app, idle_timeout_s=idle_timeout_s)
     started = threading.Event()
@@ -77,7 +79,7 @@ def running_server(
         nonlocal stop
         stop = asyncio.Event()
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        await web.TCPSite(runner, host, 0).start()
         started.set()
         await stop.wait()
         await runner.cleanup()
@@ -88,7 +90,7 @@ def running_server(
         raise RuntimeError("the test server did not start within 30 s")
     port = runner.addresses[0][1]
     try:
-        yield Running(f"http://127.0.0.1:{port}", port, app)
+        yield Running(f"http://{host}:{port}", port, app)
     finally:
         assert stop is not None
         loop.call_soon_threadsafe(stop.set)

@@ -28,6 +28,8 @@ import netns  # tests/netns.py
 import pytest
 from processes import stop  # tests/processes.py
 
+from voiceguide.history import Log, Run, default_path
+
 pytestmark = pytest.mark.network
 
 RENDERER_NAME = "voiceguide test renderer"
@@ -254,6 +256,10 @@ def test_cast_plays_seeks_and_stops_on_ctrl_c(
         assert process.wait(timeout=20) == 130
         lines.wait_for(rf"stopped {RENDERER_NAME}", 5)
         assert _probe(pair)["state"] == "STOPPED"
+    # The session log has the run: on the speaker by name, stopped past the seek.
+    run = _last_cast()
+    assert (run.session_id, run.title, run.target) == ("cast-test", "Cast test", RENDERER_NAME)
+    assert run.outcome == "stopped" and 20_000 <= run.reached_ms < run.planned_ms
 
 
 def test_cast_ends_when_the_renderer_reaches_the_end(
@@ -266,3 +272,11 @@ def test_cast_ends_when_the_renderer_reaches_the_end(
         assert process.wait(timeout=30) == 0
         lines.wait_for(rf"^finished on {RENDERER_NAME}$", 5)
         assert _probe(pair)["state"] == "STOPPED"
+    run = _last_cast()
+    assert run.outcome == "finished" and run.reached_ms == run.planned_ms
+
+
+def _last_cast() -> Run:
+    # The commands ran with this test session's XDG_DATA_HOME (tests/conftest.py).
+    with Log.open(default_path()) as log:
+        return [run for run in log.runs() if run.via == "cast"][-1]

@@ -287,6 +287,10 @@ def test_a_built_wheel_carries_every_bundled_script(tmp_path: Path) -> None:
             for name in archive.namelist()
             if name.startswith("voiceguide/data/examples/")
         }
+        names = set(archive.namelist())
+    # The exercise library, its schema and the programmes, for `voiceguide new`.
+    for packaged in ("exercises.yaml", "exercises.schema.json", "programmes/back-care.yaml"):
+        assert f"voiceguide/data/{packaged}" in names, packaged
     assert sorted(carried) == BUNDLED
     for name, data in carried.items():
         assert data == (SCRIPTS / f"{name}.yaml").read_bytes()

@@ -254,16 +254,16 @@ def test_chapter_frames_are_stored_in_time_order(exported: Exported) -> None:
 def test_the_seed_lead_in_opens_the_chapter_it_leads_into(exported: Exported) -> None:
     if exported.mp3.stem != "back-spasm-relief":
         pytest.skip("the seed's lead-in")
-    lead_in = "Bring up one knee, then the other, and hold them both."
+    lead_in = "Bring up one knee, and then the other, and hold them both."
     [said] = [e for e in exported.timeline.events if e.text == lead_in]
     # The chapter as the MP3's frames, the split track and the transcript have it.
     [both] = [
         c for c in ID3(str(exported.mp3)).getall("CHAP") if "Both" in str(c.sub_frames["TIT2"])
     ]
-    assert str(both.sub_frames["TIT2"]) == "Both knees to chest"
+    assert str(both.sub_frames["TIT2"]) == "Both knees to your chest"
     assert both.start_time <= said.start_sample * 1000 / RATE < both.end_time
-    chapter = next(c for c in exported.timeline.chapters if c.title == "Both knees to chest")
-    track = exported.mp3.with_suffix("") / "05-both-knees-to-chest.mp3"
+    chapter = next(c for c in exported.timeline.chapters if c.title == "Both knees to your chest")
+    track = exported.mp3.with_suffix("") / "05-both-knees-to-your-chest.mp3"
     assert soundfile.info(str(track)).frames == chapter.end_sample - chapter.start_sample
     vtt = exported.mp3.with_suffix(".vtt").read_text()
     cue = re.search(r"(\d\d):(\d\d):(\d\d)\.(\d{3}) --> .*\n" + re.escape(lead_in), vtt)

@@ -66,20 +66,24 @@ def test_a_pattern_is_announced_with_whole_instructions() -> None:
     words = Phrases("en")
     assert (
         words.pattern_description(NAMED_PATTERNS["relax"])
-        == "Relaxing breath: breathe in for 4, breathe out for 6."
+        == "Relaxing breath: breathe in for 4 counts, breathe out for 6 counts."
     )
-    assert (
-        words.pattern_description(NAMED_PATTERNS["4-7-8"])
-        == "Four, seven, eight breathing: breathe in for 4, hold for 7, breathe out for 8."
+    assert words.pattern_description(NAMED_PATTERNS["4-7-8"]) == (
+        "Four, seven, eight breathing:"
+        " breathe in for 4 counts, hold for 7 counts, breathe out for 8 counts."
+    )
+    # "for 1 counts" would be wrong, and "for 4" alone is heard as "for far".
+    assert words.pattern_description(BreathPattern("custom", 4, 1, 6, 0)) == (
+        "Paced breathing: breathe in for 4 counts, hold for 1 count, breathe out for 6 counts."
     )
 
 
 @pytest.mark.parametrize(
     ("language", "inhale", "exhale"),
     [
-        ("de", "einatmen für 4", "ausatmen für 6"),
-        ("es", "inhala durante 4", "exhala durante 6"),
-        ("fr", "inspirez sur 4", "expirez sur 6"),
+        ("de", "einatmen für 4 Zählzeiten", "ausatmen für 6 Zählzeiten"),
+        ("es", "inhala durante 4 tiempos", "exhala durante 6 tiempos"),
+        ("fr", "inspirez sur 4 temps", "expirez sur 6 temps"),
     ],
 )
 def test_every_language_announces_a_pattern_with_its_breathing_verbs(

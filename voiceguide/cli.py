@@ -22,6 +22,7 @@ from . import __version__, examples, pipeline
 from .allocator import one_heap
 from .core.plural import counted
 from .errors import UsageError, UserError
+from .log_command import log_command
 
 ENGINE_HELP = "Speech engine: auto, espeak, piper, pyttsx3 or test (overrides the script)."
 ENV_PREFIX = "VOICEGUIDE_"
@@ -168,7 +169,9 @@ def cli(verbose: bool, quiet: bool) -> None:
       voiceguide serve scripts/ --host 0.0.0.0            web player, podcast feed, playlist
       voiceguide cast scripts/gentle-yoga.yaml --to Kitchen   play on a smart speaker
       voiceguide voices                                   engines and their voices
+      voiceguide log                                      the sessions played, and check-ins
       voiceguide examples                                 the bundled scripts
+      voiceguide new --goal relief --minutes 8            a new session from the exercise library
 
     The script format is described in docs/script-format.md; `voiceguide schema`
     prints a JSON Schema that editors use to complete and check scripts.
@@ -577,6 +580,11 @@ def _search_timeout(help_text: str) -> Callable[..., Any]:
     )
 
 
+_no_log_option = click.option(
+    "--no-log", is_flag=True, help="Do not record this session in the session log."
+)
+
+
 @cli.command()
 @_search_timeout("Seconds to listen for answers.")
 def speakers(timeout: float) -> None:
@@ -618,6 +626,7 @@ def speakers(timeout: float) -> None:
 @click.option(
     "--verbose", "-v", is_flag=True, help="Print every request the speaker makes for the audio."
 )
+@_no_log_option
 @voice_options
 def cast(
     script: Path,
@@ -626,6 +635,7 @@ def cast(
     port: int,
     timeout: float,
     verbose: bool,
+    no_log: bool,
     options: pipeline.VoiceOptions,
 ) -> None:
     """Play SCRIPT's session on a speaker on the home network.
@@ -645,7 +655,9 @@ def cast(
 
     verbose = verbose or _global_flag("verbose")
     with _progress_bar(script.name, False) as stages:
-        code = cast_script(script, target, host, port, timeout, verbose, options, stages)
+        code = cast_script(
+            script, target, host, port, timeout, verbose, options, stages, log=not no_log
+        )
     if code:
         sys.exit(_interrupted_status() if code == INTERRUPTED else code)
 
@@ -670,6 +682,12 @@ def cast(
     help="How much longer + makes the current hold or rest.",
 )
 @click.option("--journal", type=click.Path(path_type=Path), hidden=True)
+@click.option(
+    "--check-in",
+    is_flag=True,
+    help="Ask how your back is (0-9, t for 10) before and after; only on a terminal.",
+)
+@_no_log_option
 @voice_options
 def play(
     script: Path,
@@ -678,6 +696,8 @@ def play(
     wait: bool,
     extend_s: float,
     journal: Path | None,
+    check_in: bool,
+    no_log: bool,
     options: pipeline.VoiceOptions,
 ) -> None:
     """Play SCRIPT through the speakers, to follow with your eyes closed.
@@ -692,6 +712,10 @@ def play(
       b       back to the start of this exercise (left arrow, Page Up)
       q       end with a short closing cue; q again stops at once
 
+    Every session is recorded in the session log (see `voiceguide log`;
+    --no-log: not this one). With --check-in it asks, spoken and on screen,
+    how your back is before and after: a key 0-9, t for 10, Enter skips.
+
     \b
     Examples:
       voiceguide play scripts/back-spasm-relief.yaml
@@ -704,7 +728,16 @@ def play(
     from .live.session import PlayOptions
     from .live.session import play as play_session
 
-    how = PlayOptions(device, start_from, wait, extend_s, journal, quiet=_global_flag("quiet"))
+    how = PlayOptions(
+        device,
+        start_from,
+        wait,
+        extend_s,
+        journal,
+        quiet=_global_flag("quiet"),
+        log=not no_log,
+        check_in=check_in,
+    )
     try:
         result = play_session(script, options, how)
     except KeyboardInterrupt:
@@ -758,6 +791,12 @@ def schema() -> None:
     metavar="N",
     help="Sessions rendered at once.  [default: 1]",
 )
+@click.option(
+    "--passphrase",
+    metavar="TEXT",
+    help="Let other devices sign in with this to see the History page and check in.",
+)
+@click.option("--token", metavar="TEXT", help="Let API clients send Authorization: Bearer TEXT.")
 # Moves the schedules' clock: a test starts the real `serve` a minute before a due time.
 @click.option("--clock-offset", type=float, default=0.0, hidden=True)
 @voice_options
@@ -768,6 +807,8 @@ def serve(
     cache_dir: Path | None,
     bitrate: int,
     jobs: int,
+    passphrase: str | None,
+    token: str | None,
     clock_offset: float,
     options: pipeline.VoiceOptions,
 ) -> None:
@@ -786,13 +827,17 @@ def serve(
     It also carries out the schedules (`voiceguide schedule`), serves them as
     /calendar.ics, and starts sessions for POST /api/play (docs/schedules.md).
 
+    The History page (/history) and the session log's API (/api/) hold health
+    data: they are served to this computer only, unless --passphrase (other
+    devices sign in at /signin) or --token (Authorization: Bearer) is given.
+
     \b
     Examples:
       voiceguide serve                               scripts/ on http://127.0.0.1:8765/
       voiceguide serve scripts/ --host 0.0.0.0       the whole home network
       voiceguide serve mine.yaml --port 9000
     """
-    from .server import RenderSettings, default_cache_dir
+    from .server import Access, RenderSettings, default_cache_dir
     from .server import serve as run_server
     from .server.announce import announcement
 
@@ -808,6 +853,7 @@ def serve(
             cache_dir=cache_dir or default_cache_dir(),
             settings=settings,
             workers=jobs,
+            access=Access(passphrase or None, token or None),
             clock_offset_s=clock_offset,
             ready=lambda urls: click.echo(
                 announcement(host, urls, qr=sys.stderr.isatty()), err=True, nl=False
@@ -872,6 +918,9 @@ def _list_examples() -> None:
         click.echo(f"{name:<22} {session.title} (about {minutes} min, {session.language})")
 
 
+cli.add_command(log_command)
+
+
 # SIGTERM (a service manager, `kill`) stops a command the way Ctrl-C does,
 # through the same handlers and clean-up; only the exit status tells them apart.
 _terminated = False
@@ -924,10 +973,13 @@ def error_boundary() -> Iterator[None]:
 # Choices that belong to one run, not to a standing preference in the environment;
 # and `voices --engine`, a filter: VOICEGUIDE_ENGINE=auto would hide every engine.
 # A schedule's own settings are never a standing preference (and --quiet there is
-# quiet hours, not VOICEGUIDE_QUIET).
-_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"} | {
-    f"add.{name}" for name in ("times", "days", "target", "until", "quiet", "busy_wait")
-}
+# quiet hours, not VOICEGUIDE_QUIET); `log`'s --yes and --forget least of all: a
+# standing VOICEGUIDE_YES would delete unasked.
+_NOT_FROM_ENVIRONMENT = (
+    {"version", "start_from", "force", "voices.engine"}
+    | {f"log.{name}" for name in ("yes", "forget", "export_to", "before", "as_json", "as_csv")}
+    | {f"add.{name}" for name in ("times", "days", "target", "until", "quiet", "busy_wait")}
+)
 
 
 def environment_names(command: click.Command) -> None:
@@ -979,3 +1031,9 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+# Sessions made from the exercise library, and programmes: their own module.
+from . import generate_cli  # noqa: E402
+
+generate_cli.register(cli)

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import numpy as np
@@ -598,3 +599,119 @@ def preload_engine(session: Session, options: VoiceOptions) -> Callable[[], None
     from .speech import piper_engine
 
     return piper_engine.preload(options.voice_model)
+
+
+# -- voiceguide new: sessions made from the exercise library, fitted with the plan ----------
+from .core.generate import Generated as Generated  # noqa: E402
+from .core.generate import Request as Request  # noqa: E402
+from .core.generate import generate  # noqa: E402
+from .core.library import Library, parse_library  # noqa: E402
+
+GENERATED_SOURCE = "<generated>"
+
+
+def exercise_library() -> Library:
+    """The bundled library (voiceguide/data/exercises.yaml)."""
+    from importlib.resources import files
+
+    text = files("voiceguide").joinpath("data/exercises.yaml").read_text(encoding="utf-8")
+    return parse_library(text)
+
+
+def planned_duration_s(
+    text: str,
+    options: VoiceOptions = VoiceOptions(),
+    source: ClipSource | None = None,
+    known: dict[str, int] | None = None,
+) -> float:
+    """How long the script ``text`` plays: parsed, its phrases spoken (cached), planned.
+
+    ``known`` holds phrase lengths in samples from earlier calls with the same voice;
+    new ones are added to it.
+    """
+    session = with_voice_options(
+        parse_script(text, GENERATED_SOURCE, allow_fallback=options.allow_fallback), options
+    )
+    source = source or clip_source(session, options)
+    lengths = known if known is not None else {}
+    missing = [phrase for phrase in spoken_phrases(session) if phrase not in lengths]
+    for phrase, clip in source.each(missing):
+        lengths[phrase] = len(clip)
+    tone_lengths = {name: cues.cue_length_samples(name, OUTPUT_RATE_HZ) for name in cues.CUE_NAMES}
+    return plan(session, lengths, tone_lengths, OUTPUT_RATE_HZ).duration_s
+
+
+def generate_session(
+    request: Request, options: VoiceOptions = VoiceOptions(), library: Library | None = None
+) -> Generated:
+    """A new script for ``request``, its length fitted with the voice ``options`` name."""
+    sources: list[ClipSource] = []
+    known: dict[str, int] = {}
+
+    def measure(text: str) -> float:
+        if not sources:  # one engine for every try: the voice does not change between them
+            session = with_voice_options(parse_script(text, GENERATED_SOURCE), options)
+            sources.append(clip_source(session, options))
+        return planned_duration_s(text, options, sources[0], known)
+
+    return generate(library or exercise_library(), request, measure)
+
+
+# -- programmes: phases that follow the log's check-ins --------------------------------
+from .core.programme import Programme, Record, parse_programme  # noqa: E402
+from .core.programme import Today as Today  # noqa: E402
+from .core.programme import session_for_today as session_for_today  # noqa: E402
+
+BUNDLED_PROGRAMME = "back-care"
+
+
+def bundled_programmes() -> list[str]:
+    from importlib.resources import files
+
+    folder = files("voiceguide").joinpath("data/programmes")
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def load_programme(source: Path | str | None = None) -> tuple[Programme, str]:
+    """A programme file, or a bundled programme by name (default: back-care)."""
+    from importlib.resources import files
+
+    name = BUNDLED_PROGRAMME if source is None else str(source)
+    if name in bundled_programmes() and (source is None or not Path(name).exists()):
+        text = files("voiceguide").joinpath(f"data/programmes/{name}.yaml").read_text("utf-8")
+        return parse_programme(text, name), name
+    path = Path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(
+            f"{path}: no such file; the bundled programmes are {', '.join(bundled_programmes())}"
+        ) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
+    return parse_programme(text, str(path)), str(path)
+
+
+def checkin_records(log_path: Path | None = None) -> list[Record]:
+    """Every check-in in the session log, as the programme rules read them."""
+    from .history import Log, default_path
+
+    if not (log_path or default_path()).exists():
+        return []  # nothing played yet: reading must not create the log
+    with Log.open(log_path) as log:
+        return [Record(c.at, c.pain, c.moment) for c in log.checkins()]
+
+
+def todays_session(
+    programme: Programme,
+    now: datetime | None = None,
+    zone: tzinfo | None = None,
+    log_path: Path | None = None,
+) -> Today:
+    """The programme's phase and today's session, from the session log's check-ins
+    (for `program status`, and for schedules that follow a programme)."""
+    now = now or datetime.now(UTC)
+    zone = zone or now.astimezone().tzinfo or UTC
+    return session_for_today(programme, checkin_records(log_path), zone, now)

@@ -12,6 +12,8 @@ from voiceguide import pipeline
 from voiceguide.cast import session
 from voiceguide.cast.base import Status
 from voiceguide.cast.fileserver import ServedRequest
+from voiceguide.history.log import Outcome
+from voiceguide.history.recorder import Recorder
 from voiceguide.report import clock
 
 INTERRUPTED = 130
@@ -59,6 +61,12 @@ class ProgressLine:
         self.say(f"served {served.line()}")
 
 
+def session_id(stem: str) -> str:
+    from voiceguide.server.library import session_id as from_stem
+
+    return from_stem(stem)
+
+
 def cast_script(
     script: Path,
     target: str,
@@ -68,6 +76,7 @@ def cast_script(
     verbose: bool,
     options: pipeline.VoiceOptions,
     stages: pipeline.Stages | None,
+    log: bool = True,
 ) -> int:
     """Find the speaker, render, play; the exit status (130 after Ctrl-C)."""
     pipeline.load_session(script)  # a mistake in the script is told before any search
@@ -77,17 +86,36 @@ def cast_script(
         if stages is not None:
             click.echo("\r\x1b[K", nl=False, err=True)
         line = ProgressLine(found.name, media.metadata.duration_s)
-        outcome = session.play(
-            media,
-            found,
-            host=host,
-            port=port,
-            on_status=line.status,
-            on_request=line.request if verbose else None,
-            on_start=lambda url: line.say(
-                f"playing {media.metadata.title} ({clock(media.metadata.duration_s)}) "
-                f"on {found.name} ({found.kind}) from {url}"
-            ),
-        )
+        recorder = Recorder.open(log)
+        ident = session_id(script.stem)
+        duration_ms = round(media.metadata.duration_s * 1000)
+        recorder.start(ident, media.metadata.title, "cast", found.name, duration_ms)
+
+        def status(seen: Status) -> None:
+            line.status(seen)
+            if seen.position_s is not None:
+                recorder.progress(round(seen.position_s * 1000))
+
+        ended: Outcome = "failed"
+        try:
+            outcome = session.play(
+                media,
+                found,
+                host=host,
+                port=port,
+                on_status=status,
+                on_request=line.request if verbose else None,
+                on_start=lambda url: line.say(
+                    f"playing {media.metadata.title} ({clock(media.metadata.duration_s)}) "
+                    f"on {found.name} ({found.kind}) from {url}"
+                ),
+            )
+            ended = "finished" if outcome.finished else "stopped"
+        except KeyboardInterrupt:
+            ended = "stopped"
+            raise
+        finally:
+            recorder.end(ended, duration_ms if ended == "finished" else None)
+            recorder.close()
     line.say(f"voiceguide: {outcome.message}" if outcome.interrupted else outcome.message)
     return INTERRUPTED if outcome.interrupted else 0

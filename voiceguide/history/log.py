@@ -113,13 +113,17 @@ class Log:
         reached_ms: int,
         steps_skipped: int | None = None,
         holds_extended: int | None = None,
+        planned_ms: int | None = None,
     ) -> None:
-        """How far a run has got; the counts, when given, replace the stored ones."""
+        """How far a run has got; the counts and the planned length, when given,
+        replace the stored ones (a live session knows its length only once the
+        whole of it is planned)."""
         self.connection.execute(
             "UPDATE runs SET reached_ms = MAX(reached_ms, ?),"
             " steps_skipped = COALESCE(?, steps_skipped),"
-            " holds_extended = COALESCE(?, holds_extended) WHERE id = ?",
-            (reached_ms, steps_skipped, holds_extended, run_id),
+            " holds_extended = COALESCE(?, holds_extended),"
+            " planned_ms = COALESCE(?, planned_ms) WHERE id = ?",
+            (reached_ms, steps_skipped, holds_extended, planned_ms, run_id),
         )
 
     def end_run(self, run_id: int, outcome: Outcome, reached_ms: int | None = None) -> None:
@@ -129,12 +133,14 @@ class Log:
             (outcome, utc_text(self.clock()), reached_ms, run_id),
         )
 
+    def run(self, run_id: int) -> Run | None:
+        row = self.connection.execute(_RUN_COLUMNS + " WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else _run(row)
+
     def runs(self, since: datetime | None = None, until: datetime | None = None) -> list[Run]:
         """Runs started in [since, until), oldest first."""
         rows = self.connection.execute(
-            "SELECT id, session_id, title, via, target, started_at, ended_at, planned_ms,"
-            " reached_ms, outcome, steps_skipped, holds_extended FROM runs"
-            " WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id",
+            _RUN_COLUMNS + " WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id",
             _span(since, until),
         ).fetchall()
         return [_run(row) for row in rows]
@@ -158,6 +164,14 @@ class Log:
         )
         return _rowid(cursor)
 
+    def link_checkins(self, run_id: int, checkin_ids: list[int]) -> None:
+        """Ties check-ins made before a run started to it (the web player asks first)."""
+        for checkin_id in checkin_ids:
+            self.connection.execute(
+                "UPDATE checkins SET run_id = ? WHERE id = ? AND run_id IS NULL",
+                (run_id, checkin_id),
+            )
+
     def checkins(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> list[CheckIn]:
@@ -168,6 +182,19 @@ class Log:
             _span(since, until),
         ).fetchall()
         return [CheckIn(r[0], r[1], r[2], from_utc_text(r[3]), *r[4:]) for r in rows]
+
+    # --- schedules, as far as the History page shows them -------------------------
+
+    def missed(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[datetime]:
+        """When scheduled runs were due and missed (the hub was down), oldest first."""
+        rows = self.connection.execute(
+            "SELECT due_at FROM schedule_runs WHERE outcome = 'missed'"
+            " AND due_at >= ? AND due_at < ? ORDER BY due_at",
+            _span(since, until),
+        ).fetchall()
+        return [_any_time(row[0]) for row in rows]
 
     # --- the person's control over their data ------------------------------------
 
@@ -188,6 +215,12 @@ class Log:
         return runs.rowcount, checkins.rowcount
 
 
+_RUN_COLUMNS = (
+    "SELECT id, session_id, title, via, target, started_at, ended_at, planned_ms,"
+    " reached_ms, outcome, steps_skipped, holds_extended FROM runs"
+)
+
+
 def _run(row: tuple[Any, ...]) -> Run:
     ended = None if row[6] is None else from_utc_text(row[6])
     return Run(
@@ -204,6 +237,14 @@ def _run(row: tuple[Any, ...]) -> Run:
         steps_skipped=row[10],
         holds_extended=row[11],
     )
+
+
+def _any_time(text: str) -> datetime:
+    try:
+        return from_utc_text(text)
+    except ValueError:  # another writer's ISO 8601 form
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _span(since: datetime | None, until: datetime | None) -> tuple[str, str]:

@@ -33,6 +33,10 @@ KEYS = {
     "\x1b[D": "back",  # left arrow
     "\r": "go",
     "\n": "go",
+    # A check-in's rating (checkin.py): 0 to 9, t for ten, s to skip.
+    **{str(digit): f"digit_{digit}" for digit in range(10)},
+    "t": "digit_10",
+    "s": "skip",
 }
 
 # The same keys by the name blessed gives them, whatever bytes the terminal sends

@@ -16,10 +16,12 @@ import numpy as np
 from .. import pipeline
 from ..core.model import Session, Timeline
 from ..errors import AudioDeviceError, UsageError, UserError
+from ..history.log import Outcome
+from ..history.recorder import Recorder
 from ..pipeline import STEP_GAP_S, Bed, Mastered, write_text_atomic
 from ..report import timeline_json
 from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
-from . import edits, recap
+from . import checkin, edits, recap
 from .device import Output
 from .keys import Keys, NoKeys, keys
 from .keys import available as keys_available
@@ -42,6 +44,9 @@ class PlayOptions:
     extend_s: float = edits.DEFAULT_EXTEND_S
     journal: Path | None = None
     quiet: bool = False  # no line saying which voice speaks
+    log: bool = True  # record the session in the session log
+    check_in: bool = False  # ask for a pain rating before and after (on a terminal)
+    log_path: Path | None = None  # the session log (default: the user's)
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,12 @@ def play(
     loaded = pipeline.preload_engine(session, voice)
     try:
         output = Output(OUTPUT_RATE_HZ, options.device)
+        recorder = Recorder.open(options.log, options.log_path)
         try:
-            return _Controller(session, voice, options, output, status_stream).run()
+            controller = _Controller(session, voice, options, output, status_stream, recorder)
+            return controller.run(_session_id(path), _where(options.device))
         finally:
+            recorder.close()
             output.close()
     finally:
         # Even when nothing needed the voice (every phrase cached, or a bad
@@ -113,8 +121,12 @@ class _Controller:
         options: PlayOptions,
         output: Output,
         status_stream: TextIO | None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.session = session
+        self.recorder = recorder or Recorder(None)
+        # What the device plays: a check-in's prompt, then the session.
+        self.feed = checkin.Feed()
         self.voice = voice
         self.options = options
         self.output = output
@@ -133,6 +145,7 @@ class _Controller:
         # the whole plan, so they are carried out the moment it is there.
         self.deferred: list[str] = []
         self.deferred_lock = threading.Lock()
+        self._planned_samples = -1
 
     # -- getting ready -----------------------------------------------------------------
     def _whole(self) -> tuple[Timeline, Mastered, Bed | None]:
@@ -198,15 +211,25 @@ class _Controller:
         return edits.wait_points(timeline) if self.options.wait else []
 
     # -- playing -------------------------------------------------------------------------
-    def run(self) -> PlayResult:
+    def run(self, session_id: str = "", where: str = "here") -> PlayResult:
+        asking = self.options.check_in and keys_available()
+        before = self._check_in() if asking else None
         player, background = self._player()
+        planned_ms = round(pipeline.estimated_plan(self.session).duration_s * 1000)
+        if player.final:
+            planned_ms = self._ms(player.timeline.duration_samples)
+        self.recorder.start(session_id, self.session.title, "play", where, planned_ms)
+        if before is not None:
+            self.recorder.checkin("before", before, "", session_id)
         # The device's thread needs the interpreter lock every period; while the
         # rest of the session is prepared, it must get it back quickly.
         switch_interval_s = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         player.start()
+        outcome: Outcome = "failed"
         try:
-            self.output.start(player.pull)
+            self.feed.pull = player.pull
+            self._start_output()
             if background is not None:
                 self._settle(player)
                 background.thread.start()
@@ -214,14 +237,44 @@ class _Controller:
                 self._loop(player, reader, background)
             if player.finished.is_set():
                 self._drain(player)
+            outcome = "finished" if player.finished.is_set() and not self.closing else "stopped"
+        except KeyboardInterrupt:
+            outcome = "stopped"
+            raise
         finally:
             sys.setswitchinterval(switch_interval_s)
             self.status.clear()
             player.stop()
+            self.recorder.end(outcome, self._ms(player.position()[1]))
             if self.options.journal is not None:
                 _write_journal(self.options.journal, player)
+        if asking:
+            after = self._check_in()
+            if after is not None:
+                self.recorder.checkin("after", after, "", session_id)
         timeline, at = player.position()
         return PlayResult(timeline.title, at / self.rate, player.finished.is_set())
+
+    def _ms(self, samples: int) -> int:
+        return round(samples * 1000 / self.rate)
+
+    def _start_output(self) -> None:
+        if not self.feed.started:
+            self.feed.started = True
+            self.output.start(self.feed)
+
+    def _check_in(self) -> int | None:
+        """The spoken question and a key: the rating, or None when skipped."""
+        text = checkin.question(self.session.language)
+        self.feed.say(self.speaker.clip(text))
+        self._start_output()
+        self.status.show(checkin.KEYS_HELP)
+        try:
+            with keys() as reader:
+                return checkin.read_rating(reader)
+        finally:
+            self.feed.say(None)
+            self.status.clear()
 
     def _loop(self, player: Player, reader: Keys, background: _Background | None) -> None:
         frames, moved = player.device_frames, time.monotonic()
@@ -235,6 +288,11 @@ class _Controller:
                 error = background.error
                 raise error if isinstance(error, UserError) else RuntimeError(error)
             timeline, at = player.position()
+            self.recorder.progress(
+                self._ms(at),
+                edits.step_at(timeline, at),
+                self._planned(player, timeline),
+            )
             line = status_line(
                 timeline, at, paused=player.paused, waiting=player.waiting, planned=player.final
             )
@@ -246,6 +304,13 @@ class _Controller:
                     "the audio device stopped taking sound (unplugged, or its sound server "
                     "ended); playback stopped"
                 )
+
+    def _planned(self, player: Player, timeline: Timeline) -> int | None:
+        """The session's length once the whole of it is planned (and after each edit)."""
+        if not player.final or timeline.duration_samples == self._planned_samples:
+            return None
+        self._planned_samples = timeline.duration_samples
+        return self._ms(timeline.duration_samples)
 
     def _settle(self, player: Player) -> None:
         """Until the device has taken its first period (the server then holds a
@@ -290,6 +355,7 @@ class _Controller:
         elif action in ("next", "back") and self._defer(player, action):
             self.note = "(a moment: still preparing the session)"
         elif action == "next":
+            self.recorder.skipped()
             lead = round(SKIP_LEAD_S * self.rate)
             player.edit("next", lambda t, at: edits.skip_next(t, at, lead))
         elif action == "back":
@@ -314,7 +380,9 @@ class _Controller:
             return longer or timeline
 
         player.edit("extend", change, seconds=self.options.extend_s)
-        if not found[0]:
+        if found[0]:
+            self.recorder.extended()
+        else:
             self.note = "(nothing to extend here: + works during a hold, rest or pause)"
 
     def _say(
@@ -333,6 +401,16 @@ class _Controller:
             player.resume(lambda t, at: change(t, at, block, length))
         else:
             player.edit(what, lambda t, at: change(t, at, block, length), text=text)
+
+
+def _session_id(path: Path) -> str:
+    from ..server.library import session_id
+
+    return session_id(path.stem)
+
+
+def _where(device: str | None) -> str:
+    return "here" if device is None else f"here ({device})"
 
 
 def _write_journal(path: Path, player: Player) -> None:

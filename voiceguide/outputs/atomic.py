@@ -239,11 +239,14 @@ def _remove_stale_temps(dest: Path) -> None:
             os.close(fd)
 
 
-def write_text_atomic(dest: Path, text: str) -> None:
-    """Write ``text`` as UTF-8 with ``\\n`` line ends, replacing ``dest`` atomically."""
+def write_text_atomic(dest: Path, text: str, mode: int | None = None) -> None:
+    """Write ``text`` as UTF-8 with ``\\n`` line ends, replacing ``dest`` atomically;
+    ``mode``: its permissions (set before the first byte is written), else the umask's."""
     with AtomicFiles() as files:
         temp = files.temp_for(dest)
         try:
+            if mode is not None:
+                os.chmod(temp, mode)
             temp.write_text(text, encoding="utf-8", newline="\n")
         except OSError as exc:
             raise output_error(dest, exc) from exc

@@ -21,8 +21,9 @@ from .announce import urls
 from .app import make_app
 from .hub import Hub
 from .jobs import RenderSettings
+from .private import Access
 
-__all__ = ["RenderSettings", "default_cache_dir", "make_app", "make_runner", "serve"]
+__all__ = ["Access", "RenderSettings", "default_cache_dir", "make_app", "make_runner", "serve"]
 
 # One line per request: who, what, status, bytes, seconds.
 ACCESS_LOG_FORMAT = '%a "%r" %s %{Content-Length}o %Tfs'
@@ -108,13 +109,14 @@ def serve(
     settings: RenderSettings,
     workers: int,
     ready: Callable[[list[str]], None],
+    access: Access | None = None,
     clock_offset_s: float = 0.0,
 ) -> None:
     """Serve until interrupted; ``ready`` is told the URLs to open once it listens.
     ``clock_offset_s`` moves the schedules' clock (for tests)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     hub = _hub(settings, clock_offset_s)
-    app = make_app(sources, cache_dir, settings, workers=workers, hub=hub)
+    app = make_app(sources, cache_dir, settings, workers=workers, access=access, hub=hub)
     asyncio.run(_run(app, host, port, ready))
 
 

@@ -1,6 +1,6 @@
 """The HTTP server: routes over the library and the render cache.
 
-Routes (all GET, HEAD too):
+Routes (all GET, HEAD too, but POST /new):
 
     /                       the library page
     /play/{id}              the player page of one session
@@ -17,6 +17,11 @@ Routes (all GET, HEAD too):
     /manifest.webmanifest   the web app manifest (installing the player on a phone)
     /icons/icon-{192,512}.png  its icons
     /sw.js                  the service worker that keeps played sessions for offline use
+    /signin                 a sign-in form for other devices, when serve has a passphrase
+    /history, /api/...      the session log: private to loopback or signed-in devices
+                            (private.py, journal.py)
+    /new                    the New session form; POST makes a session from the exercise
+                            library and redirects to its player (/play/generated-HASH)
     /calendar.ics           the schedules as an iCalendar feed (schedule_routes.py)
     /api/schedules          the next scheduled runs; POST .../{id}/snooze moves one
     /api/play               POST {"session": ID, "target": SPEAKER|"here"}: start one now
@@ -52,11 +57,13 @@ from aiohttp.typedefs import Handler
 
 from ..pipeline import m3u
 from ..processes import WorkerPool, stop_executor
-from . import pages, schedule_routes
+from . import journal, pages, schedule_routes
 from .feed import FeedItem, artwork_png, estimated_mp3_bytes, json_chapters, podcast_feed
 from .hub import Hub
 from .jobs import RenderSettings, started, warm_worker
 from .library import Entry, Library
+from .new_session import generated_folder, new_page, new_session
+from .private import ACCESS, Access, private_routes, signin, signin_form
 from .published import Published
 from .renders import Known, LiveStream, RenderCache, Rendered, RenderFailed, WorkerLost
 from .static import StaticFiles
@@ -97,13 +104,18 @@ def make_app(
     *,
     executor: Executor | None = None,
     workers: int = 1,
+    access: Access | None = None,
+    log_path: Path | None = None,
     hub: Hub | None = None,
 ) -> web.Application:
     """The web application serving the scripts in ``sources`` (folders or files);
-    with a ``hub``, it also carries out the schedules."""
-    library = Library(sources)
+    ``access``: the secrets other devices sign in with (none: the log is loopback's
+    only); ``log_path``: the session log (default: the user's); with a ``hub``, it
+    also carries out the schedules."""
+    library = Library(sources, generated=generated_folder(cache_dir))
     cache_dir.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[worker_lost_is_503])
+    app = web.Application(middlewares=[private_routes, worker_lost_is_503])
+    app[ACCESS] = access or Access()
     app[LIBRARY] = library
     if executor is None:
         renders = RenderCache(
@@ -159,8 +171,13 @@ def make_app(
             web.get("/manifest.webmanifest", manifest),
             web.get("/icons/icon-{size:192|512}.png", icon),
             web.get("/sw.js", service_worker),
+            web.get("/signin", signin_form),
+            web.post("/signin", signin),
+            web.get("/new", new_page),
+            web.post("/new", new_session),
         ]
     )
+    journal.add_routes(app, log_path)
     schedule_routes.add_routes(app, library, hub)
     return app
 

@@ -20,6 +20,9 @@ from ..pipeline import SCRIPT_SUFFIXES
 # Scripts are small (the parser refuses more than this anyway); reading one to
 # hash it on every request costs microseconds.
 _MAX_HASHED_BYTES = 4 << 20
+# The ids the New session form gives (server/new_session.py); nothing else is
+# looked up in the generated folder.
+_GENERATED_ID = re.compile(r"^generated-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def _folder_scripts(folder: Path) -> list[Path]:
 class Library:
     """The scripts in the given folders (re-listed on every look-up) and files."""
 
-    def __init__(self, sources: list[Path]) -> None:
+    def __init__(self, sources: list[Path], generated: Path | None = None) -> None:
         if not sources:
             raise UsageError("give a folder of scripts or script files to serve")
         for source in sources:
@@ -77,6 +80,8 @@ class Library:
             if source.is_file() and source.suffix not in SCRIPT_SUFFIXES:
                 raise UsageError(f"{source}: not a script (*.yaml or *.yml)")
         self.sources = list(sources)
+        # Sessions made by the New session form: found by id, never listed.
+        self.generated = generated
 
     def entries(self) -> list[Entry]:
         paths: list[Path] = []
@@ -94,4 +99,7 @@ class Library:
         return entries
 
     def get(self, ident: str) -> Entry | None:
+        if self.generated is not None and _GENERATED_ID.match(ident):
+            path = self.generated / f"{ident}.yaml"
+            return Entry(ident, path) if _inside(path, self.generated.resolve()) else None
         return next((e for e in self.entries() if e.id == ident), None)

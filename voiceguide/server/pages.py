@@ -92,8 +92,9 @@ def library(sessions: list[dict[str, Any]], upcoming: str = "") -> str:
         + '<p class="lede">Choose one, lay the phone down, and follow the voice.</p></header>\n'
         + upcoming
         + f'<main><ul class="cards" aria-label="Sessions">\n{cards}\n</ul></main>\n'
-        + '<footer class="foot"><a href="/feed.xml">Podcast feed</a>'
-        + '<a href="/playlist.m3u">Playlist</a></footer>\n'
+        + '<footer class="foot"><a href="/new">New session</a>'
+        + '<a href="/feed.xml">Podcast feed</a>'
+        + '<a href="/playlist.m3u">Playlist</a><a href="/history">History</a></footer>\n'
         + "</body>\n</html>\n"
     )
 
@@ -169,6 +170,8 @@ def player(session: dict[str, Any]) -> str:
         + f'<span class="key key-hold">{w["hold"]}</span>'
         + f'<span class="key key-breath">{w["breathing"]}</span>'
         + "</p></section>\n"
+        # After the controls and the strip: they stay first in the tab order.
+        + _checkin(w)
         + '<section class="panel" aria-labelledby="chapters-heading">'
         + f'<h2 id="chapters-heading">{w["chapters"]}</h2>'
         + f'<ol id="chapters" class="chapters">\n{chapters}\n</ol></section>\n'
@@ -184,8 +187,35 @@ def player(session: dict[str, Any]) -> str:
         + f'<script id="labels" type="application/json">{labels}</script>\n'
         + '<script src="/static/offline.js"></script>\n'
         + '<script src="/static/player.js"></script>\n'
+        + '<script src="/static/journal.js"></script>\n'
         + '<script type="module" src="/static/cues.js"></script>\n'
         + "</body>\n</html>\n"
+    )
+
+
+def _checkin(w: dict[str, str]) -> str:
+    """Before and after a session: a rating in large buttons and a note, all skippable.
+    Hidden until journal.js knows this device may write to the log."""
+    ratings = "".join(
+        f'<button type="button" class="rating" data-pain="{n}" aria-pressed="false" '
+        f'aria-label="{escape(w["checkin_rating"].format(n=n))}">{n}</button>'
+        for n in range(11)
+    )
+    return (
+        '<section id="checkin" class="checkin" aria-labelledby="checkin-question" hidden>\n'
+        f'<h2 id="checkin-question" data-before="{w["checkin_before"]}" '
+        f'data-after="{w["checkin_after"]}">{w["checkin_before"]}</h2>\n'
+        f'<p id="checkin-scale" class="checkin-scale">{w["checkin_scale"]}</p>\n'
+        '<div class="ratings" role="group" aria-labelledby="checkin-question" '
+        f'aria-describedby="checkin-scale">{ratings}</div>\n'
+        f'<p class="checkin-note"><label for="checkin-note">{w["note"]}</label>'
+        '<textarea id="checkin-note" rows="2" maxlength="2000"></textarea></p>\n'
+        '<p class="checkin-actions">'
+        f'<button id="checkin-save" type="button" class="wide-button">{w["save"]}</button>'
+        f'<button id="checkin-skip" type="button" class="link-button">{w["skip"]}</button></p>\n'
+        # Said through the page's one live region (#announcer), shown here.
+        f'<p id="checkin-status" class="status" data-saved="{w["saved"]}"></p>\n'
+        "</section>\n"
     )
 
 

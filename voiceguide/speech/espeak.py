@@ -41,12 +41,13 @@ RATE_MAX_WPM = 450  # espeakRATE_MAXIMUM: and above this
 # independent recogniser (Whisper base, issue 13) misheard 15.4 % of words
 # against 9.4 % at the defaults: "3" became "free", "1" "why", "in for 4" "in
 # for far". The formants of espeak's voice are tuned for its default pitch;
-# lower, the vowels blur. A word gap of 10 ms (in units of 10 ms at the
+# lower, the vowels blur. A word gap of 30 ms (in units of 10 ms at the
 # default rate) keeps short words such as "in" and "for" from running
-# together without sounding halting.
+# together: on the hardest phrases of the bundled scripts it cut Whisper's
+# errors from 37 to 25 of 135 words, and it still sounds unhurried.
 PITCH = 50
 PITCH_RANGE = 50
-WORD_GAP = 1
+WORD_GAP = 3
 
 # Bare "en" would pick British English (espeak's own choice); American is the
 # voice most listeners expect from a default.

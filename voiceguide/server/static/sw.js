@@ -7,7 +7,8 @@
 const CACHE = "voiceguide-v1";
 const SHELL = [
   "/", "/manifest.webmanifest", "/icons/icon-192.png", "/icons/icon-512.png",
-  "/static/app.css", "/static/player.js", "/static/cues.js", "/static/offline.js", "/static/icon.svg",
+  "/static/app.css", "/static/player.js", "/static/cues.js", "/static/offline.js", "/static/journal.js",
+  "/static/icon.svg",
 ];
 
 self.addEventListener("install", (event) => {
@@ -42,6 +43,8 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  // The session log is health data: never kept in the cache, always the server's answer.
+  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/history")) return;
   event.respondWith(networkElseCache(request, url.pathname));
 });
 
