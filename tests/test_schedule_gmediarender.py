@@ -138,8 +138,12 @@ def _serving(pair: netns.Pair, home: dict[str, str], offset_s: float, *args: str
     try:
         yield
     finally:
+        # Ctrl-C alone: a SIGTERM right behind it would cut serve's clean-up short.
         process.send_signal(signal.SIGINT)
-        stop(process, grace_s=10)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            stop(process, grace_s=5)
 
 
 def _next_minute(after: datetime) -> datetime:
@@ -253,7 +257,10 @@ def test_a_busy_renderer_is_waited_for_then_the_run_is_skipped(
         assert _scheduled_runs(home) == []
     finally:
         casting.send_signal(signal.SIGINT)
-        stop(casting, grace_s=10)
+        try:
+            casting.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            stop(casting, grace_s=5)
 
 
 POST = """\

@@ -76,7 +76,10 @@ def test_a_schedule_here_plays_on_this_machine_and_is_logged(
         heard = recording.stop()
     finally:
         process.send_signal(signal.SIGINT)
-        stop(process, grace_s=10)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            stop(process, grace_s=5)
     [run] = runs
     assert (run.via, run.target, run.title) == ("schedule", "here", "Here test")
     assert run.outcome == "finished"

@@ -60,9 +60,9 @@ MIGRATIONS: tuple[str, ...] = (
         busy_wait_minutes INTEGER NOT NULL DEFAULT 10 CHECK (busy_wait_minutes >= 0),
         paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
         created_at TEXT NOT NULL,
-        -- Due times before this instant (its creation, or its last resume)
+        -- Due times before this instant (its last resume, NULL: its creation)
         -- are not this schedule's: they are neither played nor missed.
-        since TEXT NOT NULL
+        since TEXT
     );
     CREATE TABLE schedule_runs (
         id INTEGER PRIMARY KEY,

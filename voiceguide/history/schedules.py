@@ -85,7 +85,7 @@ def _schedule(row: tuple[Any, ...]) -> Schedule:
         busy_wait_minutes=row[8],
         paused=bool(row[9]),
         created_at=from_utc_text(row[10]),
-        since=from_utc_text(row[11]),
+        since=from_utc_text(row[11] or row[10]),
     )
 
 
