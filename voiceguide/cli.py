@@ -797,6 +797,8 @@ def schema() -> None:
     help="Let other devices sign in with this to see the History page and check in.",
 )
 @click.option("--token", metavar="TEXT", help="Let API clients send Authorization: Bearer TEXT.")
+# Moves the schedules' clock: a test starts the real `serve` a minute before a due time.
+@click.option("--clock-offset", type=float, default=0.0, hidden=True)
 @voice_options
 def serve(
     sources: tuple[Path, ...],
@@ -807,6 +809,7 @@ def serve(
     jobs: int,
     passphrase: str | None,
     token: str | None,
+    clock_offset: float,
     options: pipeline.VoiceOptions,
 ) -> None:
     """Serve the scripts in SOURCES (a folder or files) over HTTP.
@@ -821,6 +824,8 @@ def serve(
     --host 0.0.0.0 it prints this machine's network addresses and, on a
     terminal, a QR code of the first for a phone to scan. Ctrl-C or SIGTERM
     stops it within seconds, renders in progress included (exit status 0).
+    It also carries out the schedules (`voiceguide schedule`), serves them as
+    /calendar.ics, and starts sessions for POST /api/play (docs/schedules.md).
 
     The History page (/history) and the session log's API (/api/) hold health
     data: they are served to this computer only, unless --passphrase (other
@@ -849,6 +854,7 @@ def serve(
             settings=settings,
             workers=jobs,
             access=Access(passphrase or None, token or None),
+            clock_offset_s=clock_offset,
             ready=lambda urls: click.echo(
                 announcement(host, urls, qr=sys.stderr.isatty()), err=True, nl=False
             ),
@@ -966,10 +972,14 @@ def error_boundary() -> Iterator[None]:
 
 # Choices that belong to one run, not to a standing preference in the environment;
 # and `voices --engine`, a filter: VOICEGUIDE_ENGINE=auto would hide every engine.
-# `log`'s --yes and --forget least of all: a standing VOICEGUIDE_YES would delete unasked.
-_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"} | {
-    f"log.{name}" for name in ("yes", "forget", "export_to", "before", "as_json", "as_csv")
-}
+# A schedule's own settings are never a standing preference (and --quiet there is
+# quiet hours, not VOICEGUIDE_QUIET); `log`'s --yes and --forget least of all: a
+# standing VOICEGUIDE_YES would delete unasked.
+_NOT_FROM_ENVIRONMENT = (
+    {"version", "start_from", "force", "voices.engine"}
+    | {f"log.{name}" for name in ("yes", "forget", "export_to", "before", "as_json", "as_csv")}
+    | {f"add.{name}" for name in ("times", "days", "target", "until", "quiet", "busy_wait")}
+)
 
 
 def environment_names(command: click.Command) -> None:
@@ -988,6 +998,15 @@ def environment_names(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             environment_names(sub)
+
+
+def _register_more() -> None:
+    from .schedule_cli import schedule
+
+    cli.add_command(schedule)
+
+
+_register_more()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -53,9 +53,11 @@ def render(
     options: pipeline.VoiceOptions,
     stages: pipeline.Stages | None = None,
     bitrate_kbps: int = 128,
+    announce: bool = False,
 ) -> Media:
-    """The session as one MP3 in ``folder`` (written atomically) and what to show about it."""
-    prepared = pipeline.prepare(script, options, stages("speaking") if stages else None)
+    """The session as one MP3 in ``folder`` (written atomically) and what to show about
+    it; ``announce``: opened by a short announcement (a scheduled run)."""
+    prepared = pipeline.prepare(script, options, stages("speaking") if stages else None, announce)
     request = pipeline.ExportRequest(folder / f"{script.stem}.mp3", bitrate_kbps)
     result = pipeline.export_prepared(script, prepared, request, stages)
     path = result.outputs[0]
@@ -93,6 +95,19 @@ def play(
         return asyncio.run(_play(media, found, bind, port, on_status, on_request, on_start))
     except KeyboardInterrupt:
         return Outcome(True, f"stopped {found.name}")
+
+
+async def play_async(
+    media: Media,
+    found: Found,
+    *,
+    on_status: Callable[[Status], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
+) -> Outcome:
+    """:func:`play` on a running event loop (``serve``'s schedules); cancelling it
+    stops the speaker."""
+    bind = address_facing(found.host) if found.host else lan_address()
+    return await _play(media, found, bind, 0, on_status, None, on_start)
 
 
 async def _play(

@@ -19,6 +19,8 @@ ENGLISH: dict[str, str] = {
     "again_left": "Again, left side.",
     "again_right": "Again, right side.",
     "halfway": "Halfway.",
+    # Said by `serve` before a scheduled session.
+    "schedule_announcement": "Time for your session: {title}.",
     # One-word-long cues are the ones a drowsy listener (and Whisper) misses
     # most: "Breathe out." was heard as "free style."; "slowly" also says how.
     "inhale": "Breathe in slowly.",
@@ -129,6 +131,7 @@ GERMAN: dict[str, str] = {
     "again_left": "Noch einmal, linke Seite.",
     "again_right": "Noch einmal, rechte Seite.",
     "halfway": "Halbzeit.",
+    "schedule_announcement": "Zeit für deine Übungen: {title}.",
     "inhale": "Einatmen.",
     "hold_in": "Luft anhalten.",
     "exhale": "Ausatmen.",
@@ -234,6 +237,7 @@ SPANISH: dict[str, str] = {
     "again_left": "Otra vez, lado izquierdo.",
     "again_right": "Otra vez, lado derecho.",
     "halfway": "Mitad.",
+    "schedule_announcement": "Es la hora de tu sesión: {title}.",
     "inhale": "Inhala.",
     "hold_in": "Mantén el aire.",
     "exhale": "Exhala.",
@@ -339,6 +343,7 @@ FRENCH: dict[str, str] = {
     "again_left": "Encore une fois, côté gauche.",
     "again_right": "Encore une fois, côté droit.",
     "halfway": "À mi-chemin.",
+    "schedule_announcement": "C'est l'heure de ta séance : {title}.",
     "inhale": "Inspirez.",
     "hold_in": "Retenez votre souffle.",
     "exhale": "Expirez.",

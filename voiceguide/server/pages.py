@@ -80,7 +80,8 @@ def _card(session: dict[str, Any]) -> str:
     )
 
 
-def library(sessions: list[dict[str, Any]]) -> str:
+def library(sessions: list[dict[str, Any]], upcoming: str = "") -> str:
+    """The library page; ``upcoming``: the scheduled runs coming next (HTML)."""
     cards = "\n".join(_card(s) for s in sessions) or (
         '<li class="card card-empty"><p>No scripts in this folder yet.</p></li>'
     )
@@ -89,6 +90,7 @@ def library(sessions: list[dict[str, Any]]) -> str:
         + '<body class="page-library">\n'
         + '<header class="masthead"><h1>Sessions</h1>'
         + '<p class="lede">Choose one, lay the phone down, and follow the voice.</p></header>\n'
+        + upcoming
         + f'<main><ul class="cards" aria-label="Sessions">\n{cards}\n</ul></main>\n'
         + '<footer class="foot"><a href="/new">New session</a>'
         + '<a href="/feed.xml">Podcast feed</a>'
