@@ -186,7 +186,7 @@ def _describe(schedule: Schedule) -> str:
         _title(schedule),
         f"at {', '.join(schedule.times)}",
         days_text(schedule.days),
-        f"on {schedule.target}",
+        "on this computer" if schedule.target == "here" else f"on {schedule.target}",
     ]
     if schedule.until:
         parts.append(f"until {schedule.until.isoformat()}")
