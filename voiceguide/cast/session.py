@@ -141,12 +141,24 @@ async def _play(
         return await follow(speaker, media.metadata.duration_s, status)
     except asyncio.CancelledError:
         if speaker is not None:
+            await _last_status(speaker, status)
             await _stop(speaker)
         raise
     finally:
         if speaker is not None:
             await speaker.close()
         await server.close()
+
+
+async def _last_status(speaker: Speaker, on_status: Callable[[Status], None]) -> None:
+    """Where the speaker is as it is stopped: the log says how far a session got,
+    and the last poll may be a second old, from before a seek."""
+    try:
+        seen = await asyncio.wait_for(speaker.status(), STOP_TIMEOUT_S)
+    except (CastError, TimeoutError):
+        return
+    if seen.state in (State.PLAYING, State.PAUSED):
+        on_status(seen)
 
 
 async def _stop(speaker: Speaker) -> None:
