@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
+import sys
 from pathlib import Path
 
 import click
@@ -111,8 +112,11 @@ def new(
         seed=chosen,
         language=language,
     )
-    generated = pipeline.generate_session(request, options)
     quiet = _global_flag("quiet")
+    if not quiet and sys.stderr.isatty():
+        # Fitting the length speaks every phrase once: seconds with the natural voice.
+        click.echo(f"making a {minutes:g}-minute session, timed with its voice...", err=True)
+    generated = pipeline.generate_session(request, options)
     if output is None or output == STDOUT:
         if seed is None and not quiet:
             click.echo(f"seed {chosen}: give --seed {chosen} to make this session again", err=True)
