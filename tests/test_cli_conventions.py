@@ -130,6 +130,50 @@ def test_audio_is_not_written_to_a_terminal(script: Path, tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir()) == ["piped.yaml"]
 
 
+def _stderr_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str, str]:
+    """``voiceguide ARGS`` with stderr on a pseudo-terminal: (status, stdout, terminal)."""
+    import pty
+
+    leader, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "voiceguide", *args],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env={**os.environ, "XDG_CACHE_HOME": str(cwd / "xdg")},
+            timeout=120,
+        )
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(leader)
+    return result.returncode, result.stdout.decode(), shown.decode()
+
+
+def test_check_shows_progress_while_it_speaks_on_a_terminal_only(script: Path) -> None:
+    # A cold check with the natural voice speaks for seconds: a terminal sees why.
+    code, out, shown = _stderr_on_a_terminal(["check", "piped.yaml", *ENGINE], script.parent)
+    assert code == 0
+    assert "piped.yaml: speaking 100%" in shown
+    assert shown.endswith("\r\x1b[K")  # the line is wiped before the plan prints
+    assert "Knee hug" in out and "speaking" not in out
+    piped = voiceguide(["check", "piped.yaml", *ENGINE], script.parent)
+    assert piped.returncode == 0
+    assert piped.stderr == b""
+
+
 def test_play_says_it_cannot_read_stdin(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(["play", "-"], capsys)
     assert (code, out) == (2, "")

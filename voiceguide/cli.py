@@ -245,9 +245,12 @@ def check(
     texts: list[str] = []
     payloads: list[Any] = []
     status = 0
+    quiet = _global_flag("quiet")
     for path in pipeline.find_scripts(list(scripts)):
         try:
-            prepared = pipeline.prepare(path, options)
+            # Speaking every phrase takes seconds with the natural voice: say so.
+            with _progress_bar(path.name, quiet) as stages:
+                prepared = pipeline.prepare(path, options, stages("speaking") if stages else None)
         except UserError as exc:
             _echo_error(exc)
             payloads.append(errors_json(str(path), exc))
@@ -257,7 +260,7 @@ def check(
         title, plan = timeline_text(prepared.timeline, events=not brief).split("\n", 1)
         texts.append(f"{title}\nVoice: {prepared.voice}\n{plan}")
         payloads.append({**timeline_json(prepared.timeline), "voice": prepared.voice})
-    if _global_flag("quiet"):
+    if quiet:
         sys.exit(status)
     if as_json:
         payload = payloads[0] if len(payloads) == 1 else payloads
