@@ -341,7 +341,7 @@ def test_snooze_route_and_the_library_page(folder: Path, schedules: Schedules) -
         ("en", "Time for your session: {title}."),
         ("de", "Zeit für deine Übungen: {title}."),
         ("es", "Es la hora de tu sesión: {title}."),
-        ("fr", "C'est l'heure de ta séance : {title}."),
+        ("fr", "C'est l'heure de votre séance : {title}."),
     ],
 )
 def test_the_announcement_opens_the_session_in_its_language(

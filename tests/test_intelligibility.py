@@ -62,6 +62,17 @@ def test_the_hold_cue_is_more_than_one_word(language: str, phase: str) -> None:
     assert len(words) >= 2
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_breathing_cue_is_two_words_or_more_and_the_holds_differ(language: str) -> None:
+    # One-word cues ("Einatmen.", "Inhala.") are the ones a drowsy listener
+    # misses, and a hold that sounds the same whether the lungs are full or
+    # empty does not say which it is.
+    words = Phrases(language)
+    cues = {phase: words.phase(phase) for phase in ("inhale", "hold_in", "exhale", "hold_out")}
+    assert all(len(cue.rstrip(".").split()) >= 2 for cue in cues.values()), cues
+    assert len(set(cues.values())) == 4, cues
+
+
 def test_a_pattern_is_announced_with_whole_instructions() -> None:
     words = Phrases("en")
     assert (
