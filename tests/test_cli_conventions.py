@@ -219,7 +219,7 @@ def test_options_come_from_voiceguide_variables_and_a_flag_wins(
 ) -> None:
     monkeypatch.setenv("VOICEGUIDE_ENGINE", "nonesuch")
     code, _, err = run_cli(["check", str(script)], capsys)
-    assert code != 0 and "unknown speech engine 'nonesuch'" in err
+    assert code == 2 and "unknown speech engine 'nonesuch'" in err
     assert run_cli(["check", str(script), "-e", "test", "--no-cache", "-q"], capsys) == (0, "", "")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("VOICEGUIDE_ENGINE", "test")
