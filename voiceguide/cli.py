@@ -474,7 +474,8 @@ def _report(result: pipeline.ExportResult) -> None:
     )
     click.echo(
         f"wrote {result.outputs[0]} ({clock(result.duration_s)}, "
-        f"{result.loudness_lufs:.1f} LUFS{extra}), voice {result.voice}"
+        f"{result.loudness_lufs:.1f} LUFS{pipeline.loudness_shortfall(result.loudness_lufs)}"
+        f"{extra}), voice {result.voice}"
     )
     for path in result.outputs[1:]:
         click.echo(f"  and {path}")
