@@ -303,31 +303,43 @@ def test_examples_lists_the_bundled_scripts(capsys: pytest.CaptureFixture[str]) 
     assert "Back spasm relief" in out
 
 
+def as_copied(name: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """The bundled script as `examples` copies it out: the same text under a
+    schema line that points at the installed schema, whatever the folder."""
+    original = (SCRIPTS / f"{name}.yaml").read_text(encoding="utf-8")
+    code, schema, _ = run_cli(["schema"], capsys)
+    assert code == 0
+    first, rest = original.split("\n", 1)
+    assert first.startswith("# yaml-language-server: $schema=../")  # relative to the tree
+    installed = (SCRIPTS.parent / "voiceguide" / "data" / "script.schema.json").resolve()
+    assert installed.read_text(encoding="utf-8") + "\n" == schema
+    return f"# yaml-language-server: $schema={installed.as_uri()}\n{rest}"
+
+
 def test_examples_copies_one_out_and_never_overwrites_unasked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    original = (SCRIPTS / "back-spasm-relief.yaml").read_bytes()
+    original = as_copied("back-spasm-relief", capsys)
     code, out, err = run_cli(["examples", "back-spasm-relief"], capsys)
     assert code == 0, err
     copied = tmp_path / "back-spasm-relief.yaml"
-    assert copied.read_bytes() == original
+    assert copied.read_text(encoding="utf-8") == original
     copied.write_text("my edits")
     code, out, err = run_cli(["examples", "back-spasm-relief"], capsys)
     assert code == 2 and out == ""
     assert err == "voiceguide: back-spasm-relief.yaml exists; add --force to replace it\n"
     assert copied.read_text() == "my edits"
     assert run_cli(["examples", "back-spasm-relief", "--force"], capsys)[0] == 0
-    assert copied.read_bytes() == original
+    assert copied.read_text(encoding="utf-8") == original
     (tmp_path / "mine").mkdir()
     assert run_cli(["examples", "gentle-yoga", "mine"], capsys)[0] == 0
-    assert (tmp_path / "mine" / "gentle-yoga.yaml").read_bytes() == (
-        SCRIPTS / "gentle-yoga.yaml"
-    ).read_bytes()
+    yoga = (tmp_path / "mine" / "gentle-yoga.yaml").read_text(encoding="utf-8")
+    assert yoga == as_copied("gentle-yoga", capsys)
     assert run_cli(["examples", "gentle-yoga", "yoga.yaml"], capsys)[0] == 0
     assert (tmp_path / "yoga.yaml").exists()
     code, out, _ = run_cli(["examples", "breathing-calm", "-"], capsys)
-    assert code == 0 and out == (SCRIPTS / "breathing-calm.yaml").read_text()
+    assert code == 0 and out == as_copied("breathing-calm", capsys)
 
 
 @pytest.mark.parametrize("command", ["examples", "check", "export", "play", "cast", "serve"])

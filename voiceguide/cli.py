@@ -706,7 +706,7 @@ def examples_command(name: str | None, dest: Path | None, force: bool) -> None:
         _list_examples()
         return
     source = examples.expand(name) or examples.path_of(name)
-    text = source.read_text(encoding="utf-8")
+    text = examples.copy_text(source.stem)
     if dest == STDOUT:
         click.echo(text, nl=False)
         return
