@@ -487,10 +487,14 @@ def _report(result: pipeline.ExportResult) -> None:
 )
 def voices(engine: str | None) -> None:
     """List speech engines (available or not, and why) and their voices."""
-    from .speech import list_engines
+    from .speech import ENGINE_NAMES, list_engines
     from .speech.registry import AUTO_PREFERENCE
 
+    if engine is not None and engine not in ENGINE_NAMES:
+        known = ", ".join(ENGINE_NAMES)
+        raise UsageError(f"--engine {engine}: there is no such engine; the engines: {known}")
     english = pipeline.default_voice("en")
+    marked = False
     # The natural voice first: it is the one "auto" speaks English with.
     ranked = sorted(
         list_engines(),
@@ -504,8 +508,10 @@ def voices(engine: str | None) -> None:
         for v in info.voices:
             languages = ", ".join(v.languages)
             mark = "*" if english == (info.name, v.id) else " "
+            marked = marked or mark == "*"
             click.echo(f"{mark} {v.id:<24} {v.name}" + (f"  ({languages})" if languages else ""))
-    if english is not None:
+    # The key to the mark only where a voice bears it (not under --engine espeak).
+    if marked:
         click.echo(
             "* = the voice for English scripts by default; for other languages piper "
             "if it has a voice for them, else espeak (--engine and --voice choose another)"
