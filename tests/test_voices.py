@@ -158,8 +158,10 @@ def test_voices_of_one_engine_and_of_an_engine_that_does_not_exist(
     assert (code, stdout) == (2, "")
     assert err == (
         "voiceguide: --engine festival: there is no such engine; "
-        "the engines: espeak, piper, pyttsx3, test\n"
+        "the engines: auto, espeak, piper, pyttsx3, test\n"
     )
+    # What shell completion offers is taken: auto lists what it chooses from.
+    assert run_cli(["voices", "--engine", "auto"], capsys)[1] == run_cli(["voices"], capsys)[1]
 
 
 @pytest.mark.skipif(not HAS_PIPER, reason="piper-tts or its voice missing")

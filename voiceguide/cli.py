@@ -490,8 +490,10 @@ def voices(engine: str | None) -> None:
     from .speech import ENGINE_NAMES, list_engines
     from .speech.registry import AUTO_PREFERENCE
 
+    if engine == "auto":
+        engine = None  # what auto chooses from: every engine
     if engine is not None and engine not in ENGINE_NAMES:
-        known = ", ".join(ENGINE_NAMES)
+        known = ", ".join(("auto", *ENGINE_NAMES))
         raise UsageError(f"--engine {engine}: there is no such engine; the engines: {known}")
     english = pipeline.default_voice("en")
     marked = False
