@@ -233,6 +233,29 @@ def test_options_come_from_voiceguide_variables_and_a_flag_wins(
     assert not (tmp_path / "xdg").exists()  # VOICEGUIDE_NO_CACHE: no phrase was cached
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("VOICEGUIDE_RATE", "500", "500 is not in the range 80<=x<=300."),
+        ("VOICEGUIDE_QUIET", "maybe", "'maybe' is not a valid boolean."),
+    ],
+)
+def test_a_bad_value_from_a_variable_is_told_by_the_variables_name(
+    variable: str,
+    value: str,
+    says: str,
+    script: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code, out, err = run_cli(["check", str(script), "-e", "test", "--no-cache"], capsys)
+    assert (code, out) == (2, "")
+    # One line naming what the user set, not an option they never typed.
+    assert err.startswith(f"voiceguide: {variable}='{value}' in the environment: {says}")
+    assert len(err.splitlines()) == 1 and "--" not in err
+
+
 def test_engine_completes_engine_names_in_bash(tmp_path: Path) -> None:
     bash = shutil.which("bash")
     if bash is None:

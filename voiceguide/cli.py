@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from . import __version__, examples, pipeline
 from .allocator import one_heap
@@ -830,6 +831,22 @@ def _register_more() -> None:
 _register_more()
 
 
+def _from_environment(exc: click.ClickException) -> str | None:
+    """A bad value that came from a VOICEGUIDE_* variable, told by the variable's
+    name: click would name the option, which the user never typed."""
+    if not isinstance(exc, click.BadParameter) or exc.param is None or exc.ctx is None:
+        return None
+    name = exc.param.name
+    if name is None or exc.ctx.get_parameter_source(name) is not ParameterSource.ENVIRONMENT:
+        return None
+    envvar = exc.param.envvar
+    names = [envvar] if isinstance(envvar, str) else list(envvar or ())
+    variable = next((n for n in names if n in os.environ), None)
+    if variable is None:
+        return None
+    return f"{variable}={os.environ[variable]!r} in the environment: {exc.message}"
+
+
 def main(argv: list[str] | None = None) -> None:
     global _terminated
     global_flags(cli)
@@ -845,7 +862,11 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 cli.main(args=argv, prog_name="voiceguide", standalone_mode=False)
             except click.ClickException as exc:
-                exc.show()
+                from_environment = _from_environment(exc)
+                if from_environment is None:
+                    exc.show()
+                else:
+                    click.echo(f"voiceguide: {from_environment}", err=True)
                 sys.exit(exc.exit_code)
             except click.exceptions.Abort:
                 raise KeyboardInterrupt from None
