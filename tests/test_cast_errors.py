@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import http.server
 import os
 import socket
@@ -17,6 +18,7 @@ from test_cast_homeassistant import home_assistant as home_assistant  # the fixt
 from test_cli import run  # tests/test_cli.py
 
 from voiceguide.cast import session
+from voiceguide.cast.base import reason
 
 VOICEGUIDE = [sys.executable, "-m", "voiceguide"]
 CAST = ["--engine", "test", "--no-cache", "--host", "127.0.0.1"]
@@ -205,3 +207,18 @@ def test_an_unreachable_home_assistant_is_one_line(
         "the connection was refused (nothing listens there)\n"
     )
     assert "playing" not in out
+
+
+@pytest.mark.network
+def test_an_address_with_no_route_is_one_line_in_words(tmp_path: Path, script: Path) -> None:
+    # 192.0.2.0/24 is for documentation: with only loopback, no route leads there.
+    url = "http://192.0.2.7:1400/description.xml"
+    done = in_loopback_only_namespace(["cast", str(script), "--to", url, *CAST], tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == f"voiceguide: no UPnP renderer answers at {url}: network is unreachable\n"
+
+
+def test_a_failed_connect_is_said_by_its_errno_not_by_asyncios_text() -> None:
+    # What asyncio's sock_connect raises when a host does not answer.
+    failed = OSError(errno.EHOSTUNREACH, "Connect call failed ('192.0.2.7', 1400)")
+    assert reason(failed) == "no route to host"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from . import __version__, examples, pipeline
 from .allocator import one_heap
@@ -477,7 +478,8 @@ def _report(result: pipeline.ExportResult) -> None:
     )
     click.echo(
         f"wrote {result.outputs[0]} ({clock(result.duration_s)}, "
-        f"{result.loudness_lufs:.1f} LUFS{extra}), voice {result.voice}"
+        f"{result.loudness_lufs:.1f} LUFS{pipeline.loudness_shortfall(result.loudness_lufs)}"
+        f"{extra}), voice {result.voice}"
     )
     for path in result.outputs[1:]:
         click.echo(f"  and {path}")
@@ -489,10 +491,16 @@ def _report(result: pipeline.ExportResult) -> None:
 )
 def voices(engine: str | None) -> None:
     """List speech engines (available or not, and why) and their voices."""
-    from .speech import list_engines
+    from .speech import ENGINE_NAMES, list_engines
     from .speech.registry import AUTO_PREFERENCE
 
+    if engine == "auto":
+        engine = None  # what auto chooses from: every engine
+    if engine is not None and engine not in ENGINE_NAMES:
+        known = ", ".join(("auto", *ENGINE_NAMES))
+        raise UsageError(f"--engine {engine}: there is no such engine; the engines: {known}")
     english = pipeline.default_voice("en")
+    marked = False
     # The natural voice first: it is the one "auto" speaks English with.
     ranked = sorted(
         list_engines(),
@@ -506,8 +514,10 @@ def voices(engine: str | None) -> None:
         for v in info.voices:
             languages = ", ".join(v.languages)
             mark = "*" if english == (info.name, v.id) else " "
+            marked = marked or mark == "*"
             click.echo(f"{mark} {v.id:<24} {v.name}" + (f"  ({languages})" if languages else ""))
-    if english is not None:
+    # The key to the mark only where a voice bears it (not under --engine espeak).
+    if marked:
         click.echo(
             "* = the voice for English scripts by default; for other languages piper "
             "if it has a voice for them, else espeak (--engine and --voice choose another)"
@@ -708,7 +718,7 @@ def examples_command(name: str | None, dest: Path | None, force: bool) -> None:
         _list_examples()
         return
     source = examples.expand(name) or examples.path_of(name)
-    text = source.read_text(encoding="utf-8")
+    text = examples.copy_text(source.stem)
     if dest == STDOUT:
         click.echo(text, nl=False)
         return
@@ -824,6 +834,22 @@ def _register_more() -> None:
 _register_more()
 
 
+def _from_environment(exc: click.ClickException) -> str | None:
+    """A bad value that came from a VOICEGUIDE_* variable, told by the variable's
+    name: click would name the option, which the user never typed."""
+    if not isinstance(exc, click.BadParameter) or exc.param is None or exc.ctx is None:
+        return None
+    name = exc.param.name
+    if name is None or exc.ctx.get_parameter_source(name) is not ParameterSource.ENVIRONMENT:
+        return None
+    envvar = exc.param.envvar
+    names = [envvar] if isinstance(envvar, str) else list(envvar or ())
+    variable = next((n for n in names if n in os.environ), None)
+    if variable is None:
+        return None
+    return f"{variable}={os.environ[variable]!r} in the environment: {exc.message}"
+
+
 def main(argv: list[str] | None = None) -> None:
     global _terminated
     global_flags(cli)
@@ -839,7 +865,11 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 cli.main(args=argv, prog_name="voiceguide", standalone_mode=False)
             except click.ClickException as exc:
-                exc.show()
+                from_environment = _from_environment(exc)
+                if from_environment is None:
+                    exc.show()
+                else:
+                    click.echo(f"voiceguide: {from_environment}", err=True)
                 sys.exit(exc.exit_code)
             except click.exceptions.Abort:
                 raise KeyboardInterrupt from None

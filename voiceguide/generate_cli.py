@@ -16,6 +16,7 @@ import click
 from . import pipeline
 from .cli import STDOUT, OutputPath, _global_flag, voice_options
 from .core.library import GOALS, POSITION_CHOICES, TAGS
+from .core.plural import counted
 
 LANGUAGES = ("en", "de", "es", "fr")
 # Seeds chosen for the user: short enough to read out and type again.
@@ -194,7 +195,11 @@ def program_status(programme_file: str | None, as_json: bool, language: str) -> 
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     phase = today.phase
-    how_often = f"{phase.per_day} sessions a day" if phase.per_day else f"{phase.per_week} a week"
+    how_often = (
+        f"{counted(phase.per_day, 'session')} a day"
+        if phase.per_day
+        else f"{phase.per_week} a week"
+    )
     lines = [
         f"{programme.title}: phase {today.phase_index + 1} of {len(programme.phases)}, "
         f"{phase.name} ({how_often}, {phase.minutes:g} min)",

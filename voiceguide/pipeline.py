@@ -19,7 +19,7 @@ from .ambience_file import bed_loop
 from .clipstore import ClipStore
 from .core import cues
 from .core.ambience import BED_HEADROOM_DB, Bed, levelled_with_bed, mixed
-from .core.mastering import CEILING_DBTP, Analysis, Key, Mastered, analyse, master
+from .core.mastering import CEILING_DBTP, TARGET_LUFS, Analysis, Key, Mastered, analyse, master
 from .core.model import Pause, Say, Session, Timeline
 from .core.phrases import Phrases
 from .core.plan import plan, spoken_phrases
@@ -288,6 +288,18 @@ def threads() -> int:
 def _share_cores(count: int) -> None:
     global _threads_per_export
     _threads_per_export = count
+
+
+# How far from TARGET_LUFS a file may land and still be said to be at it.
+LOUDNESS_TOLERANCE_LU = 0.3
+
+
+def loudness_shortfall(loudness_lufs: float) -> str:
+    """Why a file is quieter than the target, or "": a session of few, short
+    words only reaches -16 LUFS with more limiting than a voice bears."""
+    if loudness_lufs >= TARGET_LUFS - LOUDNESS_TOLERANCE_LU:
+        return ""
+    return f", under {TARGET_LUFS:g}: louder would crush the voice"
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,31 @@ def write_session(
             for earlier in _earlier_tracks(dest):
                 if earlier not in tracks:
                     files.remove_on_commit(earlier)
+        else:
+            _forget_earlier_split(dest, files)
     return outputs
+
+
+def _forget_earlier_split(dest: Path, files: AtomicFiles) -> None:
+    """An export without --split over an earlier split one: its tracks and
+    playlist describe a session that is no longer there, so they go too. The
+    playlist only if it lists those tracks alone (a WAV split export of the
+    same name shares it)."""
+    if not _tracks_manifest(dest).exists():
+        return
+    earlier = _earlier_tracks(dest)
+    for track in earlier:
+        files.remove_on_commit(track)
+    files.remove_on_commit(_tracks_manifest(dest))
+    playlist = dest.with_suffix(".m3u")
+    try:
+        lines = playlist.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return
+    listed = {line for line in lines if line and not line.startswith("#")}
+    ours = {f"{track.parent.name}/{track.name}" for track in earlier}
+    if listed and listed <= ours:
+        files.remove_on_commit(playlist)
 
 
 def _layer(layers: Layers, number: int) -> Callable[[int, int], Iterator[np.ndarray]]:
