@@ -448,6 +448,27 @@ def _png_size(body: bytes) -> tuple[int, int]:
     return int.from_bytes(body[16:20], "big"), int.from_bytes(body[20:24], "big")
 
 
+# The browser's own decoding of an icon: its size, and how many of its pixels
+# outside the maskable safe zone differ from its corner (the background).
+DECODE_ICON_JS = """async (src) => {
+  const image = await createImageBitmap(await (await fetch(src)).blob());
+  const n = image.width;
+  const canvas = new OffscreenCanvas(n, image.height);
+  const context = canvas.getContext('2d');
+  context.drawImage(image, 0, 0);
+  const data = context.getImageData(0, 0, n, image.height).data;
+  let outside = 0;
+  for (let y = 0; y < image.height; y++) {
+    for (let x = 0; x < n; x++) {
+      if (Math.hypot(x + 0.5 - n / 2, y + 0.5 - image.height / 2) <= 0.4 * n) continue;
+      const i = 4 * (y * n + x);
+      if ([0, 1, 2].some((c) => Math.abs(data[i + c] - data[c]) > 2)) outside++;
+    }
+  }
+  return [image.width, image.height, outside];
+}"""
+
+
 def test_the_manifest_validates_and_makes_the_player_installable(page: Any, server: str) -> None:
     response = page.request.get(server + "/manifest.webmanifest")
     assert response.status == 200
@@ -467,6 +488,17 @@ def test_the_manifest_validates_and_makes_the_player_installable(page: Any, serv
     assert {192, 512} <= sizes
     # Chromium's own reading of it, from the page that links it.
     page.goto(f"{server}/play/{PLAYERS['en']}")
+    # Each PNG for any use and as a maskable icon (a phone's launcher crops it to
+    # its own shape): decoded, at its stated size, with nothing drawn outside the
+    # safe zone, the centred circle of 40 % of the width that every crop keeps.
+    pngs = [i for i in manifest["icons"] if i["type"] == "image/png"]
+    purposes = {(i["sizes"], p) for i in pngs for p in i.get("purpose", "any").split()}
+    assert purposes == {(f"{n}x{n}", p) for n in (192, 512) for p in ("any", "maskable")}
+    for icon in pngs:
+        width, height, outside = page.evaluate(DECODE_ICON_JS, icon["src"])
+        assert icon["sizes"] == f"{width}x{height}"
+        if "maskable" in icon.get("purpose", ""):
+            assert outside == 0, f"{icon['src']}: {outside} pixels drawn outside the safe zone"
     cdp = page.context.new_cdp_session(page)
     read = cdp.send("Page.getAppManifest")
     assert read["url"] == server + "/manifest.webmanifest"
