@@ -7,13 +7,22 @@ are the ones tests/test_web_player.py uses.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import test_web_player as web
+from server_helpers import TINY
+from test_serve_cli import SERVE, _wait_for_address
 
 from voiceguide.core.phrases import ENGLISH, TABLES
 from voiceguide.core.script import parse_script
+from voiceguide.history import connect
+from voiceguide.history.schedules import Schedules
 
 pytestmark = pytest.mark.browser
 
@@ -193,6 +202,56 @@ def test_every_control_on_the_library_has_a_focus_ring_and_a_44px_target(
     found = controls(page)
     assert sum(1 for c in found if "<a" in c["html"]) >= len(PLAYERS) + 2  # cards, footer
     assert_rings_and_targets(page, found)
+
+
+def test_the_librarys_scheduled_runs_pass_axe_with_44px_targets_at_any_text_size(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The "Next:" lines `serve` shows once a schedule exists, with their snooze
+    buttons and the calendar link."""
+    data = tmp_path / "data"
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "tiny.yaml").write_text(TINY)
+    # Twelve hours from now, on a speaker that is not there: nothing plays while
+    # the test runs.
+    now = datetime.now(UTC)
+    at = (now + timedelta(hours=12)).strftime("%H:%M")
+    environment = {**os.environ, "XDG_DATA_HOME": str(data)}
+    connection = connect(data / "voiceguide" / "history.sqlite3")
+    try:
+        Schedules(connection).add(
+            str(scripts / "tiny.yaml"), [at], frozenset(range(7)), "Living room", "UTC", now
+        )
+    finally:
+        connection.close()
+    serve = subprocess.Popen(
+        [*SERVE, str(scripts), "--port", "0", "--cache-dir", str(tmp_path / "cache")],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        url = _wait_for_address(serve)
+        context = browser.new_context(viewport=web.PHONE, is_mobile=True, has_touch=True)
+        try:
+            page = context.new_page()
+            page.goto(url)
+            assert page.locator(".upcoming li").count() == 1
+            found = violations(page)
+            assert found == [], "\n".join(found)
+            shown = controls(page)
+            assert {"Snooze 20 min", "Reminders in your calendar"} <= {
+                c["html"].split(">")[1].split("<")[0] for c in shown
+            }
+            assert_rings_and_targets(page, shown)
+        finally:
+            context.close()
+        large = _layout(browser, url, 32, "body")
+        assert large["wide"] == [] and large["cut"] == [], large
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.communicate(timeout=30)
 
 
 def test_every_control_on_the_player_has_a_focus_ring_and_a_44px_target(
