@@ -95,6 +95,14 @@ def test_axe_finds_nothing_on_the_library(page: Any, server: str) -> None:
     assert found == [], "\n".join(found)
 
 
+@pytest.mark.parametrize("path", ["/new", "/history", "/signin"])
+def test_axe_finds_nothing_on_the_other_pages(page: Any, server: str, path: str) -> None:
+    # /signin of a serve without a passphrase says so, as a page like the others.
+    page.goto(server + path)
+    found = violations(page)
+    assert found == [], "\n".join(found)
+
+
 @pytest.mark.parametrize("language", ["en", "de", "es", "fr"])
 def test_axe_finds_nothing_on_a_player_in_any_state(page: Any, server: str, language: str) -> None:
     ident = PLAYERS[language]

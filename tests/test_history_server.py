@@ -7,6 +7,7 @@ server sees a client that is not loopback, as a phone on the network is.
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import os
@@ -187,10 +188,14 @@ def test_off_loopback_without_a_secret_the_log_is_403_in_one_sentence(
     address = lan_address()
     with running_server([scripts], tmp_path / "cache", host=address) as server:
         client = Client(address, server.port)
-        for path in ("/history", "/api/log"):
-            status, _, text = client.request("GET", path)
-            assert status == 403, (path, status)
-            assert "--passphrase" in text and text.count(".") == 1, text
+        status, _, text = client.request("GET", "/api/log")
+        assert status == 403
+        assert "--passphrase" in text and text.count(".") == 1, text
+        # A phone that opened the History page gets the same sentence as a page.
+        status, headers, page = client.request("GET", "/history")
+        assert status == 403 and headers["content-type"].startswith("text/html")
+        assert f"<p>{html.escape(text.strip())}</p>" in page
+        assert '<html lang="en">' in page and '<a class="back" href="/">' in page
         status, _, _ = client.request("POST", "/api/checkins", {"moment": "after", "pain": 2})
         assert status == 403
         assert client.request("GET", "/")[0] == 200  # the player itself is for everyone
