@@ -708,3 +708,25 @@ def test_the_breathing_view_follows_the_phase(page: Any, server: str) -> None:
     assert page.locator("#breath-view").get_attribute("data-phase") in ("hold", "hold_in", "inhale")
     page.locator("#breath-view-close").click()
     assert page.locator("#breath-view").is_hidden()
+
+
+def test_the_breathing_view_keeps_the_keyboard_while_open(page: Any, server: str) -> None:
+    """A modal view: Tab and Shift+Tab stay on its controls, not on the page
+    hidden behind it; closed, the page is reachable again, from the button that
+    opened it."""
+    open_session(page, server, PLAYERS["en"])
+    page.locator("#breath-view-open").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#breath-view", state="visible")
+    inside = "document.activeElement.closest('#breath-view') !== null"
+    places = []
+    for key in ["Tab"] * 4 + ["Shift+Tab"] * 4:
+        page.keyboard.press(key)
+        places.append(page.evaluate(inside))
+    assert places == [True] * 8
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#breath-view", state="hidden")
+    page.wait_for_function("document.activeElement.id === 'breath-view-open'")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(inside) is False
+    assert page.evaluate("document.activeElement.closest('main') !== null")
