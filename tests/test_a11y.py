@@ -279,6 +279,19 @@ def test_every_control_on_the_player_has_a_focus_ring_and_a_44px_target(
     assert_rings_and_targets(page, found)
 
 
+def test_typing_a_note_types_it_and_steers_nothing(page: Any, server: str) -> None:
+    """The single-key shortcuts (Space, j, k, l, n, p) are for the page, not for
+    what a person types in the check-in's note."""
+    open_session(page, server, PLAYERS["en"])
+    page.wait_for_selector("#checkin", state="visible")
+    page.locator("#checkin-note").click()
+    note = "knee pain, kept it slow; jolt"
+    page.keyboard.type(note)
+    assert page.locator("#checkin-note").input_value() == note
+    audio = "[document.querySelector('#audio').paused, document.querySelector('#audio').currentTime]"
+    assert page.evaluate(audio) == [True, 0]
+
+
 # --- large text -----------------------------------------------------------------------
 
 # What the page shows for each element with text of its own: its font size, and

@@ -500,6 +500,8 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
+    // What a person types (the check-in's note) is text, not a command.
+    if (event.target.closest && event.target.closest("textarea, input:not([type=checkbox]):not([type=radio]), select, [contenteditable]")) return;
     const onControl = event.target.closest && event.target.closest("button, a, input, [role=slider]");
     if ((event.key === " " || event.key === "k") && !onControl) { event.preventDefault(); toggle(); }
     else if (event.key === "j" || (event.key === "ArrowLeft" && !onControl)) seekTo(audio.currentTime - STEP_S, false);
