@@ -288,7 +288,9 @@ def test_typing_a_note_types_it_and_steers_nothing(page: Any, server: str) -> No
     note = "knee pain, kept it slow; jolt"
     page.keyboard.type(note)
     assert page.locator("#checkin-note").input_value() == note
-    audio = "[document.querySelector('#audio').paused, document.querySelector('#audio').currentTime]"
+    audio = (
+        "[document.querySelector('#audio').paused, document.querySelector('#audio').currentTime]"
+    )
     assert page.evaluate(audio) == [True, 0]
 
 
