@@ -294,6 +294,25 @@ def test_typing_a_note_types_it_and_steers_nothing(page: Any, server: str) -> No
     assert page.evaluate(audio) == [True, 0]
 
 
+def test_the_single_key_shortcuts_can_be_turned_off(page: Any, server: str) -> None:
+    """WCAG 2.1.4: shortcuts of one character key, pressed by accident or by
+    speech input, can be turned off; the choice is kept."""
+    plan = open_session(page, server, PLAYERS["en"])
+    now = "document.querySelector('#audio').currentTime"
+    assert page.locator("#shortcuts").is_checked()
+    page.locator("body").press("n")
+    page.wait_for_function(f"Math.abs({now} - {plan['chapters'][1]['start']}) < 0.1")
+    page.locator("#shortcuts").uncheck()
+    page.evaluate("document.activeElement.blur()")  # Space on the box would tick it again
+    seek_paused(page, 0.0)
+    for key in ("n", "l", "Space", "k"):
+        page.locator("body").press(key)
+    assert page.evaluate(f"[document.querySelector('#audio').paused, {now}]") == [True, 0]
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    assert not page.locator("#shortcuts").is_checked()
+
+
 # --- large text -----------------------------------------------------------------------
 
 # What the page shows for each element with text of its own: its font size, and
