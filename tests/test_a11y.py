@@ -101,6 +101,8 @@ def test_axe_finds_nothing_on_the_other_pages(page: Any, server: str, path: str)
     page.goto(server + path)
     found = violations(page)
     assert found == [], "\n".join(found)
+    # Its icon named, so a browser does not ask for a /favicon.ico that is not there.
+    assert page.locator("link[rel=icon]").get_attribute("href") == "/static/icon.svg"
 
 
 @pytest.mark.parametrize("language", ["en", "de", "es", "fr"])

@@ -267,7 +267,8 @@ def _page(heading: str, content: str, status: int, nav: str = "") -> web.Respons
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="dark">\n'
         f"<title>{heading} · voiceguide</title>\n"
-        '<link rel="stylesheet" href="/static/app.css">\n</head>\n'
+        '<link rel="stylesheet" href="/static/app.css">\n'
+        '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">\n</head>\n'
         f'<body class="page-signin">\n{nav}<main>\n<h1>{heading}</h1>\n{content}'
         "</main>\n</body>\n</html>\n"
     )
