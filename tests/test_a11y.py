@@ -389,6 +389,53 @@ def test_text_at_200_percent_scales_and_stays_on_a_390_px_screen(
     assert large["scroll"] <= web.PHONE["width"]
 
 
+# Each word of the breathing view's text that the line breaking splits, and the
+# view's right edge.
+SPLIT_WORDS_JS = """(text) => {
+  const word = document.querySelector('#breath-word');
+  word.textContent = text;
+  const range = document.createRange();
+  const split = [];
+  let at = 0;
+  for (const part of text.split(' ')) {
+    at = text.indexOf(part, at);
+    range.setStart(word.firstChild, at);
+    range.setEnd(word.firstChild, at + part.length);
+    // On more than one line (the first letter is a box of its own: by height, not count).
+    const tops = Array.from(range.getClientRects()).map((r) => r.top);
+    if (Math.max(...tops) - Math.min(...tops) > parseFloat(getComputedStyle(word).fontSize) / 2) split.push(part);
+    at += part.length;
+  }
+  return [split, word.getBoundingClientRect().right];
+}"""
+
+
+def test_the_breathing_views_words_stay_whole_at_200_percent(browser: Any, server: str) -> None:
+    """Its words are large to be read from the floor; at twice the font size each
+    phase word of every language still fits across a 390 px screen in one piece."""
+    context = browser.new_context(viewport=web.PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Page.enable")
+        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32}})
+        page.goto(f"{server}/play/{PLAYERS['en']}")
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        page.locator("#breath-view-open").click()
+        size = page.evaluate("getComputedStyle(document.querySelector('#breath-word')).fontSize")
+        assert float(size.removesuffix("px")) >= 1.8 * 32  # still large, and scaled
+        broken = {}
+        for language in ("en", "de", "es", "fr"):
+            for phase in ("inhale", "hold_in", "exhale", "hold_out"):
+                text = TABLES[language][phase].rstrip(".")
+                split, right = page.evaluate(SPLIT_WORDS_JS, text)
+                if split or right > web.PHONE["width"]:
+                    broken[text] = (split, right)
+        assert broken == {}
+    finally:
+        context.close()
+
+
 # --- the script's language ------------------------------------------------------------
 
 # Every text and accessible name on the page, with the language it is in.
