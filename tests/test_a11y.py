@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -337,9 +339,10 @@ LAYOUT_JS = """(screenWidth) => {
 }"""
 
 
-def _layout(browser: Any, url: str, default_font_px: int, ready: str) -> dict[str, Any]:
-    """The page at 390 px wide, with the browser's default font size set as a
-    person's text scaling sets it."""
+@contextmanager
+def phone_page(browser: Any, default_font_px: int = 16) -> Iterator[Any]:
+    """A page 390 px wide, with the browser's default font size set as a person's
+    text scaling sets it."""
     context = browser.new_context(viewport=web.PHONE, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
@@ -347,6 +350,14 @@ def _layout(browser: Any, url: str, default_font_px: int, ready: str) -> dict[st
         cdp = context.new_cdp_session(page)
         cdp.send("Page.enable")
         cdp.send("Page.setFontSizes", {"fontSizes": {"standard": default_font_px}})
+        yield page
+    finally:
+        context.close()
+
+
+def _layout(browser: Any, url: str, default_font_px: int, ready: str) -> dict[str, Any]:
+    """The page at 390 px wide and the given default font size."""
+    with phone_page(browser, default_font_px) as page:
         page.goto(url)
         page.wait_for_selector(ready, state="attached")
         if ready != "body":
@@ -362,8 +373,6 @@ def _layout(browser: Any, url: str, default_font_px: int, ready: str) -> dict[st
         name = f"large-text-{default_font_px}-{url.rsplit('/', 1)[-1] or 'library'}.png"
         page.screenshot(path=str(web.ARTIFACTS / name))
         return layout
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("path", ["/", *(f"/play/{ident}" for ident in PLAYERS.values())])
@@ -413,12 +422,7 @@ SPLIT_WORDS_JS = """(text) => {
 def test_the_breathing_views_words_stay_whole_at_200_percent(browser: Any, server: str) -> None:
     """Its words are large to be read from the floor; at twice the font size each
     phase word of every language still fits across a 390 px screen in one piece."""
-    context = browser.new_context(viewport=web.PHONE, is_mobile=True, has_touch=True)
-    try:
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Page.enable")
-        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32}})
+    with phone_page(browser, 32) as page:
         page.goto(f"{server}/play/{PLAYERS['en']}")
         page.wait_for_selector("body[data-ready=true]", state="attached")
         page.locator("#breath-view-open").click()
@@ -432,8 +436,6 @@ def test_the_breathing_views_words_stay_whole_at_200_percent(browser: Any, serve
                 if split or right > web.PHONE["width"]:
                     broken[text] = (split, right)
         assert broken == {}
-    finally:
-        context.close()
 
 
 # --- the script's language ------------------------------------------------------------

@@ -217,12 +217,7 @@ def test_the_history_page_at_200_percent_stays_on_a_390_px_screen(
         }
     )
     assert fixed == [], "text that keeps its size: " + ", ".join(fixed)
-    context = browser.new_context(viewport=web.PHONE, is_mobile=True, has_touch=True)
-    try:
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Page.enable")
-        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32}})
+    with test_a11y.phone_page(browser, 32) as page:
         page.goto(f"{server}/history")
         page.locator("table#days").wait_for()
         assert test_a11y.violations(page) == []
@@ -234,5 +229,3 @@ def test_the_history_page_at_200_percent_stays_on_a_390_px_screen(
             "cells => cells.map(c => [c.getAttribute('role'), c.dataset.label])"
         )
         assert cells == [["cell", "Sessions"], ["cell", "Before"], ["cell", "After"]]
-    finally:
-        context.close()
