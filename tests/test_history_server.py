@@ -36,7 +36,10 @@ NOTES = ("NOTE-stiff-from-the-drive", "NOTE-much-looser-now")
 
 
 @pytest.fixture
-def scripts(tmp_path: Path) -> Path:
+def scripts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # A log of this test's own: the browser tests before it in the same run play
+    # sessions into the run's shared one, and the History page counts them.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     folder = tmp_path / "scripts"
     folder.mkdir()
     (folder / "tiny.yaml").write_text(TINY)
