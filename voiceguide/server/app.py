@@ -487,7 +487,11 @@ async def static_file(request: web.Request) -> web.Response:
 
 
 # Installing the player: a name, a start, a standalone window and icons of the
-# sizes phones ask for (drawn at run time, like the feed's cover).
+# sizes phones ask for (drawn at run time, like the feed's cover). The same PNGs
+# serve as maskable icons: the cover's disc and ring lie within the safe zone
+# (a third of the width from the centre, the zone is 40 %) on a full background,
+# so a launcher's round or squircle crop cuts only background. Declared apart
+# rather than as "any maskable", which Chromium warns against.
 MANIFEST = {
     "id": "/",
     "name": "voiceguide",
@@ -499,8 +503,11 @@ MANIFEST = {
     "background_color": "#0e1216",
     "theme_color": "#10141a",
     "icons": [
-        {"src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png"},
-        {"src": "/icons/icon-512.png", "sizes": "512x512", "type": "image/png"},
+        *(
+            {"src": f"/icons/icon-{n}.png", "sizes": f"{n}x{n}", "type": "image/png", "purpose": p}
+            for p in ("any", "maskable")
+            for n in (192, 512)
+        ),
         {"src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml"},
     ],
 }

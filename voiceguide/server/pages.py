@@ -246,13 +246,16 @@ _NOW = """<section class="now" aria-label="{now}">
 </section>
 """
 
-# Off until the person turns them on; player.js keeps the choice in localStorage.
+# Off until the person turns them on (the single-key shortcuts: on until turned
+# off, as WCAG 2.1.4 asks of them); player.js keeps the choices in localStorage.
 _SETTINGS = """<section class="panel" aria-labelledby="settings-heading">
 <h2 id="settings-heading">{settings}</h2>
 <p class="setting"><input type="checkbox" id="announce-phases">
 <label for="announce-phases">{announce_phases}</label></p>
 <p class="setting"><input type="checkbox" id="vibrate">
 <label for="vibrate">{vibrate}</label></p>
+<p class="setting"><input type="checkbox" id="shortcuts" checked>
+<label for="shortcuts">{shortcuts}</label></p>
 <p><button id="breath-view-open" type="button" class="wide-button">{breath_view}</button></p>
 </section>
 """
