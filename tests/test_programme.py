@@ -156,6 +156,8 @@ def test_program_status_reads_the_check_ins_from_the_log(
     code, out, _ = run_cli(["program", "status", "--json"], capsys)
     assert code == 0
     assert json.loads(out)["phase"]["name"] == "relief"
+    code, text, _ = run_cli(["program", "status"], capsys)
+    assert "\nToday: session 1 of 3: voiceguide new --goal relief " in text
     assert not (tmp_path / "voiceguide").exists()  # status alone creates no log
     # Three days ago, the day before and yesterday, at noon here: pain 1 each time.
     now = datetime.now(UTC).astimezone()
@@ -172,6 +174,7 @@ def test_program_status_reads_the_check_ins_from_the_log(
     code, text, _ = run_cli(["program", "status"], capsys)
     assert code == 0
     assert text.startswith("Back care: phase 2 of 3, core")
+    assert "\nToday: session 1 of 3 this week: voiceguide new --goal core " in text
     assert "numbness" in text and "pain after a fall" in text
 
 

@@ -209,12 +209,16 @@ def program_status(programme_file: str | None, as_json: bool, language: str) -> 
             f"Good days towards the next phase: {today.good_days} of {programme.rules.days} "
             f"(pain {programme.rules.pain_at_most} or less)"
         )
-    per = "today" if phase.per_day else "this week"
+    # "Today: session 1 of 3 today" said the day twice; a weekly count says its week.
+    per = "" if phase.per_day else " this week"
+    done = today.sessions_done
     if today.session_number is None:
-        lines.append(f"Today: no session; {today.sessions_done} of {today.sessions_planned} {per}.")
+        lines.append(
+            f"Today: no session; {done} of {today.sessions_planned} done{per or ' today'}."
+        )
     else:
         lines.append(
-            f"Today: session {today.session_number} of {today.sessions_planned} {per}: {command}"
+            f"Today: session {today.session_number} of {today.sessions_planned}{per}: {command}"
         )
     if today.moves:
         last = today.moves[-1]
