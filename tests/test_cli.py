@@ -224,6 +224,29 @@ def test_an_export_without_split_removes_the_tracks_an_earlier_split_wrote(
     assert sorted(p.suffix for p in folder.iterdir()) == [".txt", ".wav", ".wav", ".wav"]
 
 
+def test_an_export_without_subtitles_or_stems_removes_those_an_earlier_one_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A transcript at the old times beside new audio misleads a player that
+    # shows NAME.vtt; only what an export of this file wrote is removed.
+    script = tmp_path / "tiny.yaml"
+    script.write_text(SCRIPT + "ambience: rain\n")
+    dest = tmp_path / "tiny.mp3"
+    vtt, voice, bed = tmp_path / "tiny.vtt", tmp_path / "tiny.voice.mp3", tmp_path / "tiny.bed.mp3"
+    export = ["export", str(script), "-o", str(dest), *ENGINE]
+    assert run([*export, "--subtitles", "--stems"], capsys)[0] == 0
+    assert vtt.exists() and voice.exists() and bed.exists()
+    assert run([*export, "--stems"], capsys)[0] == 0
+    assert not vtt.exists() and voice.exists() and bed.exists()
+    assert run(export, capsys)[0] == 0
+    assert not voice.exists() and not bed.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.mp3", "tiny.yaml"]
+    # A transcript the user put there, or one no list names, stays.
+    vtt.write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nmine\n", encoding="utf-8")
+    assert run(export, capsys)[0] == 0
+    assert vtt.read_text(encoding="utf-8").endswith("mine\n")
+
+
 def test_a_tampered_track_list_removes_nothing_outside_the_tracks(
     script: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

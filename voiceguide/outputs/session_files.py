@@ -30,6 +30,10 @@ class ExportRequest:
     subtitles: bool = False
     split: bool = False
     stems: bool = False  # also NAME.voice.EXT and NAME.bed.EXT, aligned to the mix
+    # List the transcript and stems written, and remove those an earlier export
+    # of dest wrote and this one does not; a cache that names and removes its
+    # own files (serve's) leaves no list behind with False.
+    tidy_companions: bool = True
 
 
 STEM_NAMES = ("voice", "bed")
@@ -83,6 +87,44 @@ def _earlier_tracks(dest: Path) -> list[Path]:
     name = re.compile(r"[0-9]{2,}-[a-z0-9-]+" + re.escape(dest.suffix))
     folder = dest.with_suffix("")
     return [folder / line for line in listed if name.fullmatch(line)]
+
+
+def _companions(request: ExportRequest) -> list[Path]:
+    """The files beside the audio that describe it: its transcript and stems."""
+    dest = request.dest
+    return [
+        *([dest.with_suffix(".vtt")] if request.subtitles else []),
+        *(stem_paths(dest) if request.stems else []),
+    ]
+
+
+def _companions_manifest(dest: Path) -> Path:
+    """Where an export lists the transcript and stems it wrote beside ``dest``:
+    the next export of ``dest`` that does not write them removes them, as they
+    describe audio that is gone (a transcript at the old times), and nothing else."""
+    return dest.with_name(f".{dest.name}.files")
+
+
+def _forget_earlier_companions(request: ExportRequest, files: AtomicFiles) -> None:
+    if not request.tidy_companions:
+        return
+    dest = request.dest
+    manifest = _companions_manifest(dest)
+    try:
+        listed = set(manifest.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        listed = set()  # no earlier export of this file wrote any
+    # Only names this export could have written: a line can never reach
+    # outside the folder, nor name a file the user put there.
+    possible = [dest.with_suffix(".vtt"), *stem_paths(dest)]
+    now = _companions(request)
+    for path in possible:
+        if path.name in listed and path not in now:
+            files.remove_on_commit(path)
+    if now:
+        files.temp_for(manifest).write_text("".join(f"{p.name}\n" for p in now), "utf-8")
+    elif manifest.exists():
+        files.remove_on_commit(manifest)
 
 
 Layers = Callable[[int, int], Iterable[tuple[np.ndarray, ...]]]
@@ -164,6 +206,7 @@ def write_session(
                     files.remove_on_commit(earlier)
         else:
             _forget_earlier_split(dest, files)
+        _forget_earlier_companions(request, files)
     return outputs
 
 
