@@ -116,7 +116,7 @@ def _forget_earlier_companions(request: ExportRequest, files: AtomicFiles) -> No
         listed = set()  # no earlier export of this file wrote any
     # Only names this export could have written: a line can never reach
     # outside the folder, nor name a file the user put there.
-    possible = [dest.with_suffix(".vtt"), *stem_paths(dest)]
+    possible = _companions(replace(request, subtitles=True, stems=True))
     now = _companions(request)
     for path in possible:
         if path.name in listed and path not in now:

@@ -251,17 +251,16 @@ class Pyttsx3Engine:
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         if not text.strip():
             return np.zeros(0, dtype=np.float32), 22050
-        finished = threading.Event()
-        for attempt in range(1, ATTEMPTS + 1):
-            finished.clear()
+        for _ in range(ATTEMPTS):
             try:
-                return read_wav(self._speak_once(text, finished))
+                return read_wav(self._speak_once(text))
             except EmptyUtterance as exc:
-                if attempt == ATTEMPTS:
-                    raise EngineError(f"{exc.message} {ATTEMPTS} times, on: '{text}'") from exc
-        raise AssertionError("unreachable")
+                empty = exc
+        raise EngineError(f"{empty.message} {ATTEMPTS} times, on: '{text}'") from empty
 
-    def _speak_once(self, text: str, finished: threading.Event) -> bytes:
+    def _speak_once(self, text: str) -> bytes:
+        finished = threading.Event()
+
         def on_finished(**_: object) -> None:
             finished.set()
 
