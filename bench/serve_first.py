@@ -49,7 +49,11 @@ def first_request(sources: list[str], engine: str | None, path: str) -> dict[str
             server = subprocess.Popen(
                 command,
                 cwd=ROOT,
-                env={**os.environ, "XDG_CACHE_HOME": f"{folder}/cache"},
+                env={
+                    **os.environ,
+                    "XDG_CACHE_HOME": f"{folder}/cache",
+                    "XDG_DATA_HOME": f"{folder}/data",
+                },
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -109,7 +109,7 @@ class Usage:
 class ServerProcess:
     def __init__(self, scripts: Path, cache: Path, log_path: Path, home: Path) -> None:
         self.log_path = log_path
-        env = {**os.environ, "XDG_CACHE_HOME": str(home)}
+        env = {**os.environ, "XDG_CACHE_HOME": str(home), "XDG_DATA_HOME": str(home)}
         # faulthandler: a server that will not stop is made to print its threads' stacks.
         command = [sys.executable, "-X", "faulthandler", "-m", "voiceguide", "serve"]
         command += [str(scripts), "--port", "0"]

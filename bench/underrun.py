@@ -227,7 +227,7 @@ def play_and_record(args: argparse.Namespace, script: Path, work: Path) -> dict[
             with (work / "play.log").open("wb") as log:
                 player = subprocess.Popen(
                     command,
-                    env={**server.env, "XDG_CACHE_HOME": str(cache)},
+                    env={**server.env, "XDG_CACHE_HOME": str(cache), "XDG_DATA_HOME": str(cache)},
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

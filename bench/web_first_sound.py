@@ -61,7 +61,11 @@ CLICK_TO_SOUND_JS = """() => new Promise((resolve) => {
 
 
 def start_server(engine: str, folder: Path) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "XDG_CACHE_HOME": str(folder / "xdg")}
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(folder / "xdg"),
+        "XDG_DATA_HOME": str(folder / "xdg"),
+    }
     command = [sys.executable, "-m", "voiceguide", "serve", str(ROOT / "scripts")]
     command += ["--port", "0", "--cache-dir", str(folder / "served"), "--engine", engine]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)

@@ -7,13 +7,24 @@ are the ones tests/test_web_player.py uses.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import test_web_player as web
+from server_helpers import TINY
+from test_serve_cli import SERVE, _wait_for_address
 
 from voiceguide.core.phrases import ENGLISH, TABLES
 from voiceguide.core.script import parse_script
+from voiceguide.history import connect
+from voiceguide.history.schedules import Schedules
 
 pytestmark = pytest.mark.browser
 
@@ -84,6 +95,16 @@ def test_axe_finds_nothing_on_the_library(page: Any, server: str) -> None:
     page.goto(server + "/")
     found = violations(page)
     assert found == [], "\n".join(found)
+
+
+@pytest.mark.parametrize("path", ["/new", "/history", "/signin"])
+def test_axe_finds_nothing_on_the_other_pages(page: Any, server: str, path: str) -> None:
+    # /signin of a serve without a passphrase says so, as a page like the others.
+    page.goto(server + path)
+    found = violations(page)
+    assert found == [], "\n".join(found)
+    # Its icon named, so a browser does not ask for a /favicon.ico that is not there.
+    assert page.locator("link[rel=icon]").get_attribute("href") == "/static/icon.svg"
 
 
 @pytest.mark.parametrize("language", ["en", "de", "es", "fr"])
@@ -195,6 +216,56 @@ def test_every_control_on_the_library_has_a_focus_ring_and_a_44px_target(
     assert_rings_and_targets(page, found)
 
 
+def test_the_librarys_scheduled_runs_pass_axe_with_44px_targets_at_any_text_size(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The "Next:" lines `serve` shows once a schedule exists, with their snooze
+    buttons and the calendar link."""
+    data = tmp_path / "data"
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "tiny.yaml").write_text(TINY)
+    # Twelve hours from now, on a speaker that is not there: nothing plays while
+    # the test runs.
+    now = datetime.now(UTC)
+    at = (now + timedelta(hours=12)).strftime("%H:%M")
+    environment = {**os.environ, "XDG_DATA_HOME": str(data)}
+    connection = connect(data / "voiceguide" / "history.sqlite3")
+    try:
+        Schedules(connection).add(
+            str(scripts / "tiny.yaml"), [at], frozenset(range(7)), "Living room", "UTC", now
+        )
+    finally:
+        connection.close()
+    serve = subprocess.Popen(
+        [*SERVE, str(scripts), "--port", "0", "--cache-dir", str(tmp_path / "cache")],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        url = _wait_for_address(serve)
+        context = browser.new_context(viewport=web.PHONE, is_mobile=True, has_touch=True)
+        try:
+            page = context.new_page()
+            page.goto(url)
+            assert page.locator(".upcoming li").count() == 1
+            found = violations(page)
+            assert found == [], "\n".join(found)
+            shown = controls(page)
+            assert {"Snooze 20 min", "Reminders in your calendar"} <= {
+                c["html"].split(">")[1].split("<")[0] for c in shown
+            }
+            assert_rings_and_targets(page, shown)
+        finally:
+            context.close()
+        large = _layout(browser, url, 32, "body")
+        assert large["wide"] == [] and large["cut"] == [], large
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.communicate(timeout=30)
+
+
 def test_every_control_on_the_player_has_a_focus_ring_and_a_44px_target(
     page: Any, server: str
 ) -> None:
@@ -210,6 +281,40 @@ def test_every_control_on_the_player_has_a_focus_ring_and_a_44px_target(
     speech = sum(1 for e in plan["events"] if e["kind"] == "speech")
     assert sum(1 for c in found if 'class="cue' in c["html"]) == speech
     assert_rings_and_targets(page, found)
+
+
+def test_typing_a_note_types_it_and_steers_nothing(page: Any, server: str) -> None:
+    """The single-key shortcuts (Space, j, k, l, n, p) are for the page, not for
+    what a person types in the check-in's note."""
+    open_session(page, server, PLAYERS["en"])
+    page.wait_for_selector("#checkin", state="visible")
+    page.locator("#checkin-note").click()
+    note = "knee pain, kept it slow; jolt"
+    page.keyboard.type(note)
+    assert page.locator("#checkin-note").input_value() == note
+    audio = (
+        "[document.querySelector('#audio').paused, document.querySelector('#audio').currentTime]"
+    )
+    assert page.evaluate(audio) == [True, 0]
+
+
+def test_the_single_key_shortcuts_can_be_turned_off(page: Any, server: str) -> None:
+    """WCAG 2.1.4: shortcuts of one character key, pressed by accident or by
+    speech input, can be turned off; the choice is kept."""
+    plan = open_session(page, server, PLAYERS["en"])
+    now = "document.querySelector('#audio').currentTime"
+    assert page.locator("#shortcuts").is_checked()
+    page.locator("body").press("n")
+    page.wait_for_function(f"Math.abs({now} - {plan['chapters'][1]['start']}) < 0.1")
+    page.locator("#shortcuts").uncheck()
+    page.evaluate("document.activeElement.blur()")  # Space on the box would tick it again
+    seek_paused(page, 0.0)
+    for key in ("n", "l", "Space", "k"):
+        page.locator("body").press(key)
+    assert page.evaluate(f"[document.querySelector('#audio').paused, {now}]") == [True, 0]
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    assert not page.locator("#shortcuts").is_checked()
 
 
 # --- large text -----------------------------------------------------------------------
@@ -234,9 +339,10 @@ LAYOUT_JS = """(screenWidth) => {
 }"""
 
 
-def _layout(browser: Any, url: str, default_font_px: int, ready: str) -> dict[str, Any]:
-    """The page at 390 px wide, with the browser's default font size set as a
-    person's text scaling sets it."""
+@contextmanager
+def phone_page(browser: Any, default_font_px: int = 16) -> Iterator[Any]:
+    """A page 390 px wide, with the browser's default font size set as a person's
+    text scaling sets it."""
     context = browser.new_context(viewport=web.PHONE, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
@@ -244,6 +350,14 @@ def _layout(browser: Any, url: str, default_font_px: int, ready: str) -> dict[st
         cdp = context.new_cdp_session(page)
         cdp.send("Page.enable")
         cdp.send("Page.setFontSizes", {"fontSizes": {"standard": default_font_px}})
+        yield page
+    finally:
+        context.close()
+
+
+def _layout(browser: Any, url: str, default_font_px: int, ready: str) -> dict[str, Any]:
+    """The page at 390 px wide and the given default font size."""
+    with phone_page(browser, default_font_px) as page:
         page.goto(url)
         page.wait_for_selector(ready, state="attached")
         if ready != "body":
@@ -259,8 +373,6 @@ def _layout(browser: Any, url: str, default_font_px: int, ready: str) -> dict[st
         name = f"large-text-{default_font_px}-{url.rsplit('/', 1)[-1] or 'library'}.png"
         page.screenshot(path=str(web.ARTIFACTS / name))
         return layout
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("path", ["/", *(f"/play/{ident}" for ident in PLAYERS.values())])
@@ -284,6 +396,46 @@ def test_text_at_200_percent_scales_and_stays_on_a_390_px_screen(
     assert large["wide"] == [], "\n".join(large["wide"])
     assert large["cut"] == [], "\n".join(large["cut"])
     assert large["scroll"] <= web.PHONE["width"]
+
+
+# Each word of the breathing view's text that the line breaking splits, and the
+# view's right edge.
+SPLIT_WORDS_JS = """(text) => {
+  const word = document.querySelector('#breath-word');
+  word.textContent = text;
+  const range = document.createRange();
+  const split = [];
+  let at = 0;
+  for (const part of text.split(' ')) {
+    at = text.indexOf(part, at);
+    range.setStart(word.firstChild, at);
+    range.setEnd(word.firstChild, at + part.length);
+    // On more than one line (the first letter is a box of its own: by height, not count).
+    const tops = Array.from(range.getClientRects()).map((r) => r.top);
+    if (Math.max(...tops) - Math.min(...tops) > parseFloat(getComputedStyle(word).fontSize) / 2) split.push(part);
+    at += part.length;
+  }
+  return [split, word.getBoundingClientRect().right];
+}"""
+
+
+def test_the_breathing_views_words_stay_whole_at_200_percent(browser: Any, server: str) -> None:
+    """Its words are large to be read from the floor; at twice the font size each
+    phase word of every language still fits across a 390 px screen in one piece."""
+    with phone_page(browser, 32) as page:
+        page.goto(f"{server}/play/{PLAYERS['en']}")
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        page.locator("#breath-view-open").click()
+        size = page.evaluate("getComputedStyle(document.querySelector('#breath-word')).fontSize")
+        assert float(size.removesuffix("px")) >= 1.8 * 32  # still large, and scaled
+        broken = {}
+        for language in ("en", "de", "es", "fr"):
+            for phase in ("inhale", "hold_in", "exhale", "hold_out"):
+                text = TABLES[language][phase].rstrip(".")
+                split, right = page.evaluate(SPLIT_WORDS_JS, text)
+                if split or right > web.PHONE["width"]:
+                    broken[text] = (split, right)
+        assert broken == {}
 
 
 # --- the script's language ------------------------------------------------------------
@@ -448,6 +600,27 @@ def _png_size(body: bytes) -> tuple[int, int]:
     return int.from_bytes(body[16:20], "big"), int.from_bytes(body[20:24], "big")
 
 
+# The browser's own decoding of an icon: its size, and how many of its pixels
+# outside the maskable safe zone differ from its corner (the background).
+DECODE_ICON_JS = """async (src) => {
+  const image = await createImageBitmap(await (await fetch(src)).blob());
+  const n = image.width;
+  const canvas = new OffscreenCanvas(n, image.height);
+  const context = canvas.getContext('2d');
+  context.drawImage(image, 0, 0);
+  const data = context.getImageData(0, 0, n, image.height).data;
+  let outside = 0;
+  for (let y = 0; y < image.height; y++) {
+    for (let x = 0; x < n; x++) {
+      if (Math.hypot(x + 0.5 - n / 2, y + 0.5 - image.height / 2) <= 0.4 * n) continue;
+      const i = 4 * (y * n + x);
+      if ([0, 1, 2].some((c) => Math.abs(data[i + c] - data[c]) > 2)) outside++;
+    }
+  }
+  return [image.width, image.height, outside];
+}"""
+
+
 def test_the_manifest_validates_and_makes_the_player_installable(page: Any, server: str) -> None:
     response = page.request.get(server + "/manifest.webmanifest")
     assert response.status == 200
@@ -467,6 +640,17 @@ def test_the_manifest_validates_and_makes_the_player_installable(page: Any, serv
     assert {192, 512} <= sizes
     # Chromium's own reading of it, from the page that links it.
     page.goto(f"{server}/play/{PLAYERS['en']}")
+    # Each PNG for any use and as a maskable icon (a phone's launcher crops it to
+    # its own shape): decoded, at its stated size, with nothing drawn outside the
+    # safe zone, the centred circle of 40 % of the width that every crop keeps.
+    pngs = [i for i in manifest["icons"] if i["type"] == "image/png"]
+    purposes = {(i["sizes"], p) for i in pngs for p in i.get("purpose", "any").split()}
+    assert purposes == {(f"{n}x{n}", p) for n in (192, 512) for p in ("any", "maskable")}
+    for icon in pngs:
+        width, height, outside = page.evaluate(DECODE_ICON_JS, icon["src"])
+        assert icon["sizes"] == f"{width}x{height}"
+        if "maskable" in icon.get("purpose", ""):
+            assert outside == 0, f"{icon['src']}: {outside} pixels drawn outside the safe zone"
     cdp = page.context.new_cdp_session(page)
     read = cdp.send("Page.getAppManifest")
     assert read["url"] == server + "/manifest.webmanifest"
@@ -609,3 +793,25 @@ def test_the_breathing_view_follows_the_phase(page: Any, server: str) -> None:
     assert page.locator("#breath-view").get_attribute("data-phase") in ("hold", "hold_in", "inhale")
     page.locator("#breath-view-close").click()
     assert page.locator("#breath-view").is_hidden()
+
+
+def test_the_breathing_view_keeps_the_keyboard_while_open(page: Any, server: str) -> None:
+    """A modal view: Tab and Shift+Tab stay on its controls, not on the page
+    hidden behind it; closed, the page is reachable again, from the button that
+    opened it."""
+    open_session(page, server, PLAYERS["en"])
+    page.locator("#breath-view-open").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#breath-view", state="visible")
+    inside = "document.activeElement.closest('#breath-view') !== null"
+    places = []
+    for key in ["Tab"] * 4 + ["Shift+Tab"] * 4:
+        page.keyboard.press(key)
+        places.append(page.evaluate(inside))
+    assert places == [True] * 8
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#breath-view", state="hidden")
+    page.wait_for_function("document.activeElement.id === 'breath-view-open'")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(inside) is False
+    assert page.evaluate("document.activeElement.closest('main') !== null")

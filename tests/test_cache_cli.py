@@ -65,5 +65,6 @@ def test_one_unit_family_for_sizes(cache_home: Path, capsys: pytest.CaptureFixtu
     ).stdout
     assert "500 MB" in helps
     readme = (ROOT / "README.md").read_text("utf-8")
-    for text in (out, helps, readme, (ROOT / "docs" / "benchmarks.md").read_text("utf-8")):
+    docs = [path.read_text("utf-8") for path in sorted((ROOT / "docs").glob("*.md"))]
+    for text in (out, helps, readme, *docs):
         assert not re.search(r"\d\s*(KiB|MiB|GiB)\b", text)

@@ -304,6 +304,60 @@ def test_follow_gives_up_on_a_speaker_that_never_plays(monkeypatch: pytest.Monke
         asyncio.run(follow(ScriptedSpeaker([Status(State.LOADING)]), 60.0, poll_s=0.01))  # type: ignore[arg-type]
 
 
+class SeekingSpeaker(ScriptedSpeaker):
+    """Plays at 4 s for every poll of the follower, then at 21 s (a seek) when
+    asked once more; records the stop."""
+
+    def __init__(self) -> None:
+        super().__init__([Status(State.PLAYING, 4.0)])
+        self.events: list[str] = []
+        self.polled = asyncio.Event()
+
+    async def play(self, url: str, metadata: Metadata) -> None:
+        self.events.append("play")
+
+    async def status(self) -> Status:
+        self.polls += 1
+        self.polled.set()
+        return Status(State.PLAYING, 4.0 if self.polls == 1 else 21.0)
+
+    async def stop(self) -> None:
+        self.events.append("stop")
+
+    async def close(self) -> None:
+        self.events.append("close")
+
+
+def test_a_stopped_cast_reports_where_the_speaker_stood_when_stopped(tmp_path: Path) -> None:
+    # The follower polls once a second; a seek just before Ctrl-C would leave
+    # the log a second behind. Stopping asks the speaker where it is first.
+    from voiceguide.cast import session
+
+    media_file = tmp_path / "s.mp3"
+    media_file.write_bytes(b"\xff\xfb" * 100)
+    speaker = SeekingSpeaker()
+
+    async def connect() -> SeekingSpeaker:
+        return speaker
+
+    found = Found("Seeking", "upnp", "127.0.0.1", "x", connect)
+    media = session.Media(media_file, Metadata("S", 60.0, 200))
+    seen: list[Status] = []
+
+    async def main() -> None:
+        task = asyncio.create_task(
+            session._play(media, found, "127.0.0.1", 0, seen.append, None, None)
+        )
+        await speaker.polled.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert [s.position_s for s in seen] == [4.0, 21.0]
+    assert speaker.events == ["play", "stop", "close"]
+
+
 def test_clock_forms_round_trip() -> None:
     assert base.clock(754.25) == "0:12:34.250"
     assert base.clock(3723.0) == "1:02:03.000"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import http.server
 import os
 import socket
@@ -17,6 +18,7 @@ from test_cast_homeassistant import home_assistant as home_assistant  # the fixt
 from test_cli import run  # tests/test_cli.py
 
 from voiceguide.cast import session
+from voiceguide.cast.base import reason
 
 VOICEGUIDE = [sys.executable, "-m", "voiceguide"]
 CAST = ["--engine", "test", "--no-cache", "--host", "127.0.0.1"]
@@ -205,3 +207,78 @@ def test_an_unreachable_home_assistant_is_one_line(
         "the connection was refused (nothing listens there)\n"
     )
     assert "playing" not in out
+
+
+@pytest.mark.network
+def test_an_address_with_no_route_is_one_line_in_words(tmp_path: Path, script: Path) -> None:
+    # 192.0.2.0/24 is for documentation: with only loopback, no route leads there.
+    url = "http://192.0.2.7:1400/description.xml"
+    done = in_loopback_only_namespace(["cast", str(script), "--to", url, *CAST], tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == f"voiceguide: no UPnP renderer answers at {url}: network is unreachable\n"
+
+
+def test_a_failed_connect_is_said_by_its_errno_not_by_asyncios_text() -> None:
+    # What asyncio's sock_connect raises when a host does not answer.
+    failed = OSError(errno.EHOSTUNREACH, "Connect call failed ('192.0.2.7', 1400)")
+    assert reason(failed) == "no route to host"
+
+
+class _Renderer:
+    """async-upnp-client's DmrDevice, as far as UpnpSpeaker.play uses it: Play is
+    refused ``refusals`` times (gmediarender's 500 while its last track ends)."""
+
+    def __init__(self, refusals: int) -> None:
+        self.name = "Kitchen"
+        self.refusals = refusals
+        self.plays = 0
+        action = type("Action", (), {"async_call": self._play})()
+        service = type(
+            "Service", (), {"service_type": "AVTransport:1", "action": lambda s, n: action}
+        )()
+        self.profile_device = type("Device", (), {"all_services": [service]})()
+
+    async def async_set_transport_uri(self, url: str, title: str, didl: str) -> None:
+        return None
+
+    async def async_wait_for_can_play(self, timeout_s: float) -> None:
+        return None
+
+    async def _play(self, **arguments: object) -> dict[str, object]:
+        self.plays += 1
+        if self.plays <= self.refusals:
+            raise RuntimeError("UpnpActionResponseError: 500 Internal Server Error")
+        return {}
+
+
+@pytest.mark.parametrize("refusals", [1, 2])
+def test_a_refused_play_is_asked_again_and_plays(refusals: int) -> None:
+    import asyncio
+
+    from voiceguide.cast.base import Metadata
+    from voiceguide.cast.upnp import UpnpSpeaker
+
+    renderer = _Renderer(refusals)
+    speaker = UpnpSpeaker(renderer)
+    asyncio.run(
+        speaker.play(
+            "http://127.0.0.1:1/a.mp3", Metadata(title="Back", duration_s=60.0, size_bytes=1000)
+        )
+    )
+    assert renderer.plays == refusals + 1
+
+
+def test_a_play_refused_every_time_is_one_error_naming_play() -> None:
+    import asyncio
+
+    from voiceguide.cast.base import CastError, Metadata
+    from voiceguide.cast.upnp import PLAY_RETRY_DELAYS_S, UpnpSpeaker
+
+    renderer = _Renderer(refusals=99)
+    with pytest.raises(CastError, match="Kitchen: Play failed"):
+        asyncio.run(
+            UpnpSpeaker(renderer).play(
+                "http://127.0.0.1:1/a.mp3", Metadata(title="Back", duration_s=60.0, size_bytes=1000)
+            )
+        )
+    assert renderer.plays == len(PLAY_RETRY_DELAYS_S) + 1

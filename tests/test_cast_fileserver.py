@@ -137,7 +137,7 @@ def test_address_facing_a_loopback_peer_is_loopback() -> None:
 
 
 def test_address_facing_an_unknown_host_is_one_clear_error() -> None:
-    with pytest.raises(OutputError, match=r"cannot resolve the speaker's address nowhere\.invalid"):
+    with pytest.raises(OutputError, match=r"cannot resolve the host name nowhere\.invalid"):
         address_facing("nowhere.invalid")
 
 

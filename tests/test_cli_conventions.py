@@ -130,6 +130,50 @@ def test_audio_is_not_written_to_a_terminal(script: Path, tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir()) == ["piped.yaml"]
 
 
+def _stderr_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str, str]:
+    """``voiceguide ARGS`` with stderr on a pseudo-terminal: (status, stdout, terminal)."""
+    import pty
+
+    leader, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "voiceguide", *args],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env={**os.environ, "XDG_CACHE_HOME": str(cwd / "xdg")},
+            timeout=120,
+        )
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(leader)
+    return result.returncode, result.stdout.decode(), shown.decode()
+
+
+def test_check_shows_progress_while_it_speaks_on_a_terminal_only(script: Path) -> None:
+    # A cold check with the natural voice speaks for seconds: a terminal sees why.
+    code, out, shown = _stderr_on_a_terminal(["check", "piped.yaml", *ENGINE], script.parent)
+    assert code == 0
+    assert "piped.yaml: speaking 100%" in shown
+    assert shown.endswith("\r\x1b[K")  # the line is wiped before the plan prints
+    assert "Knee hug" in out and "speaking" not in out
+    piped = voiceguide(["check", "piped.yaml", *ENGINE], script.parent)
+    assert piped.returncode == 0
+    assert piped.stderr == b""
+
+
 def test_play_says_it_cannot_read_stdin(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(["play", "-"], capsys)
     assert (code, out) == (2, "")
@@ -219,7 +263,7 @@ def test_options_come_from_voiceguide_variables_and_a_flag_wins(
 ) -> None:
     monkeypatch.setenv("VOICEGUIDE_ENGINE", "nonesuch")
     code, _, err = run_cli(["check", str(script)], capsys)
-    assert code != 0 and "unknown speech engine 'nonesuch'" in err
+    assert code == 2 and "unknown speech engine 'nonesuch'" in err
     assert run_cli(["check", str(script), "-e", "test", "--no-cache", "-q"], capsys) == (0, "", "")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("VOICEGUIDE_ENGINE", "test")
@@ -231,6 +275,29 @@ def test_options_come_from_voiceguide_variables_and_a_flag_wins(
     assert round(mutagen.mp3.MP3(tmp_path / "env.mp3").info.bitrate / 1000) == 96
     assert round(mutagen.mp3.MP3(tmp_path / "flag.mp3").info.bitrate / 1000) == 160
     assert not (tmp_path / "xdg").exists()  # VOICEGUIDE_NO_CACHE: no phrase was cached
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("VOICEGUIDE_RATE", "500", "500 is not in the range 80<=x<=300."),
+        ("VOICEGUIDE_QUIET", "maybe", "'maybe' is not a valid boolean."),
+    ],
+)
+def test_a_bad_value_from_a_variable_is_told_by_the_variables_name(
+    variable: str,
+    value: str,
+    says: str,
+    script: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code, out, err = run_cli(["check", str(script), "-e", "test", "--no-cache"], capsys)
+    assert (code, out) == (2, "")
+    # One line naming what the user set, not an option they never typed.
+    assert err.startswith(f"voiceguide: {variable}='{value}' in the environment: {says}")
+    assert len(err.splitlines()) == 1 and "--" not in err
 
 
 def test_engine_completes_engine_names_in_bash(tmp_path: Path) -> None:
@@ -303,31 +370,43 @@ def test_examples_lists_the_bundled_scripts(capsys: pytest.CaptureFixture[str]) 
     assert "Back spasm relief" in out
 
 
+def as_copied(name: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """The bundled script as `examples` copies it out: the same text under a
+    schema line that points at the installed schema, whatever the folder."""
+    original = (SCRIPTS / f"{name}.yaml").read_text(encoding="utf-8")
+    code, schema, _ = run_cli(["schema"], capsys)
+    assert code == 0
+    first, rest = original.split("\n", 1)
+    assert first.startswith("# yaml-language-server: $schema=../")  # relative to the tree
+    installed = (SCRIPTS.parent / "voiceguide" / "data" / "script.schema.json").resolve()
+    assert installed.read_text(encoding="utf-8") + "\n" == schema
+    return f"# yaml-language-server: $schema={installed.as_uri()}\n{rest}"
+
+
 def test_examples_copies_one_out_and_never_overwrites_unasked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    original = (SCRIPTS / "back-spasm-relief.yaml").read_bytes()
+    original = as_copied("back-spasm-relief", capsys)
     code, out, err = run_cli(["examples", "back-spasm-relief"], capsys)
     assert code == 0, err
     copied = tmp_path / "back-spasm-relief.yaml"
-    assert copied.read_bytes() == original
+    assert copied.read_text(encoding="utf-8") == original
     copied.write_text("my edits")
     code, out, err = run_cli(["examples", "back-spasm-relief"], capsys)
     assert code == 2 and out == ""
     assert err == "voiceguide: back-spasm-relief.yaml exists; add --force to replace it\n"
     assert copied.read_text() == "my edits"
     assert run_cli(["examples", "back-spasm-relief", "--force"], capsys)[0] == 0
-    assert copied.read_bytes() == original
+    assert copied.read_text(encoding="utf-8") == original
     (tmp_path / "mine").mkdir()
     assert run_cli(["examples", "gentle-yoga", "mine"], capsys)[0] == 0
-    assert (tmp_path / "mine" / "gentle-yoga.yaml").read_bytes() == (
-        SCRIPTS / "gentle-yoga.yaml"
-    ).read_bytes()
+    yoga = (tmp_path / "mine" / "gentle-yoga.yaml").read_text(encoding="utf-8")
+    assert yoga == as_copied("gentle-yoga", capsys)
     assert run_cli(["examples", "gentle-yoga", "yoga.yaml"], capsys)[0] == 0
     assert (tmp_path / "yoga.yaml").exists()
     code, out, _ = run_cli(["examples", "breathing-calm", "-"], capsys)
-    assert code == 0 and out == (SCRIPTS / "breathing-calm.yaml").read_text()
+    assert code == 0 and out == as_copied("breathing-calm", capsys)
 
 
 @pytest.mark.parametrize("command", ["examples", "check", "export", "play", "cast", "serve"])

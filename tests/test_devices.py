@@ -20,16 +20,18 @@ from server_helpers import TINY
 NULL_DESCRIPTION = "Discard all samples (playback) or generate zero samples (capture)"
 
 
-def alsa_env(tmp_path: Path) -> dict[str, str]:
+def alsa_env(tmp_path: Path, *, only_null: bool = False) -> dict[str, str]:
+    """ALSA with a null PCM and a file PCM; ``only_null``: the null PCM alone,
+    and as the default device, as a machine with no sound card may have it."""
     if ctypes.util.find_library("asound") is None:
         pytest.skip("needs ALSA's libasound2 (apt-get install libasound2)")
     config = tmp_path / "alsa.conf"
-    config.write_text(
-        f"""\
-pcm.null {{
+    null = f"""\
     type null
     hint {{ show on description "{NULL_DESCRIPTION}" }}
 }}
+"""
+    tofile = f"""\
 pcm.tofile {{
     type file
     slave.pcm "null"
@@ -38,7 +40,8 @@ pcm.tofile {{
     hint {{ show on description "Into a file" }}
 }}
 """
-    )
+    others = f"pcm.!default {{\n{null}" if only_null else tofile
+    config.write_text(f"pcm.null {{\n{null}{others}")
     runtime = tmp_path / "runtime"
     runtime.mkdir()
     return {
@@ -86,3 +89,20 @@ def test_play_refuses_a_device_that_discards_sound(tmp_path: Path, asked: str) -
         "choose one from `voiceguide devices`\n"
     )
     assert not (tmp_path / "played.raw").exists()
+
+
+ONLY_DISCARDING = (
+    "voiceguide: cannot play here: every audio output here throws the sound away "
+    "(ALSA's null device); use `voiceguide export` to write an audio file, or "
+    "`voiceguide serve` to play it on another device\n"
+)
+
+
+def test_play_with_no_device_refuses_when_every_output_discards_sound(tmp_path: Path) -> None:
+    script = tmp_path / "tiny.yaml"
+    script.write_text(TINY)
+    env = alsa_env(tmp_path, only_null=True)
+    done = voiceguide(["play", str(script), "--engine", "test"], env)
+    assert (done.returncode, done.stderr) == (1, ONLY_DISCARDING)
+    done = voiceguide(["devices"], env)
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", ONLY_DISCARDING)

@@ -10,6 +10,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from voiceguide.core.durations import parse_duration_text
+from voiceguide.core.model import Breathe, Exercise, Pause
 from voiceguide.core.script import parse_script
 from voiceguide.errors import ScriptError
 
@@ -133,3 +134,44 @@ def test_the_schema_accepts_what_the_parser_accepts(written: str, seconds: float
 def test_the_schema_refuses_malformed_clock_times(written: str) -> None:
     document = {"title": "T", "steps": [{"pause": written}]}
     assert list(Draft202012Validator(SCHEMA).iter_errors(document))
+
+
+# YAML 1.1 reads these as numbers other than they show (030 is octal 24, 0x1E
+# is 30, 1_000 is 1000) while their quoted spellings stay text: each means
+# what it shows, quoted or not, or is refused both ways.
+NUMBERS_AS_SHOWN = [("030", 30.0), ('"030"', 30.0), ("010", 10.0), ("'010'", 10.0), ("+30", 30.0)]
+NOT_DECIMAL = ["0x1E", '"0x1E"', "0b11", "0o36", "1_000", '"1_000"', "1.5e3", ".inf"]
+
+
+@pytest.mark.parametrize(("written", "seconds"), NUMBERS_AS_SHOWN)
+def test_a_number_with_a_leading_zero_is_decimal_quoted_or_not(
+    written: str, seconds: float
+) -> None:
+    session = parse_script(script_with(written), "zero.yaml")
+    pause, exercise, breathe = session.steps
+    assert isinstance(pause, Pause) and isinstance(exercise, Exercise)
+    assert isinstance(breathe, Breathe) and exercise.hold is not None
+    assert pause.duration_s == exercise.hold.duration_s == exercise.rest_s == seconds
+    assert breathe.for_s == seconds
+
+
+@pytest.mark.parametrize("written", NOT_DECIMAL)
+@pytest.mark.parametrize("field", FIELDS)
+def test_a_number_in_another_base_is_refused_quoted_or_not(written: str, field: str) -> None:
+    with pytest.raises(ScriptError) as caught:
+        parse_script(script_with(written), "base.yaml")
+    message = str(caught.value)
+    assert f".{field}: expected a duration such as 30, 500ms, 30s or 1m30s" in message
+
+
+@pytest.mark.parametrize("written", ["010", "'010'", "08", '"08"'])
+def test_a_count_with_a_leading_zero_is_decimal_quoted_or_not(written: str) -> None:
+    text = f"title: T\nsteps:\n  - exercise: A\n    reps: {written}\n"
+    (exercise,) = parse_script(text, "count.yaml").steps
+    assert exercise.reps == int(written.strip("'\""))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("written", ["0x0A", "0b11", "1_0", "3.0", "'three'"])
+def test_a_count_in_another_base_is_refused(written: str) -> None:
+    with pytest.raises(ScriptError, match="whole number"):
+        parse_script(f"title: T\nsteps:\n  - exercise: A\n    reps: {written}\n", "count.yaml")

@@ -19,6 +19,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 import soundfile
+from cli_helpers import run_cli
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 from scipy.signal import resample_poly
@@ -234,6 +235,39 @@ def test_the_decoded_file_is_at_the_printed_loudness_at_every_bitrate(
         assert abs(ffmpeg_lufs + 16.0) <= 0.3
     assert abs(ffmpeg_lufs - result.loudness_lufs) <= (0.1 if kbps >= 128 else 0.2)
     assert ffmpeg_dbtp <= -1.0
+
+
+# Few, short words in Spanish and a long silent hold: -16 LUFS would take more
+# limiting than espeak's voice bears, so the file is left quieter.
+SPARSE_SCRIPT = """\
+title: Corto
+language: es
+steps:
+  - exercise: Cuello
+    sides: both
+    hold: 20s
+    say: Gira.
+"""
+
+
+@pytest.mark.parametrize("sparse", [True, False], ids=["few-words", "seed-like"])
+def test_a_file_left_under_minus_16_says_so_where_the_loudness_is_printed(
+    sparse: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "short.yaml"
+    script.write_text(SPARSE_SCRIPT if sparse else BED_SCRIPT.replace("ambience: rain\n", ""))
+    dest = tmp_path / "short.mp3"
+    code, out, err = run_cli(["export", str(script), "-o", str(dest), "-e", "espeak"], capsys)
+    assert code == 0, err
+    decoded = miniaudio.decode_file(
+        str(dest), output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=RATE
+    )
+    loudness = pyloudnorm.Meter(RATE).integrated_loudness(np.asarray(decoded.samples, np.float64))
+    assert f"{loudness:.1f} LUFS" in out
+    # The precondition of each case: the few words miss the target, the sentences reach it.
+    assert bool(loudness < -16.3) is sparse
+    said = ", under -16: louder would crush the voice)" in out
+    assert said is sparse
 
 
 def test_chapter_frames_are_stored_in_time_order(exported: Exported) -> None:

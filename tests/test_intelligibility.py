@@ -54,12 +54,46 @@ def test_the_settings_are_part_of_the_cache_key() -> None:
     assert (espeak.PITCH, espeak.PITCH_RANGE) == (50, 50)
 
 
+@pytest.mark.espeak
+@pytest.mark.parametrize(
+    ("language", "gap"), [("en", 3), ("en-GB", 3), ("es", 3), ("fr", 3), ("de", 0)]
+)
+def test_words_are_spaced_where_it_helps_the_language(language: str, gap: int) -> None:
+    # The 30 ms gap between words helps English, Spanish and French listeners
+    # (docs/benchmarks.md) but runs German compounds apart; it is in the cache key.
+    engine = espeak.EspeakEngine(language=language, voice_name=None, rate_wpm=150)
+    assert engine.id.endswith(f"/gap={gap}")
+
+
+@pytest.mark.espeak
+def test_the_word_gap_reaches_the_voice(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "Leg dich auf den Rücken und atme ruhig."  # 8 words: 7 gaps
+    tight = espeak.EspeakEngine(language="de", voice_name=None, rate_wpm=150)
+    monkeypatch.setattr(espeak, "_WORD_GAP_BY_LANGUAGE", {})
+    spaced = espeak.EspeakEngine(language="de", voice_name=None, rate_wpm=150)
+    (tight_pcm, rate), (spaced_pcm, _) = tight.synthesize(text), spaced.synthesize(text)
+    longer_s = (len(spaced_pcm) - len(tight_pcm)) / rate
+    # 30 ms at espeak's default rate (175 words a minute), longer at 150.
+    assert 7 * 0.03 <= longer_s <= 7 * 0.06, longer_s
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("phase", ["hold_in", "hold_out"])
 def test_the_hold_cue_is_more_than_one_word(language: str, phase: str) -> None:
     # "Hold." alone was misheard by every voice.
     words = Phrases(language).phase(phase).rstrip(".").split()
     assert len(words) >= 2
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_breathing_cue_is_two_words_or_more_and_the_holds_differ(language: str) -> None:
+    # One-word cues ("Einatmen.", "Inhala.") are the ones a drowsy listener
+    # misses, and a hold that sounds the same whether the lungs are full or
+    # empty does not say which it is.
+    words = Phrases(language)
+    cues = {phase: words.phase(phase) for phase in ("inhale", "hold_in", "exhale", "hold_out")}
+    assert all(len(cue.rstrip(".").split()) >= 2 for cue in cues.values()), cues
+    assert len(set(cues.values())) == 4, cues
 
 
 def test_a_pattern_is_announced_with_whole_instructions() -> None:

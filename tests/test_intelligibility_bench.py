@@ -58,9 +58,30 @@ def test_word_errors_are_the_edit_distance(
 def test_the_listened_for_cues_are_the_phrases_spoken(bench: ModuleType) -> None:
     from voiceguide.core.phrases import ENGLISH
 
-    assert ENGLISH["hold_in"] in bench.CATEGORIES["breathing"]
-    assert "3" in bench.CATEGORIES["countdown"]
-    assert ENGLISH["side_right"] in bench.CATEGORIES["sides"]
+    assert ENGLISH["hold_in"] in bench.CATEGORIES["en"]["breathing"]
+    assert "3" in bench.CATEGORIES["en"]["countdown"]
+    assert ENGLISH["side_right"] in bench.CATEGORIES["en"]["sides"]
+    assert "Rechte Seite." in bench.CATEGORIES["de"]["sides"]
+    assert "Trois" in bench.CATEGORIES["fr"]["countdown"]
+
+
+def test_words_are_counted_in_the_scripts_language(bench: ModuleType) -> None:
+    # Digits as that language's words, accents kept, apostrophes inside words.
+    assert bench.words("Einatmen für 4 Zählzeiten.", "de") == [
+        "einatmen",
+        "für",
+        "vier",
+        "zählzeiten",
+    ]
+    assert bench.words("Inspirez sur 3 temps, l'air", "fr") == [
+        "inspirez",
+        "sur",
+        "trois",
+        "temps",
+        "l'air",
+    ]
+    assert bench.words("You're at 2.", "en") == ["you", "are", "at", "two"]
+    assert bench.words("Tres, dos, uno", "es") == bench.words("3, 2, 1", "es")
 
 
 def test_run_has_the_intelligibility_figure() -> None:

@@ -249,7 +249,9 @@ def test_edits_keep_what_opened_each_chapter() -> None:
     assert kinds == ["introduction", "exercise", "exercise", "exercise", "closing"]
     at = t.chapters[1].start_sample + s(3)
     assert [c.kind for c in edits.splice(t, at, t.chapters[2].start_sample).chapters] == kinds
-    quiet = holds(t)[0].start_sample + s(1)
+    # Just after the hold's first spoken cue: a silence inside the exercise.
+    quiet = edits.after_sound(t, holds(t)[0].start_sample + 1) + 1
+    assert holds(t)[0].start_sample < quiet < holds(t)[0].end_sample
     assert edits.sound_at(t, quiet) is None
     assert [c.kind for c in edits.insert(t, quiet, s(2), ()).chapters] == kinds
 

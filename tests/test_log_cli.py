@@ -89,7 +89,7 @@ def test_forget_needs_yes_without_a_terminal_and_forgets_before_a_date(
     with Log.open(data) as log:
         assert len(log.runs()) == 2
     code, _, err = run_cli(["log", "--forget", "--before", "2026-11-25", "--yes"], capsys)
-    assert code == 0 and "deleted 1 sessions and 2 check-ins" in err
+    assert code == 0 and "deleted 1 session and 2 check-ins" in err
     with Log.open(data) as log:
         assert [r.title for r in log.runs()] == ["Gentle yoga"] and log.checkins() == []
     assert b"stiff" not in data.read_bytes()

@@ -95,8 +95,10 @@ def test_auto_prefers_piper_for_english_and_espeak_for_other_languages() -> None
 
 
 def test_piper_without_a_voice_for_the_language_says_what_to_do() -> None:
-    with pytest.raises(EngineError, match="--voice-model PATH"):
+    with pytest.raises(EngineError, match="--voice-model PATH") as caught:
         get_engine("piper", language="fr", voice_name=None, rate_wpm=150)
+    # Asking for it is a mistake in the input, like a bad flag: exit status 2.
+    assert caught.value.exit_status == 2
 
 
 def test_a_voice_model_named_by_the_user_must_exist_and_have_its_config(tmp_path: Path) -> None:

@@ -537,6 +537,17 @@ def test_spoken_phrases_lists_every_spoken_text() -> None:
     assert len(phrases) == len(set(phrases))
 
 
+@pytest.mark.parametrize("verbosity", ["full", "brief"])
+def test_a_session_of_text_with_nothing_to_pronounce_is_refused_naming_the_text(
+    verbosity: str,
+) -> None:
+    with pytest.raises(ScriptError) as caught:
+        make(f"title: x\nverbosity: {verbosity}\nsteps:\n  - say: '...'\n  - say: '?!'\n")
+    assert caught.value.field == "steps[0]" and caught.value.line == 4
+    assert "nothing here makes a sound (the text has nothing to pronounce)" in str(caught.value)
+    assert "verbosity" not in str(caught.value)
+
+
 def test_a_session_with_nothing_to_play_is_refused_naming_verbosity() -> None:
     with pytest.raises(ScriptError, match="nothing is left to play") as caught:
         make("title: x\nverbosity: cues\nsteps:\n  - say: Only words.\n  - say: More words.\n")

@@ -156,6 +156,8 @@ def test_program_status_reads_the_check_ins_from_the_log(
     code, out, _ = run_cli(["program", "status", "--json"], capsys)
     assert code == 0
     assert json.loads(out)["phase"]["name"] == "relief"
+    code, text, _ = run_cli(["program", "status"], capsys)
+    assert "\nToday: session 1 of 3: voiceguide new --goal relief " in text
     assert not (tmp_path / "voiceguide").exists()  # status alone creates no log
     # Three days ago, the day before and yesterday, at noon here: pain 1 each time.
     now = datetime.now(UTC).astimezone()
@@ -172,6 +174,7 @@ def test_program_status_reads_the_check_ins_from_the_log(
     code, text, _ = run_cli(["program", "status"], capsys)
     assert code == 0
     assert text.startswith("Back care: phase 2 of 3, core")
+    assert "\nToday: session 1 of 3 this week: voiceguide new --goal core " in text
     assert "numbness" in text and "pain after a fall" in text
 
 
@@ -181,3 +184,29 @@ def test_program_status_refuses_a_missing_file_naming_it(
     code, _, err = run_cli(["program", "status", str(tmp_path / "nope.yaml")], capsys)
     assert code == 2
     assert "nope.yaml: no such file" in err and "back-care" in err
+
+
+ONE_A_DAY = """\
+title: Short
+back_to: first
+rules:
+  forward: {pain_at_most: 2, days: 1}
+  back: {pain_rise: 3}
+phases:
+  - {name: first, goal: relief, minutes: 5, per_day: 1, min_days: 1}
+  - {name: second, goal: core, minutes: 5, per_day: 1}
+"""
+
+
+def test_one_good_day_and_one_session_a_day_are_singular(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    programme = parse_programme(ONE_A_DAY, "short.yaml")
+    today = session_for_today(programme, ratings(1), UTC, at(2, 12))
+    assert today.moves[-1].why == "1 day with pain at most 2"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    path = tmp_path / "short.yaml"
+    path.write_text(ONE_A_DAY, encoding="utf-8")
+    code, text, _ = run_cli(["program", "status", str(path)], capsys)
+    assert code == 0
+    assert text.startswith("Short: phase 1 of 2, first (1 session a day, 5 min)")

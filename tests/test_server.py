@@ -280,6 +280,8 @@ def test_an_edited_script_is_rendered_again_and_old_files_go(folder: Path, tmp_p
         _, _, plan = get(server.url + "/sessions/tiny.json")
         assert "Settle slowly." in [e.get("text") for e in json.loads(plan)["events"]]
     assert len(list(cache.glob("tiny-*.mp3"))) == 1
+    # Nothing hidden beside them either (an export's list of its transcript).
+    assert not [p.name for p in cache.iterdir() if p.name.startswith(".tiny")]
 
 
 def test_files_removed_from_the_cache_are_rendered_again(folder: Path, tmp_path: Path) -> None:

@@ -33,7 +33,12 @@ from voiceguide.speech.clips import (
     trim_bounds,
 )
 from voiceguide.speech.espeak import EspeakEngine
-from voiceguide.speech.pyttsx3_engine import _choose_voice, read_wav, wait_for_wav
+from voiceguide.speech.pyttsx3_engine import (
+    EmptyUtterance,
+    _choose_voice,
+    read_wav,
+    wait_for_wav,
+)
 from voiceguide.speech.testengine import (
     LEAD_SAMPLES,
     SAMPLE_RATE_HZ,
@@ -408,6 +413,21 @@ def test_wait_for_wav_gives_up_after_its_timeout(tmp_path: Path, content: bytes 
     clock = FakeClock()
     with pytest.raises(EngineError, match="did not finish writing its audio in 2 s"):
         wait_for_wav(path, 2.0, clock=clock, sleep=clock.sleep)
+
+
+def test_an_empty_file_once_the_driver_finished_is_an_empty_utterance(tmp_path: Path) -> None:
+    # pyttsx3's espeak driver can write a header and no speech (it adds a
+    # callback's samples after its end event); told apart from a file still to
+    # come by the driver's "finished", at once rather than after the timeout.
+    path = tmp_path / "phrase.wav"
+    path.write_bytes(_wav_bytes(np.zeros(0, dtype=np.int16)))
+    clock = FakeClock()
+    with pytest.raises(EmptyUtterance):
+        wait_for_wav(path, 30.0, finished=lambda: True, clock=clock, sleep=clock.sleep)
+    assert clock.now < 1.0
+    waiting = FakeClock()
+    with pytest.raises(EngineError, match="did not finish writing its audio in 2 s"):
+        wait_for_wav(path, 2.0, finished=lambda: False, clock=waiting, sleep=waiting.sleep)
 
 
 def test_read_wav_averages_channels_to_float() -> None:

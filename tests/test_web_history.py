@@ -178,11 +178,59 @@ def test_a_closed_tab_still_records_how_far_it_got(browser: Any, server: str) ->
     with Log.open(default_path()) as log:
         (run,) = log.runs()
     assert run.outcome == "playing"
-    page.close(run_before_unload=True)  # the tab is closed: pagehide sends the beacon
-    context.close()
-    deadline = time.monotonic() + 30  # the beacon travels on after the tab is gone
+    # The tab is closed, the browser is not: pagehide sends the beacon, which the
+    # browser delivers after the tab is gone. close() does not wait for the
+    # unload handlers, and closing the whole context at once could cancel the
+    # beacon before it left (as quitting a browser can): the context stays.
+    with page.expect_event("close"):
+        page.close(run_before_unload=True)
+    deadline = time.monotonic() + 30
     while run.outcome == "playing" and time.monotonic() < deadline:
         time.sleep(0.1)
         with Log.open(default_path()) as log:
             (run,) = log.runs()
+    context.close()
     assert run.outcome == "stopped" and 2000 <= run.reached_ms < run.planned_ms
+
+
+def test_the_history_page_at_200_percent_stays_on_a_390_px_screen(
+    browser: Any, server: str
+) -> None:
+    """The table of days too: at twice the font size it lays each day out as a
+    block of its own rather than running off the side (or scrolling a box that
+    the keyboard cannot reach)."""
+    pytest.importorskip(
+        "axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed"
+    )
+    import test_a11y
+
+    two_weeks(default_path(), datetime.now().astimezone())
+    normal, large = (
+        test_a11y._layout(browser, f"{server}/history", font_px, "body") for font_px in (16, 32)
+    )
+    assert (normal["root"], large["root"]) == (16, 32)
+    for layout in (normal, large):
+        assert layout["wide"] == [], "\n".join(layout["wide"])
+        assert layout["cut"] == [], "\n".join(layout["cut"])
+        assert layout["scroll"] <= web.PHONE["width"]
+    # The chart's labels too follow the person's font size.
+    fixed = sorted(
+        {
+            name
+            for (name, a), (_, b) in zip(normal["sizes"], large["sizes"], strict=True)
+            if b < 1.9 * a
+        }
+    )
+    assert fixed == [], "text that keeps its size: " + ", ".join(fixed)
+    with test_a11y.phone_page(browser, 32) as page:
+        page.goto(f"{server}/history")
+        page.locator("table#days").wait_for()
+        assert test_a11y.violations(page) == []
+        # Each day still reads as a row of the table: its date, then each figure
+        # with its column's name.
+        first = page.locator("#days tbody tr").first
+        assert first.get_attribute("role") == "row"
+        cells = first.locator("td").evaluate_all(
+            "cells => cells.map(c => [c.getAttribute('role'), c.dataset.label])"
+        )
+        assert cells == [["cell", "Sessions"], ["cell", "Before"], ["cell", "After"]]

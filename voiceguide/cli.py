@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import logging
 import os
 import shutil
 import signal
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from . import __version__, examples, pipeline
 from .allocator import one_heap
@@ -246,9 +246,12 @@ def check(
     texts: list[str] = []
     payloads: list[Any] = []
     status = 0
+    quiet = _global_flag("quiet")
     for path in pipeline.find_scripts(list(scripts)):
         try:
-            prepared = pipeline.prepare(path, options)
+            # Speaking every phrase takes seconds with the natural voice: say so.
+            with _progress_bar(path.name, quiet) as stages:
+                prepared = pipeline.prepare(path, options, stages("speaking") if stages else None)
         except UserError as exc:
             _echo_error(exc)
             payloads.append(errors_json(str(path), exc))
@@ -258,7 +261,7 @@ def check(
         title, plan = timeline_text(prepared.timeline, events=not brief).split("\n", 1)
         texts.append(f"{title}\nVoice: {prepared.voice}\n{plan}")
         payloads.append({**timeline_json(prepared.timeline), "voice": prepared.voice})
-    if _global_flag("quiet"):
+    if quiet:
         sys.exit(status)
     if as_json:
         payload = payloads[0] if len(payloads) == 1 else payloads
@@ -475,7 +478,8 @@ def _report(result: pipeline.ExportResult) -> None:
     )
     click.echo(
         f"wrote {result.outputs[0]} ({clock(result.duration_s)}, "
-        f"{result.loudness_lufs:.1f} LUFS{extra}), voice {result.voice}"
+        f"{result.loudness_lufs:.1f} LUFS{pipeline.loudness_shortfall(result.loudness_lufs)}"
+        f"{extra}), voice {result.voice}"
     )
     for path in result.outputs[1:]:
         click.echo(f"  and {path}")
@@ -487,10 +491,16 @@ def _report(result: pipeline.ExportResult) -> None:
 )
 def voices(engine: str | None) -> None:
     """List speech engines (available or not, and why) and their voices."""
-    from .speech import list_engines
+    from .speech import ENGINE_NAMES, list_engines
     from .speech.registry import AUTO_PREFERENCE
 
+    if engine == "auto":
+        engine = None  # what auto chooses from: every engine
+    if engine is not None and engine not in ENGINE_NAMES:
+        known = ", ".join(("auto", *ENGINE_NAMES))
+        raise UsageError(f"--engine {engine}: there is no such engine; the engines: {known}")
     english = pipeline.default_voice("en")
+    marked = False
     # The natural voice first: it is the one "auto" speaks English with.
     ranked = sorted(
         list_engines(),
@@ -504,8 +514,10 @@ def voices(engine: str | None) -> None:
         for v in info.voices:
             languages = ", ".join(v.languages)
             mark = "*" if english == (info.name, v.id) else " "
+            marked = marked or mark == "*"
             click.echo(f"{mark} {v.id:<24} {v.name}" + (f"  ({languages})" if languages else ""))
-    if english is not None:
+    # The key to the mark only where a voice bears it (not under --engine espeak).
+    if marked:
         click.echo(
             "* = the voice for English scripts by default; for other languages piper "
             "if it has a voice for them, else espeak (--engine and --voice choose another)"
@@ -569,97 +581,9 @@ def cache_clear() -> None:
     )
 
 
-def _search_timeout(help_text: str) -> Callable[..., Any]:
-    return click.option(
-        "--timeout",
-        type=click.FloatRange(1, 60),
-        default=4,
-        show_default=True,
-        metavar="S",
-        help=help_text,
-    )
-
-
 _no_log_option = click.option(
     "--no-log", is_flag=True, help="Do not record this session in the session log."
 )
-
-
-@cli.command()
-@_search_timeout("Seconds to listen for answers.")
-def speakers(timeout: float) -> None:
-    """List the speakers on the network: UPnP/DLNA, Google Cast and Sonos.
-
-    Prints each speaker's name, kind and address; `cast --to` takes the name
-    (or the UPnP address). A kind whose library is missing or whose search
-    failed is reported in one line.
-
-    \b
-    Examples:
-      voiceguide speakers
-      voiceguide speakers --timeout 10
-    """
-    from .cast.console import list_speakers
-
-    list_speakers(timeout)
-
-
-@cli.command()
-@click.argument("script", type=ScriptPath())
-@click.option(
-    "--to",
-    "target",
-    required=True,
-    metavar="NAME|URL",
-    help="The speaker: its name (see `speakers`), a UPnP description URL, "
-    "or ha:media_player.NAME to play through Home Assistant (HASS_SERVER, HASS_TOKEN).",
-)
-@click.option(
-    "--host",
-    metavar="ADDRESS",
-    help="Serve the audio on this local address.  [default: the one facing the speaker]",
-)
-@click.option(
-    "--port", type=click.IntRange(0, 65535), default=0, help="Port to serve on (0: any free one)."
-)
-@_search_timeout("Seconds to search for the speaker.")
-@click.option(
-    "--verbose", "-v", is_flag=True, help="Print every request the speaker makes for the audio."
-)
-@_no_log_option
-@voice_options
-def cast(
-    script: Path,
-    target: str,
-    host: str | None,
-    port: int,
-    timeout: float,
-    verbose: bool,
-    no_log: bool,
-    options: pipeline.VoiceOptions,
-) -> None:
-    """Play SCRIPT's session on a speaker on the home network.
-
-    Renders the session, serves the MP3 on the address the speaker can reach,
-    starts it with its title and length, and shows the position until it
-    ends. Ctrl-C stops the speaker (exit status 130; 143 after SIGTERM).
-
-    \b
-    Examples:
-      voiceguide cast scripts/back-spasm-relief.yaml --to "Living Room"
-      voiceguide cast scripts/gentle-yoga.yaml --to http://192.168.1.20:49152/description.xml
-      HASS_SERVER=http://homeassistant.local:8123 HASS_TOKEN=... \\
-        voiceguide cast scripts/breathing-calm.yaml --to ha:media_player.kitchen
-    """
-    from .cast.console import INTERRUPTED, cast_script
-
-    verbose = verbose or _global_flag("verbose")
-    with _progress_bar(script.name, False) as stages:
-        code = cast_script(
-            script, target, host, port, timeout, verbose, options, stages, log=not no_log
-        )
-    if code:
-        sys.exit(_interrupted_status() if code == INTERRUPTED else code)
 
 
 @cli.command()
@@ -793,99 +717,6 @@ def schema() -> None:
     click.echo(files("voiceguide").joinpath("data/script.schema.json").read_text("utf-8"))
 
 
-@cli.command()
-@click.argument("sources", nargs=-1, type=ScriptPath())
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8765, show_default=True)
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    metavar="DIR",
-    help="Where rendered sessions are kept.  [default: ~/.cache/voiceguide/served]",
-)
-@_bitrate_option("MP3 bitrate of the served files.")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 64),
-    default=1,
-    metavar="N",
-    help="Sessions rendered at once.  [default: 1]",
-)
-@click.option(
-    "--passphrase",
-    metavar="TEXT",
-    help="Let other devices sign in with this to see the History page and check in.",
-)
-@click.option("--token", metavar="TEXT", help="Let API clients send Authorization: Bearer TEXT.")
-@voice_options
-def serve(
-    sources: tuple[Path, ...],
-    host: str,
-    port: int,
-    cache_dir: Path | None,
-    bitrate: int,
-    jobs: int,
-    passphrase: str | None,
-    token: str | None,
-    options: pipeline.VoiceOptions,
-) -> None:
-    """Serve the scripts in SOURCES (a folder or files) over HTTP.
-
-    Without SOURCES it serves ./scripts, or the bundled examples where there is
-    no ./scripts folder.
-
-    Open the address it prints in a browser for the library and the web
-    player; podcast apps subscribe to /feed.xml. Each session is rendered on
-    first request, kept in the cache, and rendered again when its script
-    changes. Only 127.0.0.1 is served unless --host says otherwise; with
-    --host 0.0.0.0 it prints this machine's network addresses and, on a
-    terminal, a QR code of the first for a phone to scan. Ctrl-C or SIGTERM
-    stops it within seconds, renders in progress included (exit status 0).
-
-    The History page (/history) and the session log's API (/api/) hold health
-    data: they are served to this computer only, unless --passphrase (other
-    devices sign in at /signin) or --token (Authorization: Bearer) is given.
-
-    \b
-    Examples:
-      voiceguide serve                               scripts/ on http://127.0.0.1:8765/
-      voiceguide serve scripts/ --host 0.0.0.0       the whole home network
-      voiceguide serve mine.yaml --port 9000
-    """
-    from .server import Access, RenderSettings, default_cache_dir
-    from .server import serve as run_server
-    from .server.announce import announcement
-
-    settings = RenderSettings(options, bitrate)
-    if _global_flag("quiet"):
-        # aiohttp's access log: one line per request. Warnings (malformed requests) stay.
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    try:
-        run_server(
-            list(sources) or [_default_folder()],
-            host=host,
-            port=port,
-            cache_dir=cache_dir or default_cache_dir(),
-            settings=settings,
-            workers=jobs,
-            access=Access(passphrase or None, token or None),
-            ready=lambda urls: click.echo(
-                announcement(host, urls, qr=sys.stderr.isatty()), err=True, nl=False
-            ),
-        )
-    except KeyboardInterrupt:
-        click.echo("voiceguide: stopped", err=True)
-
-
-def _default_folder() -> Path:
-    here = Path("scripts")
-    if here.is_dir():
-        return here
-    click.echo("no ./scripts folder here: serving the bundled examples", err=True)
-    return examples.folder()
-
-
 @cli.command("examples")
 @click.argument("name", required=False, shell_complete=lambda c, p, i: _example_names(i))
 @click.argument("dest", required=False, type=OutputPath())
@@ -908,7 +739,7 @@ def examples_command(name: str | None, dest: Path | None, force: bool) -> None:
         _list_examples()
         return
     source = examples.expand(name) or examples.path_of(name)
-    text = source.read_text(encoding="utf-8")
+    text = examples.copy_text(source.stem)
     if dest == STDOUT:
         click.echo(text, nl=False)
         return
@@ -987,10 +818,14 @@ def error_boundary() -> Iterator[None]:
 
 # Choices that belong to one run, not to a standing preference in the environment;
 # and `voices --engine`, a filter: VOICEGUIDE_ENGINE=auto would hide every engine.
-# `log`'s --yes and --forget least of all: a standing VOICEGUIDE_YES would delete unasked.
-_NOT_FROM_ENVIRONMENT = {"version", "start_from", "force", "voices.engine"} | {
-    f"log.{name}" for name in ("yes", "forget", "export_to", "before", "as_json", "as_csv")
-}
+# A schedule's own settings are never a standing preference (and --quiet there is
+# quiet hours, not VOICEGUIDE_QUIET); `log`'s --yes and --forget least of all: a
+# standing VOICEGUIDE_YES would delete unasked.
+_NOT_FROM_ENVIRONMENT = (
+    {"version", "start_from", "force", "voices.engine"}
+    | {f"log.{name}" for name in ("yes", "forget", "export_to", "before", "as_json", "as_csv")}
+    | {f"add.{name}" for name in ("times", "days", "target", "until", "quiet", "busy_wait")}
+)
 
 
 def environment_names(command: click.Command) -> None:
@@ -1011,6 +846,31 @@ def environment_names(command: click.Command) -> None:
             environment_names(sub)
 
 
+def _register_more() -> None:
+    from .schedule_cli import schedule
+
+    cli.add_command(schedule)
+
+
+_register_more()
+
+
+def _from_environment(exc: click.ClickException) -> str | None:
+    """A bad value that came from a VOICEGUIDE_* variable, told by the variable's
+    name: click would name the option, which the user never typed."""
+    if not isinstance(exc, click.BadParameter) or exc.param is None or exc.ctx is None:
+        return None
+    name = exc.param.name
+    if name is None or exc.ctx.get_parameter_source(name) is not ParameterSource.ENVIRONMENT:
+        return None
+    envvar = exc.param.envvar
+    names = [envvar] if isinstance(envvar, str) else list(envvar or ())
+    variable = next((n for n in names if n in os.environ), None)
+    if variable is None:
+        return None
+    return f"{variable}={os.environ[variable]!r} in the environment: {exc.message}"
+
+
 def main(argv: list[str] | None = None) -> None:
     global _terminated
     global_flags(cli)
@@ -1026,7 +886,11 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 cli.main(args=argv, prog_name="voiceguide", standalone_mode=False)
             except click.ClickException as exc:
-                exc.show()
+                from_environment = _from_environment(exc)
+                if from_environment is None:
+                    exc.show()
+                else:
+                    click.echo(f"voiceguide: {from_environment}", err=True)
                 sys.exit(exc.exit_code)
             except click.exceptions.Abort:
                 raise KeyboardInterrupt from None
@@ -1035,7 +899,9 @@ def main(argv: list[str] | None = None) -> None:
             signal.signal(signal.SIGTERM, previous)
 
 
-# Sessions made from the exercise library, and programmes: their own module.
-from . import generate_cli  # noqa: E402
+# Sessions made from the exercise library, and programmes; the home network's
+# commands: modules of their own.
+from . import generate_cli, home_cli  # noqa: E402
 
 generate_cli.register(cli)
+home_cli.register(cli)

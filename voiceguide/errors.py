@@ -90,6 +90,13 @@ class UnknownVoiceError(EngineError):
     exit_status = 2
 
 
+class EngineChoiceError(EngineError):
+    """An engine that does not exist, or that cannot speak the script's language
+    as asked: a mistake in the input, like a bad flag, not a broken engine."""
+
+    exit_status = 2
+
+
 class OutputError(UserError):
     """An output could not be written: unwritable folder, disk full, ..."""
 

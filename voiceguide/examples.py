@@ -9,6 +9,7 @@ On the command line ``example:NAME`` stands for one of them.
 from __future__ import annotations
 
 import difflib
+import re
 from importlib.resources import files
 from pathlib import Path
 
@@ -50,3 +51,15 @@ def expand(argument: str) -> Path | None:
     if not argument.startswith(PREFIX):
         return None
     return path_of(argument[len(PREFIX) :])
+
+
+_SCHEMA_LINE = re.compile(r"^# yaml-language-server: \$schema=\S+$", re.MULTILINE)
+
+
+def copy_text(name: str) -> str:
+    """The bundled script ``name`` as it is copied out: its editor schema line,
+    relative to the source tree, points at the installed schema instead, which
+    resolves wherever the copy goes."""
+    schema = Path(str(files("voiceguide").joinpath("data", "script.schema.json"))).resolve()
+    line = f"# yaml-language-server: $schema={schema.as_uri()}"
+    return _SCHEMA_LINE.sub(lambda _: line, path_of(name).read_text(encoding="utf-8"), count=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
+import sys
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ import click
 from . import pipeline
 from .cli import STDOUT, OutputPath, _global_flag, voice_options
 from .core.library import GOALS, POSITION_CHOICES, TAGS
+from .core.plural import counted
 
 LANGUAGES = ("en", "de", "es", "fr")
 # Seeds chosen for the user: short enough to read out and type again.
@@ -111,8 +113,11 @@ def new(
         seed=chosen,
         language=language,
     )
-    generated = pipeline.generate_session(request, options)
     quiet = _global_flag("quiet")
+    if not quiet and sys.stderr.isatty():
+        # Fitting the length speaks every phrase once: seconds with the natural voice.
+        click.echo(f"making a {minutes:g}-minute session, timed with its voice...", err=True)
+    generated = pipeline.generate_session(request, options)
     if output is None or output == STDOUT:
         if seed is None and not quiet:
             click.echo(f"seed {chosen}: give --seed {chosen} to make this session again", err=True)
@@ -190,7 +195,11 @@ def program_status(programme_file: str | None, as_json: bool, language: str) -> 
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     phase = today.phase
-    how_often = f"{phase.per_day} sessions a day" if phase.per_day else f"{phase.per_week} a week"
+    how_often = (
+        f"{counted(phase.per_day, 'session')} a day"
+        if phase.per_day
+        else f"{phase.per_week} a week"
+    )
     lines = [
         f"{programme.title}: phase {today.phase_index + 1} of {len(programme.phases)}, "
         f"{phase.name} ({how_often}, {phase.minutes:g} min)",
@@ -200,12 +209,16 @@ def program_status(programme_file: str | None, as_json: bool, language: str) -> 
             f"Good days towards the next phase: {today.good_days} of {programme.rules.days} "
             f"(pain {programme.rules.pain_at_most} or less)"
         )
-    per = "today" if phase.per_day else "this week"
+    # "Today: session 1 of 3 today" said the day twice; a weekly count says its week.
+    per = "" if phase.per_day else " this week"
+    done = today.sessions_done
     if today.session_number is None:
-        lines.append(f"Today: no session; {today.sessions_done} of {today.sessions_planned} {per}.")
+        lines.append(
+            f"Today: no session; {done} of {today.sessions_planned} done{per or ' today'}."
+        )
     else:
         lines.append(
-            f"Today: session {today.session_number} of {today.sessions_planned} {per}: {command}"
+            f"Today: session {today.session_number} of {today.sessions_planned}{per}: {command}"
         )
     if today.moves:
         last = today.moves[-1]

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from . import pipeline
+from .core.plural import counted
 from .errors import UsageError
 from .history import Log, default_path
 from .history.export import Row, log_json, rows
@@ -117,7 +118,7 @@ def _forget(path: Path, before: datetime | None, yes: bool) -> None:
             return
     with Log.open(path) as log:
         runs, checkins = log.forget(before)
-    click.echo(f"deleted {runs} sessions and {checkins} check-ins", err=True)
+    click.echo(f"deleted {counted(runs, 'session')} and {counted(checkins, 'check-in')}", err=True)
 
 
 def _plain(row: Row) -> dict[str, Any]:

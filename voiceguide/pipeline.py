@@ -19,8 +19,9 @@ from .ambience_file import bed_loop
 from .clipstore import ClipStore
 from .core import cues
 from .core.ambience import BED_HEADROOM_DB, Bed, levelled_with_bed, mixed
-from .core.mastering import CEILING_DBTP, Analysis, Key, Mastered, analyse, master
-from .core.model import Session, Timeline
+from .core.mastering import CEILING_DBTP, TARGET_LUFS, Analysis, Key, Mastered, analyse, master
+from .core.model import Pause, Say, Session, Timeline
+from .core.phrases import Phrases
 from .core.plan import plan, spoken_phrases
 from .core.pronounce import respeller
 from .core.render import render_chunks, silent_spans
@@ -149,10 +150,27 @@ def clip_source(session: Session, options: VoiceOptions) -> ClipSource:
 
 
 def prepare(
-    path: Path, options: VoiceOptions = VoiceOptions(), progress: Progress | None = None
+    path: Path,
+    options: VoiceOptions = VoiceOptions(),
+    progress: Progress | None = None,
+    announce: bool = False,
 ) -> Prepared:
-    """Parse, synthesise every phrase (cached) and plan the session."""
-    return prepare_session(load_with_options(path, options), options, progress)
+    """Parse, synthesise every phrase (cached) and plan the session; ``announce``:
+    with a short spoken announcement first (a scheduled run)."""
+    session = load_with_options(path, options)
+    return prepare_session(announced(session) if announce else session, options, progress)
+
+
+# Between the announcement and the session's first words.
+ANNOUNCEMENT_PAUSE_S = 1.5
+
+
+def announced(session: Session) -> Session:
+    """``session`` opened by "Time for your session: TITLE." in its own language and
+    voice: part of the same audio, so a speaker gets one URL (see docs/schedules.md)."""
+    text = Phrases(session.language)["schedule_announcement"].format(title=session.title)
+    opening = (Say(text, line=0), Pause(ANNOUNCEMENT_PAUSE_S, line=0))
+    return replace(session, steps=opening + session.steps)
 
 
 def load_with_options(path: Path, options: VoiceOptions) -> Session:
@@ -270,6 +288,18 @@ def threads() -> int:
 def _share_cores(count: int) -> None:
     global _threads_per_export
     _threads_per_export = count
+
+
+# How far from TARGET_LUFS a file may land and still be said to be at it.
+LOUDNESS_TOLERANCE_LU = 0.3
+
+
+def loudness_shortfall(loudness_lufs: float) -> str:
+    """Why a file is quieter than the target, or "": a session of few, short
+    words only reaches -16 LUFS with more limiting than a voice bears."""
+    if loudness_lufs >= TARGET_LUFS - LOUDNESS_TOLERANCE_LU:
+        return ""
+    return f", under {TARGET_LUFS:g}: louder would crush the voice"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -102,8 +103,11 @@ def _in_words(exc: BaseException) -> str | None:
         return "the connection was refused (nothing listens there)"
     if isinstance(exc, TimeoutError):
         return "no answer in time"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror[0].lower() + exc.strerror[1:]  # "no route to host"
+    if isinstance(exc, OSError) and (exc.errno or exc.strerror):
+        # asyncio's strerror is "Connect call failed ('192.0.2.7', 1400)": the
+        # errno says why in words ("no route to host").
+        said = os.strerror(exc.errno) if exc.errno else str(exc.strerror)
+        return said[0].lower() + said[1:]
     if isinstance(exc, SyntaxError) or "xml" in type(exc).__name__.lower():
         return "what it answered is not a UPnP device description"
     status = getattr(exc, "status", None)

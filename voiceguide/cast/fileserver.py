@@ -63,7 +63,8 @@ def _resolve(host: str) -> tuple[socket.AddressFamily, str]:
     try:
         info = socket.getaddrinfo(host, None, proto=socket.IPPROTO_UDP)
     except socket.gaierror as exc:
-        raise OutputError(f"cannot resolve the speaker's address {host}: {exc.strerror}") from None
+        # The host may be a speaker's or Home Assistant's: it is named, not guessed at.
+        raise OutputError(f"cannot resolve the host name {host}: {exc.strerror}") from None
     family, _, _, _, sockaddr = info[0]
     return family, str(sockaddr[0])
 

@@ -53,9 +53,11 @@ def render(
     options: pipeline.VoiceOptions,
     stages: pipeline.Stages | None = None,
     bitrate_kbps: int = 128,
+    announce: bool = False,
 ) -> Media:
-    """The session as one MP3 in ``folder`` (written atomically) and what to show about it."""
-    prepared = pipeline.prepare(script, options, stages("speaking") if stages else None)
+    """The session as one MP3 in ``folder`` (written atomically) and what to show about
+    it; ``announce``: opened by a short announcement (a scheduled run)."""
+    prepared = pipeline.prepare(script, options, stages("speaking") if stages else None, announce)
     request = pipeline.ExportRequest(folder / f"{script.stem}.mp3", bitrate_kbps)
     result = pipeline.export_prepared(script, prepared, request, stages)
     path = result.outputs[0]
@@ -95,6 +97,19 @@ def play(
         return Outcome(True, f"stopped {found.name}")
 
 
+async def play_async(
+    media: Media,
+    found: Found,
+    *,
+    on_status: Callable[[Status], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
+) -> Outcome:
+    """:func:`play` on a running event loop (``serve``'s schedules); cancelling it
+    stops the speaker."""
+    bind = address_facing(found.host) if found.host else lan_address()
+    return await _play(media, found, bind, 0, on_status, None, on_start)
+
+
 async def _play(
     media: Media,
     found: Found,
@@ -126,12 +141,24 @@ async def _play(
         return await follow(speaker, media.metadata.duration_s, status)
     except asyncio.CancelledError:
         if speaker is not None:
+            await _last_status(speaker, status)
             await _stop(speaker)
         raise
     finally:
         if speaker is not None:
             await speaker.close()
         await server.close()
+
+
+async def _last_status(speaker: Speaker, on_status: Callable[[Status], None]) -> None:
+    """Where the speaker is as it is stopped: the log says how far a session got,
+    and the last poll may be a second old, from before a seek."""
+    try:
+        seen = await asyncio.wait_for(speaker.status(), STOP_TIMEOUT_S)
+    except (CastError, TimeoutError):
+        return
+    if seen.state in (State.PLAYING, State.PAUSED):
+        on_status(seen)
 
 
 async def _stop(speaker: Speaker) -> None:

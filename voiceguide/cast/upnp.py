@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -32,6 +33,8 @@ _STATES = {
     "NO_MEDIA_PRESENT": State.STOPPED,
 }
 T = TypeVar("T")
+# Play refused: asked again after these pauses before the refusal is told.
+PLAY_RETRY_DELAYS_S = (0.5, 1.0)
 
 
 async def discover(timeout_s: float) -> list[Found]:
@@ -129,6 +132,14 @@ class UpnpSpeaker:
         )
         # Some renderers only accept Play once they have loaded the URI.
         await self._call("loading", lambda: self.dmr.async_wait_for_can_play(10))
+        # "Can play" may still be the previous track's (gmediarender answers
+        # 500 to a Play sent just as another programme ended): asked again a
+        # moment later, it plays.
+        for delay_s in PLAY_RETRY_DELAYS_S:
+            with contextlib.suppress(CastError):
+                await self._action("Play", Speed="1")
+                return
+            await asyncio.sleep(delay_s)
         await self._action("Play", Speed="1")
 
     async def status(self) -> Status:

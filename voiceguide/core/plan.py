@@ -549,8 +549,18 @@ class _Planner:
         self.after_exercise = True
 
     def nothing_to_play(self) -> None:
-        # Only spoken text, and "cues" leaves it out: an empty file would
-        # play as nothing at all, and chapters of no length confuse players.
+        # An empty file would play as nothing at all, and chapters of no
+        # length confuse players.
+        if self.session.verbosity != "cues":
+            # Every word was left out: text with nothing to pronounce ("...").
+            raise ScriptError(
+                "nothing here makes a sound (the text has nothing to pronounce); "
+                "add words, or an exercise, breathe, sound or pause step",
+                source=self.session.source,
+                line=self.session.steps[0].line,
+                field="steps[0]",
+            )
+        # Only spoken text, and "cues" leaves it out.
         raise ScriptError(
             f"at verbosity '{self.session.verbosity}' nothing is left to play; "
             "add an exercise, breathe, sound or pause step, or use verbosity full",

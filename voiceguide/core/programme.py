@@ -27,6 +27,7 @@ import yaml
 from ..errors import UsageError
 from .generate import Request
 from .library import GOALS, POSITION_CHOICES
+from .plural import counted
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def phase_on(
         days_in = (day - entered).days + 1
         last = phase == len(programme.phases) - 1
         if good >= rules.days and days_in >= programme.phases[phase].min_days and not last:
-            why = f"{good} days with pain at most {rules.pain_at_most}"
+            why = f"{counted(good, 'day')} with pain at most {rules.pain_at_most}"
             phase, good, entered = phase + 1, 0, day + timedelta(days=1)
             moves.append(Move(day + timedelta(days=1), phase, why))
     return phase, good, tuple(moves), entered or today

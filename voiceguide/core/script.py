@@ -339,7 +339,7 @@ class _Reader:
             self.fail(
                 node, field, f"expected a number from {_fmt(low)} to {_fmt(high)}, got '{value}'"
             )
-        number = float(yaml.safe_load(value))
+        number = float(value)
         if not (math.isfinite(number) and low <= number <= high):
             self.fail(
                 node, field, f"expected a number from {_fmt(low)} to {_fmt(high)}, got {value}"
@@ -348,9 +348,9 @@ class _Reader:
 
     def integer(self, node: Node, field: str, low: int, high: int) -> int:
         value, tag = self.scalar(node, field, f"a whole number from {low} to {high}")
-        if not tag.endswith(":int") or not _is_decimal(value, tag):
+        if not _is_decimal(value, tag) or not value.lstrip("+-").isdigit():
             self.fail(node, field, f"expected a whole number from {low} to {high}, got '{value}'")
-        number = int(yaml.safe_load(value))
+        number = int(value)
         if not low <= number <= high:
             self.fail(node, field, f"expected a whole number from {low} to {high}, got {number}")
         return number
@@ -758,21 +758,20 @@ def _is_null(node: Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
 
 
+# A number as people write it. YAML 1.1 also reads 030 as octal 24, 0x1E,
+# 0b11, 1_000 and 1:30 (base 60) as numbers, while "030" stays text: a
+# script means what it shows, quoted or not, so only plain decimals count.
+_DECIMAL = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
 def _number_or_none(value: str, tag: str) -> float | None:
-    if tag.endswith((":int", ":float")):
-        return float(yaml.safe_load(value))
-    if tag.endswith(":str"):
-        try:
-            return float(value) if value.strip().replace(".", "", 1).isdigit() else None
-        except ValueError:
-            return None
+    if tag.endswith((":int", ":float", ":str")) and _DECIMAL.fullmatch(value.strip()):
+        return float(value)
     return None
 
 
 def _is_decimal(value: str, tag: str) -> bool:
-    # YAML 1.1 also reads 1:30 as a number (90); a count or a level written so
-    # is a slip, not base 60.
-    return tag.endswith((":int", ":float")) and ":" not in value
+    return tag.endswith((":int", ":float", ":str")) and _DECIMAL.fullmatch(value) is not None
 
 
 def _what(node: Node) -> str:

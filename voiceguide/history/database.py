@@ -59,7 +59,10 @@ MIGRATIONS: tuple[str, ...] = (
         quiet TEXT,
         busy_wait_minutes INTEGER NOT NULL DEFAULT 10 CHECK (busy_wait_minutes >= 0),
         paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
-        created_at TEXT NOT NULL
+        created_at TEXT NOT NULL,
+        -- Due times before this instant (its last resume, NULL: its creation)
+        -- are not this schedule's: they are neither played nor missed.
+        since TEXT
     );
     CREATE TABLE schedule_runs (
         id INTEGER PRIMARY KEY,
@@ -69,6 +72,8 @@ MIGRATIONS: tuple[str, ...] = (
             CHECK (outcome IN ('started', 'missed', 'skipped', 'snoozed', 'quiet')),
         reason TEXT NOT NULL DEFAULT '',
         run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        -- For 'snoozed': when the run moved to (it gets its own row then).
+        play_at TEXT,
         UNIQUE (schedule_id, due_at)
     );
     CREATE INDEX schedule_runs_by_due ON schedule_runs (due_at);

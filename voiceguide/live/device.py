@@ -95,6 +95,20 @@ def _no_device(exc: Exception) -> AudioDeviceError:
     return AudioDeviceError(f"cannot play here: {reason}; {NO_DEVICE_HINT}")
 
 
+def _only_discarding() -> AudioDeviceError:
+    return AudioDeviceError(
+        "cannot play here: every audio output here throws the sound away "
+        f"(ALSA's null device); {NO_DEVICE_HINT}"
+    )
+
+
+def _refuse_only_discarding(names: list[str]) -> None:
+    """Refuse when every output discards sound: the default is then one of them,
+    and a session "played" with no --device would end in seconds, unheard."""
+    if names and all(discards_sound(name) for name in names):
+        raise _only_discarding()
+
+
 def list_devices() -> tuple[str, list[str]]:
     """The backend in use and its playback devices' names."""
     miniaudio = _miniaudio()
@@ -102,12 +116,12 @@ def list_devices() -> tuple[str, list[str]]:
         with _quiet_stderr():
             devices = miniaudio.Devices(_backends(miniaudio))
             names = [str(d["name"]) for d in devices.get_playbacks()]
-            names = [name for name in names if not discards_sound(name)]
     except miniaudio.MiniaudioError as exc:
         raise _no_device(exc) from None
     if devices.backend.lower() == "null":
         raise _no_device(RuntimeError())
-    return devices.backend, names
+    _refuse_only_discarding(names)
+    return devices.backend, [name for name in names if not discards_sound(name)]
 
 
 def list_inputs() -> list[str]:
@@ -191,6 +205,13 @@ class Output:
                     backends=_backends(miniaudio),
                     app_name="voiceguide",
                 )
+                if device_name is None:
+                    # Once open, so a missing sound server is said as such first.
+                    playbacks = miniaudio.Devices(_backends(miniaudio)).get_playbacks()
+                    names = [str(d["name"]) for d in playbacks]
+                    if names and all(discards_sound(name) for name in names):
+                        self._device.close()
+                        raise _only_discarding()
         except miniaudio.MiniaudioError as exc:
             raise _no_device(exc) from None
         self.backend: str = self._device.backend

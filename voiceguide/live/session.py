@@ -223,9 +223,6 @@ class _Controller:
         planned_ms = round(pipeline.estimated_plan(self.session).duration_s * 1000)
         if player.final:
             planned_ms = self._ms(player.timeline.duration_samples)
-        self.recorder.start(session_id, self.session.title, "play", where, planned_ms)
-        if before is not None:
-            self.recorder.checkin("before", before, "", session_id)
         # The device's thread needs the interpreter lock every period; while the
         # rest of the session is prepared, it must get it back quickly.
         switch_interval_s = sys.getswitchinterval()
@@ -237,6 +234,10 @@ class _Controller:
         try:
             self.feed.pull = player.pull
             self._start_output()
+            # Written once the session sounds: the first word must not wait on a disk.
+            self.recorder.start(session_id, self.session.title, "play", where, planned_ms)
+            if before is not None:
+                self.recorder.checkin("before", before, "", session_id)
             if background is not None:
                 self._settle(player)
                 background.thread.start()

@@ -30,6 +30,10 @@ class ExportRequest:
     subtitles: bool = False
     split: bool = False
     stems: bool = False  # also NAME.voice.EXT and NAME.bed.EXT, aligned to the mix
+    # List the transcript and stems written, and remove those an earlier export
+    # of dest wrote and this one does not; a cache that names and removes its
+    # own files (serve's) leaves no list behind with False.
+    tidy_companions: bool = True
 
 
 STEM_NAMES = ("voice", "bed")
@@ -83,6 +87,44 @@ def _earlier_tracks(dest: Path) -> list[Path]:
     name = re.compile(r"[0-9]{2,}-[a-z0-9-]+" + re.escape(dest.suffix))
     folder = dest.with_suffix("")
     return [folder / line for line in listed if name.fullmatch(line)]
+
+
+def _companions(request: ExportRequest) -> list[Path]:
+    """The files beside the audio that describe it: its transcript and stems."""
+    dest = request.dest
+    return [
+        *([dest.with_suffix(".vtt")] if request.subtitles else []),
+        *(stem_paths(dest) if request.stems else []),
+    ]
+
+
+def _companions_manifest(dest: Path) -> Path:
+    """Where an export lists the transcript and stems it wrote beside ``dest``:
+    the next export of ``dest`` that does not write them removes them, as they
+    describe audio that is gone (a transcript at the old times), and nothing else."""
+    return dest.with_name(f".{dest.name}.files")
+
+
+def _forget_earlier_companions(request: ExportRequest, files: AtomicFiles) -> None:
+    if not request.tidy_companions:
+        return
+    dest = request.dest
+    manifest = _companions_manifest(dest)
+    try:
+        listed = set(manifest.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        listed = set()  # no earlier export of this file wrote any
+    # Only names this export could have written: a line can never reach
+    # outside the folder, nor name a file the user put there.
+    possible = _companions(replace(request, subtitles=True, stems=True))
+    now = _companions(request)
+    for path in possible:
+        if path.name in listed and path not in now:
+            files.remove_on_commit(path)
+    if now:
+        files.temp_for(manifest).write_text("".join(f"{p.name}\n" for p in now), "utf-8")
+    elif manifest.exists():
+        files.remove_on_commit(manifest)
 
 
 Layers = Callable[[int, int], Iterable[tuple[np.ndarray, ...]]]
@@ -162,7 +204,32 @@ def write_session(
             for earlier in _earlier_tracks(dest):
                 if earlier not in tracks:
                     files.remove_on_commit(earlier)
+        else:
+            _forget_earlier_split(dest, files)
+        _forget_earlier_companions(request, files)
     return outputs
+
+
+def _forget_earlier_split(dest: Path, files: AtomicFiles) -> None:
+    """An export without --split over an earlier split one: its tracks and
+    playlist describe a session that is no longer there, so they go too. The
+    playlist only if it lists those tracks alone (a WAV split export of the
+    same name shares it)."""
+    if not _tracks_manifest(dest).exists():
+        return
+    earlier = _earlier_tracks(dest)
+    for track in earlier:
+        files.remove_on_commit(track)
+    files.remove_on_commit(_tracks_manifest(dest))
+    playlist = dest.with_suffix(".m3u")
+    try:
+        lines = playlist.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return
+    listed = {line for line in lines if line and not line.startswith("#")}
+    ours = {f"{track.parent.name}/{track.name}" for track in earlier}
+    if listed and listed <= ours:
+        files.remove_on_commit(playlist)
 
 
 def _layer(layers: Layers, number: int) -> Callable[[int, int], Iterator[np.ndarray]]:

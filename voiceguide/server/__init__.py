@@ -10,14 +10,16 @@ import asyncio
 import errno
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..errors import OutputError
+from ..errors import OutputError, UserError
 from .announce import urls
 from .app import make_app
+from .hub import Hub
 from .jobs import RenderSettings
 from .private import Access
 
@@ -108,8 +110,21 @@ def serve(
     workers: int,
     ready: Callable[[list[str]], None],
     access: Access | None = None,
+    clock_offset_s: float = 0.0,
 ) -> None:
-    """Serve until interrupted; ``ready`` is told the URLs to open once it listens."""
+    """Serve until interrupted; ``ready`` is told the URLs to open once it listens.
+    ``clock_offset_s`` moves the schedules' clock (for tests)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    app = make_app(sources, cache_dir, settings, workers=workers, access=access)
+    hub = _hub(settings, clock_offset_s)
+    app = make_app(sources, cache_dir, settings, workers=workers, access=access, hub=hub)
     asyncio.run(_run(app, host, port, ready))
+
+
+def _hub(settings: RenderSettings, clock_offset_s: float) -> Hub | None:
+    """The schedules' runner; None (with a warning) where the session log cannot be opened."""
+    offset = timedelta(seconds=clock_offset_s)
+    try:
+        return Hub(settings.voice, settings.bitrate_kbps, clock=lambda: datetime.now(UTC) + offset)
+    except UserError as exc:
+        logging.getLogger("voiceguide.server").warning("no schedules: %s", exc)
+        return None

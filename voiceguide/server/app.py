@@ -22,6 +22,9 @@ Routes (all GET, HEAD too, but POST /new):
                             (private.py, journal.py)
     /new                    the New session form; POST makes a session from the exercise
                             library and redirects to its player (/play/generated-HASH)
+    /calendar.ics           the schedules as an iCalendar feed (schedule_routes.py)
+    /api/schedules          the next scheduled runs; POST .../{id}/snooze moves one
+    /api/play               POST {"session": ID, "target": SPEAKER|"here"}: start one now
 
 A script with an error is listed with it, and its files answer 422.
 
@@ -54,8 +57,9 @@ from aiohttp.typedefs import Handler
 
 from ..pipeline import m3u
 from ..processes import WorkerPool, stop_executor
-from . import journal, pages
+from . import journal, pages, schedule_routes
 from .feed import FeedItem, artwork_png, estimated_mp3_bytes, json_chapters, podcast_feed
+from .hub import Hub
 from .jobs import RenderSettings, started, warm_worker
 from .library import Entry, Library
 from .new_session import generated_folder, new_page, new_session
@@ -102,10 +106,12 @@ def make_app(
     workers: int = 1,
     access: Access | None = None,
     log_path: Path | None = None,
+    hub: Hub | None = None,
 ) -> web.Application:
     """The web application serving the scripts in ``sources`` (folders or files);
     ``access``: the secrets other devices sign in with (none: the log is loopback's
-    only); ``log_path``: the session log (default: the user's)."""
+    only); ``log_path``: the session log (default: the user's); with a ``hub``, it
+    also carries out the schedules."""
     library = Library(sources, generated=generated_folder(cache_dir))
     cache_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(middlewares=[private_routes, worker_lost_is_503])
@@ -172,6 +178,7 @@ def make_app(
         ]
     )
     journal.add_routes(app, log_path)
+    schedule_routes.add_routes(app, library, hub)
     return app
 
 
@@ -456,7 +463,8 @@ async def playlist(request: web.Request) -> web.Response:
 
 async def library_page(request: web.Request) -> web.Response:
     sessions = _listing(request, "")
-    return web.Response(text=pages.library(sessions), content_type="text/html", charset="utf-8")
+    page = pages.library(sessions, schedule_routes.upcoming_html(request))
+    return web.Response(text=page, content_type="text/html", charset="utf-8")
 
 
 async def player_page(request: web.Request) -> web.Response:
@@ -479,7 +487,11 @@ async def static_file(request: web.Request) -> web.Response:
 
 
 # Installing the player: a name, a start, a standalone window and icons of the
-# sizes phones ask for (drawn at run time, like the feed's cover).
+# sizes phones ask for (drawn at run time, like the feed's cover). The same PNGs
+# serve as maskable icons: the cover's disc and ring lie within the safe zone
+# (a third of the width from the centre, the zone is 40 %) on a full background,
+# so a launcher's round or squircle crop cuts only background. Declared apart
+# rather than as "any maskable", which Chromium warns against.
 MANIFEST = {
     "id": "/",
     "name": "voiceguide",
@@ -491,8 +503,11 @@ MANIFEST = {
     "background_color": "#0e1216",
     "theme_color": "#10141a",
     "icons": [
-        {"src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png"},
-        {"src": "/icons/icon-512.png", "sizes": "512x512", "type": "image/png"},
+        *(
+            {"src": f"/icons/icon-{n}.png", "sizes": f"{n}x{n}", "type": "image/png", "purpose": p}
+            for p in ("any", "maskable")
+            for n in (192, 512)
+        ),
         {"src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml"},
     ],
 }

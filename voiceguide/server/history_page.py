@@ -78,16 +78,28 @@ def _rating(value: float | None) -> str:
 
 
 def _table(every: list[Day], w: dict[str, str]) -> str:
+    # The roles are spelt out: at large text the CSS lays each row out as a block,
+    # and a browser may then drop a table's own meaning for a screen reader.
+    # data-label names each figure where the column headings are out of sight.
+    columns = ("count", "before", "after")
     rows = "".join(
-        f'<tr><th scope="row">{_date(d.day)}</th><td>{d.sessions}</td>'
-        f"<td>{_rating(d.before)}</td><td>{_rating(d.after)}</td></tr>"
+        f'<tr role="row"><th scope="row" role="rowheader">{_date(d.day)}</th>'
+        + "".join(
+            f'<td role="cell" data-label="{w[key]}">{value}</td>'
+            for key, value in zip(
+                columns, (d.sessions, _rating(d.before), _rating(d.after)), strict=True
+            )
+        )
+        + "</tr>"
         for d in every
     )
+    headings = "".join(
+        f'<th scope="col" role="columnheader">{w[key]}</th>' for key in ("date", *columns)
+    )
     return (
-        '<div class="table-wrap"><table id="days" class="days">'
-        f'<thead><tr><th scope="col">{w["date"]}</th><th scope="col">{w["count"]}</th>'
-        f'<th scope="col">{w["before"]}</th><th scope="col">{w["after"]}</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table></div>\n"
+        '<table id="days" class="days" role="table">'
+        f'<thead role="rowgroup"><tr role="row">{headings}</tr></thead>'
+        f'<tbody role="rowgroup">{rows}</tbody></table>\n'
     )
 
 

@@ -104,7 +104,9 @@ def audio_job(
                     out.flush()
             out.write(encoder.flush())
         files.stream_done.touch()
-        request = pipeline.ExportRequest(files.mp3, settings.bitrate_kbps, subtitles=True)
+        request = pipeline.ExportRequest(
+            files.mp3, settings.bitrate_kbps, subtitles=True, tidy_companions=False
+        )
         pipeline.export_prepared(script, whole[0], request)
     except UserError as exc:
         return _failure(exc)

@@ -80,7 +80,8 @@ def _card(session: dict[str, Any]) -> str:
     )
 
 
-def library(sessions: list[dict[str, Any]]) -> str:
+def library(sessions: list[dict[str, Any]], upcoming: str = "") -> str:
+    """The library page; ``upcoming``: the scheduled runs coming next (HTML)."""
     cards = "\n".join(_card(s) for s in sessions) or (
         '<li class="card card-empty"><p>No scripts in this folder yet.</p></li>'
     )
@@ -89,6 +90,7 @@ def library(sessions: list[dict[str, Any]]) -> str:
         + '<body class="page-library">\n'
         + '<header class="masthead"><h1>Sessions</h1>'
         + '<p class="lede">Choose one, lay the phone down, and follow the voice.</p></header>\n'
+        + upcoming
         + f'<main><ul class="cards" aria-label="Sessions">\n{cards}\n</ul></main>\n'
         + '<footer class="foot"><a href="/new">New session</a>'
         + '<a href="/feed.xml">Podcast feed</a>'
@@ -244,13 +246,16 @@ _NOW = """<section class="now" aria-label="{now}">
 </section>
 """
 
-# Off until the person turns them on; player.js keeps the choice in localStorage.
+# Off until the person turns them on (the single-key shortcuts: on until turned
+# off, as WCAG 2.1.4 asks of them); player.js keeps the choices in localStorage.
 _SETTINGS = """<section class="panel" aria-labelledby="settings-heading">
 <h2 id="settings-heading">{settings}</h2>
 <p class="setting"><input type="checkbox" id="announce-phases">
 <label for="announce-phases">{announce_phases}</label></p>
 <p class="setting"><input type="checkbox" id="vibrate">
 <label for="vibrate">{vibrate}</label></p>
+<p class="setting"><input type="checkbox" id="shortcuts" checked>
+<label for="shortcuts">{shortcuts}</label></p>
 <p><button id="breath-view-open" type="button" class="wide-button">{breath_view}</button></p>
 </section>
 """

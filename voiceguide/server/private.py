@@ -164,7 +164,7 @@ async def private_routes(request: web.Request, handler: Handler) -> web.StreamRe
     if access.signed_in(request.cookies.get(COOKIE)):
         return await handler(request)
     if not access.secured:
-        raise web.HTTPForbidden(text=NOT_ALLOWED)
+        return _not_allowed(request)
     client = _client(request)
     token = _bearer(request)
     if token is not None:
@@ -185,7 +185,7 @@ async def private_routes(request: web.Request, handler: Handler) -> web.StreamRe
 
 async def signin_form(request: web.Request) -> web.Response:
     if not request.app[ACCESS].secured:
-        raise web.HTTPForbidden(text=NOT_ALLOWED)
+        return _not_allowed(request)
     return _signin_page(_next(request.query.get("next", "/history")))
 
 
@@ -225,22 +225,51 @@ def _next(target: str) -> str:
 
 
 def _signin_page(target: str, status: int = 200, wrong: bool = False) -> web.Response:
-    words = {k: escape(v) for k, v in Phrases("en").page_labels().items()}
+    words = _words()
     problem = '<p class="card-error" role="alert">That is not the passphrase.</p>' if wrong else ""
-    body = (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="color-scheme" content="dark">\n'
-        f"<title>{words['signin']} · voiceguide</title>\n"
-        '<link rel="stylesheet" href="/static/app.css">\n</head>\n'
-        '<body class="page-signin">\n<main>\n'
-        f"<h1>{words['signin']}</h1>\n{problem}"
+    return _page(
+        words["signin"],
+        f"{problem}"
         '<form method="post" action="/signin" class="signin">\n'
         f'<input type="hidden" name="next" value="{escape(target)}">\n'
         f'<p><label for="passphrase">{words["passphrase"]}</label>\n'
         '<input id="passphrase" name="passphrase" type="password" required '
         'autocomplete="current-password"></p>\n'
         f'<p><button type="submit" class="wide-button">{words["signin"]}</button></p>\n'
-        "</form>\n</main>\n</body>\n</html>\n"
+        "</form>\n",
+        status,
+    )
+
+
+def _not_allowed(request: web.BaseRequest) -> web.Response:
+    """The one sentence; as a page for a browser that opened /history or /signin
+    (on a phone, a plain-text answer has no language, title or way back)."""
+    if request.method not in ("GET", "HEAD") or request.path.startswith("/api/"):
+        return web.Response(status=403, text=NOT_ALLOWED)
+    words = _words()
+    heading = words["signin"] if request.path == "/signin" else words["history"]
+    return _page(
+        heading,
+        f"<p>{escape(NOT_ALLOWED.strip())}</p>\n",
+        403,
+        f'<nav class="back-nav" aria-label="{words["sessions"]}">'
+        f'<a class="back" href="/">{words["all_sessions"]}</a></nav>\n',
+    )
+
+
+def _words() -> dict[str, str]:
+    return {k: escape(v) for k, v in Phrases("en").page_labels().items()}
+
+
+def _page(heading: str, content: str, status: int, nav: str = "") -> web.Response:
+    body = (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="dark">\n'
+        f"<title>{heading} · voiceguide</title>\n"
+        '<link rel="stylesheet" href="/static/app.css">\n'
+        '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">\n</head>\n'
+        f'<body class="page-signin">\n{nav}<main>\n<h1>{heading}</h1>\n{content}'
+        "</main>\n</body>\n</html>\n"
     )
     return web.Response(status=status, text=body, content_type="text/html", charset="utf-8")

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.errors import EngineError, UnknownVoiceError
+from voiceguide.errors import EngineChoiceError, EngineError, UnknownVoiceError
 from voiceguide.speech.base import EngineInfo, VoiceInfo
 from voiceguide.speech.budget import Budget
 
@@ -398,7 +398,7 @@ def open_engine(
     model = open_model(model_path)
     if not speaks(model, language):
         where = "--voice-model" if model_path is not None else "the default piper voice"
-        raise EngineError(
+        raise EngineChoiceError(
             f"{where} ({model.name}) speaks {model.language or 'an unknown language'}, "
             f"not '{language}'; give --voice-model PATH with a Piper voice for '{language}', "
             "or use --engine espeak"

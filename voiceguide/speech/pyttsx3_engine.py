@@ -36,6 +36,10 @@ POLL_S = 0.02
 # After the file is complete, how long to wait for the driver's own
 # "finished" notice (its espeak driver prints to stdout just before it).
 FINISH_GRACE_S = 0.25
+# The espeak driver adds each callback's samples after reading its events, so
+# when espeak hands over the whole utterance with its end event the file is a
+# header with no speech (seen on a loaded machine): such a phrase is spoken again.
+ATTEMPTS = 3
 _USES_ESPEAK = sys.platform not in ("win32", "darwin")
 _DRIVER = {"win32": "sapi5", "darwin": "nsss"}.get(sys.platform, "espeak")
 _LANGUAGE_DEFAULTS = {"en": "en-us"}  # as the espeak engine, for the same script
@@ -140,7 +144,7 @@ def _choose_voice(voices: list[VoiceInfo], language: str, voice_name: str | None
     )
 
 
-def _riff_complete(data: bytes) -> bool:
+def _riff_complete(data: bytes, empty: bool = False) -> bool:
     """Whether ``data`` is a whole RIFF/WAVE file with audio: sizes agree with the length.
 
     A header with no frames yet is not whole: the driver writes it before the
@@ -154,20 +158,26 @@ def _riff_complete(data: bytes) -> bool:
     while offset + 8 <= len(data):
         chunk, size = struct.unpack_from("<4sI", data, offset)
         if chunk == b"data":
-            return size > 0 and offset + 8 + size <= len(data)
+            return (size == 0 if empty else size > 0) and offset + 8 + size <= len(data)
         offset += 8 + size + (size & 1)
     return False
+
+
+class EmptyUtterance(EngineError):
+    """The driver said it finished, and its file holds no speech."""
 
 
 def wait_for_wav(
     path: Path,
     timeout_s: float,
     *,
+    finished: Callable[[], bool] = lambda: False,
     poll_s: float = POLL_S,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bytes:
-    """The bytes of ``path`` once it is a complete WAV that stopped growing."""
+    """The bytes of ``path`` once it is a complete WAV that stopped growing;
+    EmptyUtterance once ``finished()`` and the file is a still, empty WAV."""
     deadline = clock() + timeout_s
     previous: bytes | None = None
     while True:
@@ -177,8 +187,11 @@ def wait_for_wav(
             data = None
         # Complete by its own header and the same on two looks in a row: a
         # writer that patches the header at the end cannot fool both checks.
-        if data is not None and data == previous and _riff_complete(data):
-            return data
+        if data is not None and data == previous:
+            if _riff_complete(data):
+                return data
+            if finished() and _riff_complete(data, empty=True):
+                raise EmptyUtterance("pyttsx3 wrote a file with no speech in it")
         if clock() >= deadline:
             state = "no file" if data is None else f"{counted(len(data), 'byte')}, incomplete"
             raise EngineError(
@@ -238,6 +251,14 @@ class Pyttsx3Engine:
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         if not text.strip():
             return np.zeros(0, dtype=np.float32), 22050
+        for _ in range(ATTEMPTS):
+            try:
+                return read_wav(self._speak_once(text))
+            except EmptyUtterance as exc:
+                empty = exc
+        raise EngineError(f"{empty.message} {ATTEMPTS} times, on: '{text}'") from empty
+
+    def _speak_once(self, text: str) -> bytes:
         finished = threading.Event()
 
         def on_finished(**_: object) -> None:
@@ -254,15 +275,17 @@ class Pyttsx3Engine:
                     driver.setProperty("rate", self.rate_wpm)
                     driver.save_to_file(text, str(path))
                     driver.runAndWait()
-                    data = wait_for_wav(path, self.timeout_s)
+                    data = wait_for_wav(path, self.timeout_s, finished=finished.is_set)
                     finished.wait(FINISH_GRACE_S)
+            except EmptyUtterance:
+                raise
             except EngineError as exc:
                 raise EngineError(f"{exc.message}, on: '{text}'") from exc
             except Exception as exc:
                 raise EngineError(f"pyttsx3 failed ({exc}) on: '{text}'") from exc
             finally:
                 driver.disconnect(token)
-        return read_wav(data)
+        return data
 
 
 def _library_version() -> str:

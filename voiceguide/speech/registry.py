@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from voiceguide.errors import EngineError, UnknownVoiceError
+from voiceguide.errors import EngineChoiceError, EngineError, UnknownVoiceError
 from voiceguide.speech.base import Engine, EngineInfo
 
 ENGINE_NAMES = ("espeak", "piper", "pyttsx3", "test")
@@ -42,7 +42,7 @@ def _module(name: str) -> ModuleType:
     spec = _SPECS.get(name)
     if spec is None:
         known = ", ".join(("auto", *ENGINE_NAMES))
-        raise EngineError(f"unknown speech engine '{name}'; known engines: {known}")
+        raise EngineChoiceError(f"unknown speech engine '{name}'; known engines: {known}")
     try:
         return importlib.import_module(spec.module)
     except ImportError as exc:

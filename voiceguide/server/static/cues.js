@@ -112,19 +112,37 @@ toggle.addEventListener("change", () => {
   if (toggle.checked && navigator.vibrate) navigator.vibrate(PATTERNS.inhale); // feel what it will be
 });
 
+// A modal view: while it is open the page behind it is inert (out of reach of
+// the keyboard and of a screen reader's reading), and Tab goes round its own
+// controls rather than on to the browser's.
+function setBehindInert(inert) {
+  for (const element of document.body.children) if (element !== view) element.inert = inert;
+}
 openButton.addEventListener("click", () => {
   view.hidden = false;
+  setBehindInert(true);
   drawView(audio.currentTime);
   if (view.requestFullscreen) view.requestFullscreen().catch(() => { /* shown in the page instead */ });
   closeButton.focus();
 });
 function closeView() {
   view.hidden = true;
+  setBehindInert(false);
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   openButton.focus();
+  // Closed by the browser's own Escape (fullscreenchange), focus cannot move
+  // back to the page until that event's task is over.
+  if (document.activeElement !== openButton) setTimeout(() => openButton.focus(), 0);
 }
 closeButton.addEventListener("click", closeView);
-view.addEventListener("keydown", (event) => { if (event.key === "Escape") closeView(); });
+view.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") closeView();
+  if (event.key !== "Tab") return;
+  const controls = Array.from(view.querySelectorAll("button, [href], input, [tabindex]:not([tabindex='-1'])"));
+  const at = controls.indexOf(document.activeElement);
+  event.preventDefault();
+  controls[(at + (event.shiftKey ? -1 : 1) + controls.length) % controls.length].focus();
+});
 document.addEventListener("fullscreenchange", () => { if (!document.fullscreenElement && !view.hidden) closeView(); });
 
 if (window.voiceguidePlan) start(window.voiceguidePlan);

@@ -498,8 +498,17 @@
     audio.currentTime = at;
   }
 
+  // Single keys can be typed by accident, or by speech input: they can be turned off.
+  const shortcuts = $("#shortcuts");
+  try { shortcuts.checked = localStorage.getItem("voiceguide:shortcuts") !== "false"; } catch (e) { /* private mode */ }
+  shortcuts.addEventListener("change", () => {
+    try { localStorage.setItem("voiceguide:shortcuts", String(shortcuts.checked)); } catch (e) { /* private mode */ }
+  });
+
   document.addEventListener("keydown", (event) => {
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.altKey || event.ctrlKey || event.metaKey || !shortcuts.checked) return;
+    // What a person types (the check-in's note) is text, not a command.
+    if (event.target.closest && event.target.closest("textarea, input:not([type=checkbox]):not([type=radio]), select, [contenteditable]")) return;
     const onControl = event.target.closest && event.target.closest("button, a, input, [role=slider]");
     if ((event.key === " " || event.key === "k") && !onControl) { event.preventDefault(); toggle(); }
     else if (event.key === "j" || (event.key === "ArrowLeft" && !onControl)) seekTo(audio.currentTime - STEP_S, false);
