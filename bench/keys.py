@@ -6,14 +6,14 @@ gap heard is the pause and never a gap between words; `--engine espeak` for
 real speech),
 presses space (pause) and space again (resume) through a pseudo-terminal, and
 places the sink's recording on the same monotonic clock as the key presses
-(tests/pulse_server.py: Recording.clock_s, from the arrivals of parec's chunks
-around each key, as the sink's clock drifts from the system's; about 10 ms of
-uncertainty, on the late side).
+(tests/pulse_server.py: Recording.clock_s, from the least-delayed of parec's
+chunks; the null sink keeps the system's time: 47.39 s recorded in 47.39 s;
+about 10 ms of uncertainty, on the late side).
 
 - key to silence: from writing the pause key to the last audible sample
   before the resume;
 - key to sound: from writing the resume key to the first audible sample
-  after it (the recap that resuming says).
+  after it (the recap that resuming says, after its 0.4 s lead-in).
 
 Goal (issue 14): both at most 100 ms.
 
@@ -47,7 +47,9 @@ from pulse_server import RATE_HZ, missing, pulse_server  # noqa: E402
 
 AUDIBLE = 0.003
 PAUSED_S = 3.0
-PLAYING_S = 3.0
+# Longer than the recap that resuming says and its pause after: the next
+# pause key then falls in the session's own speech.
+PLAYING_S = 6.0
 WINDOW = RATE_HZ // 200  # 5 ms
 SPEECH = (
     "Lie on your back with your knees bent and your feet flat on the floor, "
@@ -94,17 +96,22 @@ def measure(presses: int, engine: str, busy: bool) -> tuple[list[float], list[fl
                 player.close()
         samples = recording.stop()
     heard = audible(samples)
+    # Recording samples to 5 ms windows: a window is 220 samples (44100 / 200
+    # is not whole), so times are placed in samples first.
+    window_s = WINDOW / RATE_HZ
+    clock = recording.clock_s()
     pause_ms, resume_ms = [], []
     for paused, resumed in times:
-        paused_at = round((paused - recording.clock_s(paused)) * 200)
-        resumed_at = round((resumed - recording.clock_s(resumed)) * 200)
-        before = np.flatnonzero(heard[paused_at - 200 : resumed_at])
-        after = np.flatnonzero(heard[resumed_at : resumed_at + 200 * round(PLAYING_S)])
+        paused_at = round((paused - clock) / window_s)
+        resumed_at = round((resumed - clock) / window_s)
+        second = round(1 / window_s)
+        before = np.flatnonzero(heard[paused_at - second : resumed_at])
+        after = np.flatnonzero(heard[resumed_at : resumed_at + second * round(PLAYING_S)])
         if len(before) == 0 or len(after) == 0:
             raise RuntimeError("nothing heard around a key press")
-        last = paused_at - 200 + int(before[-1]) + 1
-        pause_ms.append((last - paused_at) * 5.0)
-        resume_ms.append(int(after[0]) * 5.0)
+        last = paused_at - second + int(before[-1]) + 1
+        pause_ms.append((last - paused_at) * window_s * 1000)
+        resume_ms.append(int(after[0]) * window_s * 1000)
     return pause_ms, resume_ms
 
 

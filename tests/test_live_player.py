@@ -184,3 +184,42 @@ def test_the_gate_knows_when_the_session_itself_was_sounding() -> None:
     player.pull(PERIOD)
     assert not player.quiet_since(since)
     assert player.marks[-1].what == "heard"
+
+
+def test_frames_the_device_dropped_are_played_again_exactly() -> None:
+    """A cut: the device dropped the last frames it took; the player hands the
+    same samples out again, and a pause then falls where the listener was."""
+    prepared = pipeline.prepare(SCRIPT, OPTIONS)
+    mastered = pipeline.mastered(prepared)
+    reference = render_all(prepared.timeline, mastered)
+    player = Player(prepared.timeline, mastered)
+    taken = pull_until(player, 3 * 44100)
+    dropped = 44100 + 1234  # over a second, and not whole pulls
+    player.retract(dropped)
+    assert player.played == len(taken) - dropped
+    assert player.device_frames == len(taken) - dropped
+    again = pull_until(player, 4 * 44100)
+    np.testing.assert_array_equal(
+        np.concatenate([taken[: len(taken) - dropped], again])[: 4 * 44100], reference[: 4 * 44100]
+    )
+    # Paused: the frames taken stand still in the timeline, and dropping them
+    # moves nothing; never back past the pause itself.
+    player.pause()
+    at = player.played
+    for _ in range(5):
+        player.pull(PERIOD)
+    player.retract(10 * PERIOD)
+    assert player.played == at
+    assert player.device_frames == player.marks[-1].device_frame
+
+
+def test_where_the_listener_is_when_the_device_holds_sound_unheard() -> None:
+    prepared = pipeline.prepare(SCRIPT, OPTIONS)
+    player = Player(prepared.timeline, pipeline.mastered(prepared))
+    pull_until(player, 3 * 44100)
+    assert player.heard()[1] == player.played
+    player.unheard_frames = lambda: 30000
+    assert player.heard()[1] == player.played - 30000
+    # Nothing is known before the frames kept: the oldest is the answer.
+    player.unheard_frames = lambda: 10**9
+    assert player.heard()[1] == 0

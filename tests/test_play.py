@@ -329,7 +329,9 @@ def test_pause_adds_exactly_the_paused_time_and_a_recap(
     text = recap.recap_text(planned, at)
     assert text.startswith("Knee hug.") and text.endswith("seconds left.")
     spoken = next(e for e in journal.timeline.sounds() if e.text == text)
-    block, length = recap.spoken_block(text, spoken.length_samples, spoken.step, RATE)
+    block, length = recap.spoken_block(
+        text, spoken.length_samples, spoken.step, RATE, recap.RESUME_LEAD_S
+    )
     assert journal.timeline.events == edits.resumed(planned, at, block, length).events
     # And it was heard so: the paused time and the recap added, to within 50 ms.
     expected = expected_signal(script, journal, voice(env))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AudioDeviceError, UsageError
+from .pulse import PulseOutput
 
 # miniaudio's PulseAudio backend asks the server for one period of buffering
 # (tlength), whatever the number of periods, and is asked for a whole period
@@ -249,8 +250,55 @@ class Output:
                 f"sound server ended); {NO_DEVICE_HINT}"
             ) from None
 
+    def on_dropped(self, dropped: Callable[[int], None]) -> None:
+        """Nothing is ever dropped: what the device took plays."""
+
+    def unheard_frames(self) -> int:
+        """Not known: miniaudio does not say (the player's position is then
+        what the device took, up to a period ahead of the ear)."""
+        return 0
+
+    @contextlib.contextmanager
+    def cut(self) -> Iterator[None]:
+        """A change made here is heard after what the device holds (see PERIOD_MS)."""
+        yield
+
     def close(self) -> None:
         self._device.close()
+
+
+def open_output(sample_rate_hz: int, device_name: str | None = None) -> Output | PulseOutput:
+    """Where a PulseAudio or PipeWire server plays, its own stream (keys act at
+    once: live/pulse.py); elsewhere miniaudio's."""
+    sink = None
+    if device_name is not None:
+        sink = _pulse_sink(device_name)
+        if sink is None:
+            return Output(sample_rate_hz, device_name)
+    return PulseOutput.open(sample_rate_hz, sink) or Output(sample_rate_hz, device_name)
+
+
+def _pulse_sink(device_name: str) -> str | None:
+    """The PulseAudio sink's own name for a device ``voiceguide devices`` lists,
+    or None when it is no PulseAudio device (miniaudio then opens it, and says
+    what is wrong with the name)."""
+    miniaudio = _miniaudio()
+    try:
+        with _quiet_stderr():
+            devices = miniaudio.Devices(_backends(miniaudio))
+            if "pulse" not in devices.backend.lower():
+                return None
+            found = devices.get_playbacks()
+    except miniaudio.MiniaudioError:
+        return None
+    exact = [d for d in found if d["name"] == device_name]
+    partial = [d for d in found if device_name.lower() in str(d["name"]).lower()]
+    for device in exact or partial[:1]:
+        if discards_sound(str(device["name"])):
+            return None
+        # The id is a union whose PulseAudio member, a sink's name, is its start.
+        return str(miniaudio.ffi.string(miniaudio.ffi.cast("char *", device["id"])).decode())
+    return None
 
 
 def _feed(pull: Pull) -> Generator[bytes, int, None]:

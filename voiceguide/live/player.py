@@ -27,6 +27,8 @@ BLOCK_S = 0.05
 # copies what is ready even after the render thread was kept from running a
 # while (edits drop it, so it costs no reaction time).
 AHEAD_S = 2.0
+# Enough pulls to take back what any device holds (device.py, pulse.py).
+PULLS_KEPT = 1000
 
 Edit = Callable[[Timeline, int], Timeline]
 WaitPoints = Callable[[Timeline], list[int]]
@@ -85,6 +87,14 @@ class Player:
         # a microphone must not take it for a command.
         self.latency_s = 0.0
         self.sounded_until_s = 0.0
+        # What the last pulls gave (device frame, frames, timeline sample,
+        # timeline samples moved): a cut takes frames back (``retract``) and
+        # the timeline moves back with them. Never back past ``_barrier``, the
+        # device frame of the last change of state (pause, wait, edit).
+        self._pulls: deque[tuple[int, int, int, int]] = deque(maxlen=PULLS_KEPT)
+        self._barrier = 0
+        # How much of what was pulled the device holds unheard (the output says).
+        self.unheard_frames: Callable[[], int] = lambda: 0
         self._thread = threading.Thread(target=self._render_loop, name="render", daemon=True)
 
     # -- the device's side ---------------------------------------------------------------
@@ -94,6 +104,7 @@ class Player:
         with self._lock:
             filled = 0
             begin = self.played
+            was_waiting = self.waiting
             if self.paused and self.bed_track is not None:
                 out[:] = self.bed_track.held(self.played, frames, paused=True)
             if not self.paused:
@@ -121,9 +132,55 @@ class Player:
             if sounding:
                 rate = self.timeline.sample_rate_hz
                 self.sounded_until_s = time.monotonic() + self.latency_s + frames / rate
+            moved = self.played - begin
+            self._pulls.append((self.device_frames, frames, begin, moved))
+            if self.waiting and not was_waiting:
+                self._barrier = self.device_frames + moved
             self.device_frames += frames
             self._lock.notify_all()
         return out
+
+    def retract(self, frames: int) -> None:
+        """The last ``frames`` pulled were never heard (the device dropped them):
+        the device's count and the timeline move back to where it stopped, and
+        what plays next is rendered from there."""
+        with self._lock:
+            target, played = self._at_device_frame(self.device_frames - frames)
+            if target >= self.device_frames:
+                return
+            while self._pulls and self._pulls[-1][0] >= target:
+                self._pulls.pop()
+            if self._pulls:
+                start, _, begin, moved = self._pulls[-1]
+                kept = target - start
+                self._pulls[-1] = (start, kept, begin, min(kept, moved))
+            self.device_frames = target
+            if played != self.played:
+                self.played = played
+                self._queue.clear()
+                self._render_at = played
+                if self.finished.is_set() and not self._at_end():
+                    self.finished.clear()
+            self._lock.notify_all()
+
+    def _at_device_frame(self, frame: int) -> tuple[int, int]:
+        """The device frame nearest ``frame`` that the pulls kept reach back to (never
+        before the last change of state), and the timeline sample played there."""
+        frame = max(frame, self._barrier)
+        if frame >= self.device_frames:
+            return self.device_frames, self.played
+        for start, _length, begin, moved in reversed(self._pulls):
+            if start <= frame:
+                return frame, begin + min(frame - start, moved)
+            earliest = (start, begin)
+        return earliest if self._pulls else (self.device_frames, self.played)
+
+    def heard(self) -> tuple[Timeline, int]:
+        """Like ``position``, but where the listener is: the device may hold a
+        while of sound not yet heard (``unheard_frames``)."""
+        with self._lock:
+            _, at = self._at_device_frame(self.device_frames - self.unheard_frames())
+            return self.timeline, at
 
     def _arrive(self) -> None:
         if self._wait_points and self.played >= self._wait_points[0] and not self.waiting:
@@ -141,14 +198,20 @@ class Player:
         with self._lock:
             return since_s > self.sounded_until_s
 
-    def overlay(self, what: str, samples: np.ndarray, **detail: object) -> None:
-        """``samples`` laid over what plays from the next frame the device takes."""
+    def overlay(
+        self, what: str, samples: np.ndarray, *, after_current: bool = False, **detail: object
+    ) -> None:
+        """``samples`` laid over what plays from the next frame the device takes
+        (or, ``after_current``, once what is laid over it now has played)."""
         with self._lock:
-            if len(self._overlay) < len(samples):
-                self._overlay = np.concatenate(
-                    [self._overlay, np.zeros(len(samples) - len(self._overlay), np.float32)]
-                )
-            self._overlay[: len(samples)] += samples
+            if after_current:
+                self._overlay = np.concatenate([self._overlay, samples.astype(np.float32)])
+            else:
+                if len(self._overlay) < len(samples):
+                    self._overlay = np.concatenate(
+                        [self._overlay, np.zeros(len(samples) - len(self._overlay), np.float32)]
+                    )
+                self._overlay[: len(samples)] += samples
             self.marks.append(Mark(what, self.device_frames, self.played, dict(detail)))
 
     def _at_end(self) -> bool:
@@ -207,6 +270,7 @@ class Player:
             at = self.played
             self._apply(at, change)
             self.marks.append(Mark(what, self.device_frames, at, dict(detail)))
+            self._barrier = self.device_frames
             self._lock.notify_all()
 
     def _apply(self, at: int, change: Edit) -> None:
@@ -305,6 +369,7 @@ class Player:
             self._queue.clear()
             self._render_at = self.played
             self.marks.append(Mark("pause", self.device_frames, self.played))
+            self._barrier = self.device_frames
 
     def resume(self, change: Edit | None = None) -> None:
         with self._lock:
@@ -313,6 +378,7 @@ class Player:
                 self.bed_track.moving(self.played, was_paused=self.paused)
             self.paused = False
             self.marks.append(Mark("resume", self.device_frames, self.played))
+            self._barrier = self.device_frames
             self._lock.notify_all()
 
     def release_wait(self) -> None:
@@ -323,6 +389,7 @@ class Player:
                 if self.bed_track is not None:
                     self.bed_track.moving(self.played, was_paused=False)
                 self.marks.append(Mark("go", self.device_frames, self.played))
+                self._barrier = self.device_frames
                 self._lock.notify_all()
 
     def position(self) -> tuple[Timeline, int]:

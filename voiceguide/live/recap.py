@@ -21,6 +21,9 @@ TABLES = {"en": ENGLISH}
 # The silence around a phrase said live, in seconds: before and after it.
 LEAD_S = 0.4
 TRAIL_S = 1.0
+# Resuming speaks at once: the pause was the silence before it, and the
+# resume key (or "continue") must be heard to act within 100 ms.
+RESUME_LEAD_S = 0.05
 
 _SIDE_TITLE = re.compile(r"^(?P<name>.*) \((?P<side>[^()]+)\)$")
 
@@ -79,9 +82,9 @@ def more_time_text(language: str, extend_s: float) -> str:
 
 
 def spoken_block(
-    text: str, clip_samples: int, step: int, rate: int
+    text: str, clip_samples: int, step: int, rate: int, lead_s: float = LEAD_S
 ) -> tuple[tuple[Event, ...], int]:
     """A phrase said live with silence around it: its events (from 0) and total length."""
-    lead = round(LEAD_S * rate)
+    lead = round(lead_s * rate)
     speech = Event("speech", lead, lead + clip_samples, step, text=text)
     return (speech,), lead + clip_samples + round(TRAIL_S * rate)

@@ -22,12 +22,13 @@ from ..pipeline import STEP_GAP_S, Bed, Mastered, write_text_atomic
 from ..report import timeline_json
 from ..speech.clips import OUTPUT_RATE_HZ, ClipSource
 from . import checkin, edits, listen, recap
-from .device import Output
+from .device import Output, open_output
 from .keys import Keys, NoKeys, keys
 from .keys import available as keys_available
 from .listen import Heard, Listener
 from .opening import OPENING_S, opening
 from .player import Player
+from .pulse import PulseOutput
 from .status import StatusLine, status_line
 
 # The device has taken nothing for this long: it has gone away.
@@ -103,7 +104,7 @@ def play(
     # beside opening the device.
     loaded = pipeline.preload_engine(session, voice)
     try:
-        output = Output(OUTPUT_RATE_HZ, options.device)
+        output = open_output(OUTPUT_RATE_HZ, options.device)
         recorder = Recorder.open(options.log, options.log_path)
         try:
             controller = _Controller(session, voice, options, output, status_stream, recorder)
@@ -123,7 +124,7 @@ class _Controller:
         session: Session,
         voice: pipeline.VoiceOptions,
         options: PlayOptions,
-        output: Output,
+        output: Output | PulseOutput,
         status_stream: TextIO | None,
         recorder: Recorder | None = None,
     ) -> None:
@@ -233,6 +234,8 @@ class _Controller:
         listener: Listener | None = None
         try:
             self.feed.pull = player.pull
+            self.output.on_dropped(player.retract)
+            player.unheard_frames = self.output.unheard_frames
             self._start_output()
             # Written once the session sounds: the first word must not wait on a disk.
             self.recorder.start(session_id, self.session.title, "play", where, planned_ms)
@@ -256,14 +259,14 @@ class _Controller:
             sys.setswitchinterval(switch_interval_s)
             self.status.clear()
             player.stop()
-            self.recorder.end(outcome, self._ms(player.position()[1]))
+            self.recorder.end(outcome, self._ms(player.heard()[1]))
             if self.options.journal is not None:
                 _write_journal(self.options.journal, player)
         if asking:
             after = self._check_in()
             if after is not None:
                 self.recorder.checkin("after", after, "", session_id)
-        timeline, at = player.position()
+        timeline, at = player.heard()
         return PlayResult(timeline.title, at / self.rate, player.finished.is_set())
 
     def _ms(self, samples: int) -> int:
@@ -322,7 +325,7 @@ class _Controller:
             if background is not None and background.done.is_set() and background.error:
                 error = background.error
                 raise error if isinstance(error, UserError) else RuntimeError(error)
-            timeline, at = player.position()
+            timeline, at = player.heard()
             self.recorder.progress(
                 self._ms(at),
                 edits.step_at(timeline, at),
@@ -366,7 +369,8 @@ class _Controller:
     def _act(self, player: Player, action: str) -> str | None:
         self.note = ""
         if player.waiting and action not in ("quit", "pause"):
-            player.release_wait()
+            with self.output.cut():
+                player.release_wait()
             return None
         if action == "quit":
             if self.closing:
@@ -376,9 +380,10 @@ class _Controller:
             self.closing = True
         elif action == "pause":
             if not player.paused:
-                player.pause()
+                with self.output.cut():
+                    player.pause()
                 # Said on resuming; made now, while nothing plays.
-                timeline, at = player.position()
+                timeline, at = player.heard()
                 self.recap = recap.recap_text(timeline, at, planned=player.final)
                 player.say(self.recap, self.speaker.clip(self.recap))
             else:
@@ -392,10 +397,12 @@ class _Controller:
         elif action == "next":
             self.recorder.skipped()
             lead = round(SKIP_LEAD_S * self.rate)
-            player.edit("next", lambda t, at: edits.skip_next(t, at, lead))
+            with self.output.cut():
+                player.edit("next", lambda t, at: edits.skip_next(t, at, lead))
         elif action == "back":
             lead = round(min(SKIP_LEAD_S, STEP_GAP_S) * self.rate)
-            player.edit("back", lambda t, at: edits.back_to_start(t, at, lead))
+            with self.output.cut():
+                player.edit("back", lambda t, at: edits.back_to_start(t, at, lead))
         return None
 
     def _heard(self, player: Player, heard: Heard) -> str | None:
@@ -405,39 +412,44 @@ class _Controller:
             # Most likely the session's own voice coming back: shown, not done.
             print(f'not taken (the session was sounding): "{heard.phrase}"', flush=True)
             return None
-        player.overlay("heard", self.ack, phrase=heard.phrase)
         print(f'heard: "{heard.phrase}"', flush=True)
-        action = heard.action
+        if heard.action == "quit":
+            # Made before the cut: the session must not stand still meanwhile.
+            self.speaker.clip(recap.closing_text(self.session.language))
+        with self.output.cut():
+            player.overlay("heard", self.ack, phrase=heard.phrase)
+            done, said = self._command(player, heard.action)
+        if said:
+            self._say_over(player, said)
+        return done
+
+    def _command(self, player: Player, action: str) -> tuple[str | None, str]:
+        """A spoken command done: what ``_act`` returns, and a line to say over
+        the session after the acknowledgement."""
         if action == "pause":
-            return None if player.paused else self._act(player, "pause")
+            return (None if player.paused else self._act(player, "pause")), ""
         if action == "resume":
             if player.paused:
-                return self._act(player, "pause")
+                return self._act(player, "pause"), ""
             if player.waiting:
                 player.release_wait()
-            return None
+            return None, ""
         if action == "recap":
-            timeline, at = player.position()
-            self._say_over(player, recap.recap_text(timeline, at, planned=player.final))
-            return None
+            timeline, at = player.heard()
+            return None, recap.recap_text(timeline, at, planned=player.final)
         if action == "repeat":
-            text = _instruction(*player.position())
-            if text:
-                self._say_over(player, text)
-            return None
+            return None, _instruction(*player.heard())
         done = self._act(player, action)
         if action == "extend" and not self.note:
-            self._say_over(
-                player, recap.more_time_text(self.session.language, self.options.extend_s)
-            )
-        return done
+            return done, recap.more_time_text(self.session.language, self.options.extend_s)
+        return done, ""
 
     def _say_over(self, player: Player, text: str) -> None:
         """A phrase said over the session, after the acknowledgement, without
         moving it: the session goes on underneath."""
         player.say(text, self.speaker.clip(text))
-        with_gap = np.concatenate([np.zeros(len(self.ack), np.float32), player.spoken(text)])
-        player.overlay("said", with_gap, text=text)
+        with self.output.cut():
+            player.overlay("said", player.spoken(text), after_current=True, text=text)
 
     def _defer(self, player: Player, action: str) -> bool:
         with self.deferred_lock:
@@ -455,7 +467,8 @@ class _Controller:
             found.append(longer is not None)
             return longer or timeline
 
-        player.edit("extend", change, seconds=self.options.extend_s)
+        with self.output.cut():
+            player.edit("extend", change, seconds=self.options.extend_s)
         if found[0]:
             self.recorder.extended()
         else:
@@ -470,13 +483,15 @@ class _Controller:
     ) -> None:
         clip = self.speaker.clip(text)
         player.say(text, clip)
-        timeline, at = player.position()
-        step = edits.step_at(timeline, at)
-        block, length = recap.spoken_block(text, len(clip), step, self.rate)
-        if what == "resume":
-            player.resume(lambda t, at: change(t, at, block, length))
-        else:
-            player.edit(what, lambda t, at: change(t, at, block, length), text=text)
+        with self.output.cut():
+            timeline, at = player.position()
+            step = edits.step_at(timeline, at)
+            lead_s = recap.RESUME_LEAD_S if what == "resume" else recap.LEAD_S
+            block, length = recap.spoken_block(text, len(clip), step, self.rate, lead_s)
+            if what == "resume":
+                player.resume(lambda t, at: change(t, at, block, length))
+            else:
+                player.edit(what, lambda t, at: change(t, at, block, length), text=text)
 
 
 def _instruction(timeline: Timeline, at: int) -> str:
