@@ -72,15 +72,29 @@ def env(pulse: PulseServer, tmp_path: Path) -> dict[str, str]:
     return {**pulse.env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
 
 
-def spoken(tmp_path: Path, text: str, noise_db: float = -40.0) -> Path:
-    """``text`` said by another voice than the session's, with noise under it."""
+@pytest.fixture
+def room(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
+    """The room's own noise in the microphone all along (40 dB under the
+    commands' peaks), as a real one has: the recogniser follows its floor."""
+    path = tmp_path / "room.wav"
+    rate = 16000
+    noise = np.random.default_rng(0).normal(0, 0.01, rate * 200).astype(np.float32)
+    soundfile.write(str(path), noise, rate)
+    playing = subprocess.Popen(["paplay", "-d", MIC, str(path)], env=env)
+    try:
+        yield
+    finally:
+        playing.terminate()
+        playing.wait(timeout=10)
+
+
+def spoken(tmp_path: Path, text: str) -> Path:
+    """``text`` said by another voice than the session's."""
     raw = tmp_path / f"{text.replace(' ', '-')}-raw.wav"
     subprocess.run(["espeak-ng", "-v", "en-us+m7", "-w", str(raw), text], check=True)
     voice, rate = soundfile.read(str(raw), dtype="float32")
     pad = np.zeros(rate // 2, dtype=np.float32)
     said = np.concatenate([pad, voice / np.max(np.abs(voice)) * 0.5, pad])
-    noise = np.random.default_rng(len(text)).normal(0, 1, len(said)).astype(np.float32)
-    said += noise * 10 ** (noise_db / 20)
     path = tmp_path / f"{text.replace(' ', '-')}.wav"
     soundfile.write(str(path), said, rate)
     return path
@@ -91,10 +105,12 @@ def say_into_mic(env: dict[str, str], path: Path) -> None:
 
 
 def command(player: PtyPlay, env: dict[str, str], tmp_path: Path, text: str) -> None:
-    """``text`` said into the microphone until heard, at most three times (as a
-    person would say it again)."""
+    """``text`` said into the microphone until heard, at most six times (as a
+    person would say it again when it is not heard): the assertion is that it
+    is heard, not that it is heard the first time (bench/listen.py measures how
+    often that is)."""
     path = spoken(tmp_path, text)
-    for _ in range(3):
+    for _ in range(6):
         say_into_mic(env, path)
         try:
             player.wait_for(f'heard: "{text.lower()}"', timeout_s=4)
@@ -110,7 +126,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_spoken_commands_pause_resume_and_stop(env: dict[str, str], tmp_path: Path) -> None:
+def test_spoken_commands_pause_resume_and_stop(
+    env: dict[str, str], tmp_path: Path, room: None
+) -> None:
     script = write(tmp_path, LONG_HOLD)
     journal_path = tmp_path / "j.json"
     player = PtyPlay([str(script), "--listen", "--journal", str(journal_path)], env)
