@@ -795,6 +795,26 @@ def test_the_breathing_view_follows_the_phase(page: Any, server: str) -> None:
     assert page.locator("#breath-view").is_hidden()
 
 
+# Leaving fullscreen is the browser's, and it takes its time (a phone animates
+# it): here the page's exitFullscreen starts the exit a quarter of a second late.
+SLOW_FULLSCREEN_EXIT_JS = """
+const exitFullscreen = Document.prototype.exitFullscreen;
+Document.prototype.exitFullscreen = function () {
+  return new Promise((resolve) => setTimeout(resolve, 250)).then(() => exitFullscreen.call(this));
+};
+"""
+# Opened and closed in one task: the browser goes fullscreen only afterwards.
+OPEN_AND_CLOSE_AT_ONCE_JS = """() => new Promise((resolve) => {
+  document.addEventListener('fullscreenchange', resolve, {once: true});
+  document.addEventListener('fullscreenerror', resolve, {once: true});
+  document.querySelector('#breath-view-open').click();
+  document.querySelector('#breath-view-close').click();
+})"""
+GIVEN_BACK = (
+    "document.fullscreenElement === null && document.activeElement.id === 'breath-view-open'"
+)
+
+
 def test_the_breathing_view_keeps_the_keyboard_while_open(page: Any, server: str) -> None:
     """A modal view: Tab and Shift+Tab stay on its controls, not on the page
     hidden behind it; closed, the page is reachable again, from the button that
@@ -811,7 +831,30 @@ def test_the_breathing_view_keeps_the_keyboard_while_open(page: Any, server: str
     assert places == [True] * 8
     page.keyboard.press("Escape")
     page.wait_for_selector("#breath-view", state="hidden")
-    page.wait_for_function("document.activeElement.id === 'breath-view-open'")
+    page.wait_for_function(GIVEN_BACK)
     page.keyboard.press("Shift+Tab")
     assert page.evaluate(inside) is False
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+
+
+@pytest.mark.parametrize("when", ["before-fullscreen", "slow-exit"])
+def test_the_breathing_view_gives_the_page_back_however_fullscreen_is_timed(
+    page: Any, server: str, when: str
+) -> None:
+    """Fullscreen comes and goes asynchronously, and the page behind the
+    fullscreen view cannot take focus until it has gone: closed before the
+    browser has gone fullscreen, or while it is slow to leave, the view still
+    leaves fullscreen and gives focus back to the button that opened it."""
+    if when == "slow-exit":
+        page.add_init_script(SLOW_FULLSCREEN_EXIT_JS)
+    open_session(page, server, PLAYERS["en"])
+    if when == "before-fullscreen":
+        page.evaluate(OPEN_AND_CLOSE_AT_ONCE_JS)
+    else:
+        page.locator("#breath-view-open").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.fullscreenElement?.id === 'breath-view'")
+        page.keyboard.press("Enter")  # on Close
+    page.wait_for_function(GIVEN_BACK)
+    page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.closest('main') !== null")

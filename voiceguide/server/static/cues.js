@@ -125,14 +125,25 @@ openButton.addEventListener("click", () => {
   if (view.requestFullscreen) view.requestFullscreen().catch(() => { /* shown in the page instead */ });
   closeButton.focus();
 });
+// Closed, focus goes back to the button that opened the view, once that button
+// can take it: until the browser has left fullscreen (asynchronously, in a few
+// milliseconds or, on a phone that animates it, a few hundred) everything outside
+// the fullscreen element is inert and refuses focus. So focus is tried at once
+// and again when the fullscreen is over, never on a guess at how long that takes.
+let focusBack = false;
+function returnFocus() {
+  if (!focusBack || !view.hidden) return;
+  const at = document.activeElement;
+  if (at && at !== document.body && !view.contains(at)) { focusBack = false; return; } // put elsewhere since
+  openButton.focus();
+  if (document.activeElement === openButton) focusBack = false;
+}
 function closeView() {
   view.hidden = true;
   setBehindInert(false);
+  focusBack = true;
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-  openButton.focus();
-  // Closed by the browser's own Escape (fullscreenchange), focus cannot move
-  // back to the page until that event's task is over.
-  if (document.activeElement !== openButton) setTimeout(() => openButton.focus(), 0);
+  returnFocus();
 }
 closeButton.addEventListener("click", closeView);
 view.addEventListener("keydown", (event) => {
@@ -143,7 +154,18 @@ view.addEventListener("keydown", (event) => {
   event.preventDefault();
   controls[(at + (event.shiftKey ? -1 : 1) + controls.length) % controls.length].focus();
 });
-document.addEventListener("fullscreenchange", () => { if (!document.fullscreenElement && !view.hidden) closeView(); });
+document.addEventListener("fullscreenchange", () => {
+  if (document.fullscreenElement === view && view.hidden) {
+    // Closed before the browser had gone fullscreen: the hidden view would fill
+    // the screen and leave the page out of reach. Leave it; focus comes back then.
+    focusBack = true;
+    document.exitFullscreen().catch(() => {});
+  } else if (!document.fullscreenElement) {
+    if (!view.hidden) closeView(); // left with the browser's own Escape or gesture
+    // Not within this event's task: focus cannot move back to the page until it is over.
+    setTimeout(returnFocus, 0);
+  }
+});
 
 if (window.voiceguidePlan) start(window.voiceguidePlan);
 else document.addEventListener("voiceguide:plan", (event) => start(event.detail.plan), { once: true });
