@@ -12,7 +12,7 @@ from cli_helpers import run_cli
 
 from voiceguide import pipeline
 from voiceguide.core.programme import Programme, Record, parse_programme, session_for_today
-from voiceguide.errors import UsageError
+from voiceguide.errors import ScriptError
 from voiceguide.history import Log
 
 BERLIN_WINTER = timezone(timedelta(hours=1))
@@ -133,20 +133,101 @@ def test_a_week_phase_spreads_its_sessions(back_care: Programme) -> None:
 @pytest.mark.parametrize(
     ("text", "named"),
     [
-        ("title: X\nphases: []\n", "phases"),
-        ("title: X\nphases:\n  - {goal: dance, minutes: 5, per_day: 1}\n", "phases[0].goal"),
-        ("title: X\nphases:\n  - {goal: core, minutes: 5}\n", "per_day or per_week"),
-        ("title: X\nphases:\n  - {goal: core, minutes: 500, per_day: 1}\n", "minutes"),
-        ("title: X\nphases:\n  - {goal: core, minutes: 5, per_day: 1, hodl: 1}\n", "hodl"),
-        ("title: X\nback_to: yoga\nphases:\n  - {goal: core, minutes: 5, per_day: 1}\n", "back_to"),
+        ("title: X\nphases: []\n", "mine.yaml:2:9: phases"),
+        (
+            "title: X\nphases:\n  - {goal: dance, minutes: 5, per_day: 1}\n",
+            "mine.yaml:3:12: phases[0].goal",
+        ),
+        (
+            "title: X\nphases:\n  - {goal: core, minutes: 5}\n",
+            "mine.yaml:3:5: phases[0].per_day or per_week",
+        ),
+        (
+            "title: X\nphases:\n  - {goal: core, minutes: 500, per_day: 1}\n",
+            "mine.yaml:3:27: phases[0].minutes",
+        ),
+        (
+            "title: X\nphases:\n  - {goal: core, minutes: 5, per_day: 1, hodl: 1}\n",
+            "mine.yaml:3:42: phases[0].hodl",
+        ),
+        (
+            "title: X\nback_to: yoga\nphases:\n  - {goal: core, minutes: 5, per_day: 1}\n",
+            "mine.yaml:2:10: back_to",
+        ),
     ],
 )
-def test_a_bad_programme_file_names_the_file_and_field(text: str, named: str) -> None:
-    with pytest.raises(UsageError) as caught:
+def test_a_bad_programme_file_names_the_file_line_and_field(text: str, named: str) -> None:
+    with pytest.raises(ScriptError) as caught:
         parse_programme(text, "mine.yaml")
-    assert str(caught.value).startswith("mine.yaml: ")
-    assert named in str(caught.value)
+    assert str(caught.value).startswith(f"{named}: ")
     assert caught.value.exit_status == 2
+
+
+PHASE = """\
+title: Mine
+phases:
+  - name: first
+    goal: relief
+    minutes: {minutes}
+    per_day: {per_day}
+"""
+
+
+def refusal(text: str) -> str:
+    with pytest.raises(ScriptError) as caught:
+        parse_programme(text, "mine.yaml")
+    return str(caught.value)
+
+
+def test_a_wrong_value_is_one_line_naming_file_line_and_field() -> None:
+    message = refusal(PHASE.format(minutes="x", per_day=1))
+    assert message == "mine.yaml:5:14: phases[0].minutes: a number 3..90, not 'x'"
+
+
+@pytest.mark.parametrize("written", ["010", "'010'", '"010"'])
+def test_minutes_with_a_leading_zero_are_decimal_quoted_or_not(written: str) -> None:
+    # YAML 1.1 reads an unquoted 010 as octal 8.
+    programme = parse_programme(PHASE.format(minutes=written, per_day="03"), "mine.yaml")
+    assert programme.phases[0].minutes == 10
+    assert programme.phases[0].per_day == 3
+
+
+@pytest.mark.parametrize("written", ["0x3", "'0x3'", "0o3", "0b11", "1_0", "1:30", "true"])
+def test_a_count_not_written_in_decimal_is_refused_naming_its_line(written: str) -> None:
+    text = PHASE.format(minutes=8, per_day=1).replace("per_day: 1", f"per_week: {written}")
+    shown = written.strip("'")
+    assert (
+        refusal(text) == f"mine.yaml:6:15: phases[0].per_week: a whole number 0..21, not '{shown}'"
+    )
+
+
+def test_an_alias_is_refused_before_it_is_expanded() -> None:
+    text = "title: Mine\nphases:\n  - &p {goal: relief, minutes: 8, per_day: 1}\n  - *p\n"
+    assert refusal(text) == (
+        "mine.yaml:3:5: YAML anchors and aliases are not allowed; "
+        "put text that starts with * or & in quotes"
+    )
+
+
+def test_a_missing_goal_points_at_its_phase() -> None:
+    text = (
+        PHASE.format(minutes=8, per_day=1) + "  - name: later\n    minutes: 10\n    per_week: 3\n"
+    )
+    assert refusal(text) == (
+        "mine.yaml:7:5: phases[1].goal: one of relief, core, yoga, breathing, mixed, not None"
+    )
+
+
+def test_program_status_refuses_a_bad_file_in_one_line_naming_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(PHASE.format(minutes=8, per_day="0x3"), encoding="utf-8")
+    code, _, err = run_cli(["program", "status", str(path)], capsys)
+    assert code == 2
+    assert err.splitlines() == [
+        f"voiceguide: {path}:6:14: phases[0].per_day: a whole number 0..10, not '0x3'"
+    ]
 
 
 def test_program_status_reads_the_check_ins_from_the_log(

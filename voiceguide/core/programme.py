@@ -20,14 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import NoReturn
 
 import yaml
 
-from ..errors import UsageError
 from .generate import Request
 from .library import GOALS, POSITION_CHOICES
 from .plural import counted
+from .yaml_nodes import Node, compose, error_at, is_decimal, is_null, what
 
 
 @dataclass(frozen=True)
@@ -89,87 +89,146 @@ class Today:
 
 
 def parse_programme(text: str, source: str) -> Programme:
-    """A programme file's text; a mistake is one line naming the file and field."""
+    """A programme file's text; a mistake is a ``ScriptError``: one line naming the
+    file, line and field, as for a script."""
+    root = compose(text, source, "a programme is a mapping with title and phases")
+    return _Reader(source).programme(root)
+
+
+PROGRAMME_KEYS = ("title", "description", "phases", "rules", "back_to")
+PHASE_KEYS = ("name", "goal", "minutes", "level", "position", "per_day", "per_week", "min_days")
+
+
+class _Reader:
+    """Reads the node tree, so that each mistake points at its line and numbers
+    are read as written, as in a script (yaml_nodes)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, node: Node | None, field: str | None, message: str) -> NoReturn:
+        raise error_at(self.source, node, field, message)
+
+    def programme(self, root: Node) -> Programme:
+        if not isinstance(root, yaml.MappingNode):
+            self.fail(root, None, "a programme is a mapping with title and phases")
+        data = self.fields(root, "", PROGRAMME_KEYS)
+        phases_node = data.get("phases")
+        if not isinstance(phases_node, yaml.SequenceNode) or not phases_node.value:
+            self.fail(phases_node or root, "phases", "a list of at least one phase is required")
+        phases = tuple(self.phase(entry, i) for i, entry in enumerate(phases_node.value))
+        rules = self.fields(data.get("rules"), "rules.", ("forward", "back"))
+        forward = self.fields(rules.get("forward"), "rules.forward.", ("pain_at_most", "days"))
+        back = self.fields(rules.get("back"), "rules.back.", ("pain_rise",))
+        rules_read = Rules(
+            pain_at_most=self.whole(forward, "pain_at_most", 2, 0, 10, "rules.forward."),
+            days=self.whole(forward, "days", 3, 1, 60, "rules.forward."),
+            pain_rise=self.whole(back, "pain_rise", 3, 1, 10, "rules.back."),
+        )
+        names = [phase.name for phase in phases]
+        back_node = data.get("back_to")
+        back_to = names[0] if back_node is None else _text(back_node)
+        if back_to not in names:
+            self.fail(back_node, "back_to", f"{_shown(back_node)} is not a phase; one of {names}")
+        title = _text(data.get("title"))
+        if title is None or not title.strip():
+            self.fail(data.get("title", root), "title", "a programme needs a title")
+        return Programme(title, phases, rules_read, names.index(back_to))
+
+    def fields(self, node: Node | None, where: str, keys: tuple[str, ...]) -> dict[str, Node]:
+        """The mapping's values by key; an absent or empty one has none."""
+        if node is None or is_null(node):
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, where.rstrip(".") or "programme", "expected a mapping")
+        found: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = _text(key_node) or what(key_node)
+            if key not in keys:
+                self.fail(key_node, f"{where}{key}", f"unknown key; known: {sorted(keys)}")
+            if key in found:
+                first = found[key].start_mark.line + 1
+                message = f"the key '{key}' appears twice (first on line {first}); keep one"
+                self.fail(key_node, f"{where}{key}", message)
+            found[key] = value_node
+        return found
+
+    def whole(
+        self, fields: dict[str, Node], key: str, default: int, low: int, high: int, where: str
+    ) -> int:
+        node = fields.get(key)
+        if node is None:
+            return default
+        value = _decimal(node)
+        if not isinstance(value, int) or not low <= value <= high:
+            shown = _shown(node, value)
+            self.fail(node, f"{where}{key}", f"a whole number {low}..{high}, not {shown}")
+        return value
+
+    def phase(self, node: Node, index: int) -> Phase:
+        where = f"phases[{index}]."
+        if is_null(node):  # "- " alone: fields() would take it for a phase with no keys
+            self.fail(node, f"phases[{index}]", "expected a mapping")
+        entry = self.fields(node, where, PHASE_KEYS)
+        goal = _text(entry.get("goal"))
+        if goal not in GOALS:
+            shown = _shown(entry.get("goal"))
+            self.fail(
+                entry.get("goal", node), f"{where}goal", f"one of {', '.join(GOALS)}, not {shown}"
+            )
+        position = _text(entry["position"]) if "position" in entry else "any"
+        if position not in POSITION_CHOICES:
+            choices = ", ".join(POSITION_CHOICES)
+            self.fail(entry["position"], f"{where}position", f"one of {choices}")
+        minutes = _decimal(entry.get("minutes"))
+        if minutes is None or not 3 <= minutes <= 90:
+            shown = _shown(entry.get("minutes"), minutes)
+            self.fail(entry.get("minutes", node), f"{where}minutes", f"a number 3..90, not {shown}")
+        per_day = self.whole(entry, "per_day", 0, 0, 10, where)
+        per_week = self.whole(entry, "per_week", 0, 0, 21, where)
+        if bool(per_day) == bool(per_week):
+            self.fail(node, f"{where}per_day or per_week", "give one of them")
+        name_node = entry.get("name")
+        if name_node is not None and not isinstance(name_node, yaml.ScalarNode):
+            self.fail(name_node, f"{where}name", f"a name, not {what(name_node)}")
+        return Phase(
+            name=_text(name_node) or goal,
+            goal=goal,
+            minutes=float(minutes),
+            level=self.whole(entry, "level", 1, 1, 3, where),
+            position=position,
+            per_day=per_day,
+            per_week=per_week,
+            min_days=self.whole(entry, "min_days", 0, 0, 365, where),
+        )
+
+
+def _text(node: Node | None) -> str | None:
+    """A scalar's text as written (so ``name: 10`` is the name "10"), or None."""
+    if isinstance(node, yaml.ScalarNode) and not is_null(node):
+        return str(node.value)
+    return None
+
+
+def _decimal(node: Node | None) -> int | float | None:
+    """A number as written: ``010`` is 10, and ``0x3``, ``1_0``, ``1:30`` or ``true``
+    are not numbers (YAML 1.1 reads them as 3, 10, 90 and 1)."""
+    value = _text(node)
+    if node is None or value is None or not is_decimal(value, str(node.tag)):
+        return None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{source}: not YAML: {exc}".splitlines()[0]) from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{source}: a programme is a mapping with title and phases")
-    _known(data, {"title", "description", "phases", "rules", "back_to"}, source, "")
-    phases_data = data.get("phases")
-    if not isinstance(phases_data, list) or not phases_data:
-        raise UsageError(f"{source}: phases: a list of at least one phase is required")
-    phases = tuple(_phase(entry, source, i) for i, entry in enumerate(phases_data))
-    rules_data = data.get("rules") or {}
-    _known(rules_data, {"forward", "back"}, source, "rules.")
-    forward = rules_data.get("forward") or {}
-    back = rules_data.get("back") or {}
-    _known(forward, {"pain_at_most", "days"}, source, "rules.forward.")
-    _known(back, {"pain_rise"}, source, "rules.back.")
-    rules = Rules(
-        pain_at_most=_int(forward, "pain_at_most", 2, 0, 10, source, "rules.forward."),
-        days=_int(forward, "days", 3, 1, 60, source, "rules.forward."),
-        pain_rise=_int(back, "pain_rise", 3, 1, 10, source, "rules.back."),
-    )
-    names = [phase.name for phase in phases]
-    back_to = data.get("back_to", names[0])
-    if back_to not in names:
-        raise UsageError(f"{source}: back_to: {back_to!r} is not a phase; one of {names}")
-    title = data.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise UsageError(f"{source}: title: a programme needs a title")
-    return Programme(title, phases, rules, names.index(back_to))
+        return int(value)
+    except ValueError:  # a fraction, or too many digits for an int
+        return float(value)
 
 
-def _known(data: Any, keys: set[str], source: str, where: str) -> None:
-    if not isinstance(data, dict):
-        raise UsageError(f"{source}: {where.rstrip('.') or 'programme'}: expected a mapping")
-    for key in data:
-        if key not in keys:
-            raise UsageError(f"{source}: {where}{key}: unknown key; known: {sorted(keys)}")
-
-
-def _int(
-    data: dict[str, Any], key: str, default: int, low: int, high: int, source: str, where: str
-) -> int:
-    value = data.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise UsageError(f"{source}: {where}{key}: a whole number {low}..{high}, not {value!r}")
-    return value
-
-
-def _phase(entry: Any, source: str, index: int) -> Phase:
-    where = f"phases[{index}]."
-    _known(
-        entry,
-        {"name", "goal", "minutes", "level", "position", "per_day", "per_week", "min_days"},
-        source,
-        where,
-    )
-    goal = entry.get("goal")
-    if goal not in GOALS:
-        raise UsageError(f"{source}: {where}goal: one of {', '.join(GOALS)}, not {goal!r}")
-    position = entry.get("position", "any")
-    if position not in POSITION_CHOICES:
-        raise UsageError(f"{source}: {where}position: one of {', '.join(POSITION_CHOICES)}")
-    minutes = entry.get("minutes")
-    if not isinstance(minutes, int | float) or isinstance(minutes, bool) or not 3 <= minutes <= 90:
-        raise UsageError(f"{source}: {where}minutes: a number 3..90, not {minutes!r}")
-    per_day = _int(entry, "per_day", 0, 0, 10, source, where)
-    per_week = _int(entry, "per_week", 0, 0, 21, source, where)
-    if bool(per_day) == bool(per_week):
-        raise UsageError(f"{source}: {where}per_day or per_week: give one of them")
-    return Phase(
-        name=str(entry.get("name") or goal),
-        goal=goal,
-        minutes=float(minutes),
-        level=_int(entry, "level", 1, 1, 3, source, where),
-        position=position,
-        per_day=per_day,
-        per_week=per_week,
-        min_days=_int(entry, "min_days", 0, 0, 365, source, where),
-    )
+def _shown(node: Node | None, number: float | None = None) -> str:
+    """The value in a message: the number read, or the text as written."""
+    if number is not None:
+        return repr(number)
+    if node is None or is_null(node):
+        return "None"  # absent or empty: the wording these messages have always had
+    return what(node)
 
 
 def phase_on(

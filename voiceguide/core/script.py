@@ -42,7 +42,7 @@ from .phrases import has_translation, translated_languages
 from .placeholders import Context, check_placeholders
 from .plural import counted
 from .pronounce import check_pronunciation
-from .yaml_problems import describe
+from .yaml_nodes import compose, error_at, is_decimal, is_null, number_or_none, what
 
 MAX_SCRIPT_BYTES = 1_000_000  # 1 MB
 MAX_TEXT_CHARS = 2000
@@ -98,9 +98,6 @@ STEP_KEYS = {
 VOICE_KEYS = ("engine", "name", "rate")
 PATTERN_KEYS = ("in", "hold", "out", "hold_out")
 
-_PLAIN_TAGS = {"!"} | {
-    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
-}
 _T = TypeVar("_T")
 Node = yaml.Node
 
@@ -148,7 +145,7 @@ class _Reader:
         self, fields: dict[str, Node], key: str, node: Node, field: str | None, message: str
     ) -> Node:
         """``fields[key]``, or an error on ``node`` (the mapping) that it is missing."""
-        if key in fields and not _is_null(fields[key]):
+        if key in fields and not is_null(fields[key]):
             return fields[key]
         if (id(node), key) in self.misspelled:
             raise _AlreadyTold(message)
@@ -158,17 +155,14 @@ class _Reader:
         raise self.error(node, field, message)
 
     def error(self, node: Node | None, field: str | None, message: str) -> ScriptError:
-        line = column = None
-        if node is not None:
-            line, column = node.start_mark.line + 1, node.start_mark.column + 1
-        return ScriptError(message, source=self.source, line=line, column=column, field=field)
+        return error_at(self.source, node, field, message)
 
     # -- document -----------------------------------------------------------
     def session(self, data: bytes | str) -> Session:
         text = self._decode(data)
-        root = self._compose(text)
+        root = compose(text, self.source, "the script is empty; it needs a title and steps")
         if not isinstance(root, yaml.MappingNode):
-            self.fail(root, None, f"expected a mapping with title and steps, got {_what(root)}")
+            self.fail(root, None, f"expected a mapping with title and steps, got {what(root)}")
         fields = self.mapping(root, "script", TOP_KEYS)
         title = self.attempt(
             lambda: self.text(
@@ -235,38 +229,6 @@ class _Reader:
                 column=column,
             ) from None
 
-    def _compose(self, text: str) -> Node:
-        try:
-            # Anchors, aliases and tags are refused before anything is built, so
-            # an alias bomb costs nothing and no custom constructor can run.
-            for event in yaml.parse(text, Loader=yaml.SafeLoader):
-                if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                    self._fail_mark(
-                        event.start_mark,
-                        "YAML anchors and aliases are not allowed; "
-                        "put text that starts with * or & in quotes",
-                    )
-                tag = getattr(event, "tag", None)
-                if tag and tag not in _PLAIN_TAGS:
-                    self._fail_mark(event.start_mark, f"custom YAML tag {tag} is not allowed")
-            documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        except yaml.MarkedYAMLError as exc:
-            self._fail_mark(*describe(exc, text))
-        except yaml.YAMLError as exc:
-            raise ScriptError(f"invalid YAML: {exc}", source=self.source) from None
-        except RecursionError:
-            raise ScriptError("the YAML is nested too deeply", source=self.source) from None
-        if not documents or documents[0] is None:
-            raise ScriptError("the script is empty; it needs a title and steps", source=self.source)
-        if len(documents) > 1:
-            self.fail(documents[1], None, "expected one YAML document, found several (---)")
-        return documents[0]
-
-    def _fail_mark(self, mark: Any, message: str) -> NoReturn:
-        line = mark.line + 1 if mark is not None else None
-        column = mark.column + 1 if mark is not None else None
-        raise ScriptError(message, source=self.source, line=line, column=column)
-
     # -- generic values -----------------------------------------------------
     def mapping(self, node: Node, field: str, allowed: tuple[str, ...]) -> dict[str, Node]:
         if isinstance(node, yaml.SequenceNode):
@@ -277,7 +239,7 @@ class _Reader:
                 "remove the '- ' in front of the keys",
             )
         if not isinstance(node, yaml.MappingNode):
-            self.fail(node, field, f"expected a mapping, got {_what(node)}")
+            self.fail(node, field, f"expected a mapping, got {what(node)}")
         fields: dict[str, Node] = {}
         lines: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -303,13 +265,13 @@ class _Reader:
         self, fields: dict[str, Node], key: str, read: Callable[[Node], _T], default: Any = None
     ) -> Any:
         node = fields.get(key)
-        if node is None or _is_null(node):
+        if node is None or is_null(node):
             return default
         return self.attempt(lambda: read(node), default)
 
     def scalar(self, node: Node, field: str, expected: str) -> tuple[str, str]:
-        if not isinstance(node, yaml.ScalarNode) or _is_null(node):
-            self.fail(node, field, f"expected {expected}, got {_what(node)}")
+        if not isinstance(node, yaml.ScalarNode) or is_null(node):
+            self.fail(node, field, f"expected {expected}, got {what(node)}")
         return str(node.value), str(node.tag)
 
     def text(self, node: Node, field: str, ctx: Context | None = None) -> str:
@@ -335,7 +297,7 @@ class _Reader:
 
     def number(self, node: Node, field: str, low: float, high: float) -> float:
         value, tag = self.scalar(node, field, f"a number from {_fmt(low)} to {_fmt(high)}")
-        if not _is_decimal(value, tag):
+        if not is_decimal(value, tag):
             self.fail(
                 node, field, f"expected a number from {_fmt(low)} to {_fmt(high)}, got '{value}'"
             )
@@ -348,7 +310,7 @@ class _Reader:
 
     def integer(self, node: Node, field: str, low: int, high: int) -> int:
         value, tag = self.scalar(node, field, f"a whole number from {low} to {high}")
-        if not _is_decimal(value, tag) or not value.lstrip("+-").isdigit():
+        if not is_decimal(value, tag) or not value.lstrip("+-").isdigit():
             self.fail(node, field, f"expected a whole number from {low} to {high}, got '{value}'")
         number = int(value)
         if not low <= number <= high:
@@ -375,7 +337,7 @@ class _Reader:
                     f"minutes and seconds below 60, got '{value}'",
                 )
         else:
-            seconds = _number_or_none(value, tag)
+            seconds = number_or_none(value, tag)
             if seconds is None:
                 seconds = parse_duration_text(value)
         if seconds is None or not math.isfinite(seconds):
@@ -420,7 +382,7 @@ class _Reader:
     def pronounce(self, node: Node) -> tuple[tuple[str, str], ...]:
         if not isinstance(node, yaml.MappingNode):
             expected = "expected a mapping of 'word: how to say it'"
-            self.fail(node, "pronounce", f"{expected}, got {_what(node)}")
+            self.fail(node, "pronounce", f"{expected}, got {what(node)}")
         if len(node.value) > MAX_PRONOUNCE:
             self.fail(node, "pronounce", f"at most {MAX_PRONOUNCE} words, got {len(node.value)}")
         seen: dict[str, str] = {}
@@ -534,7 +496,7 @@ class _Reader:
                 node, field, "expected a list of steps, got a mapping; start each step with '- '"
             )
         if not isinstance(node, yaml.SequenceNode):
-            self.fail(node, field, f"expected a list of steps, got {_what(node)}")
+            self.fail(node, field, f"expected a list of steps, got {what(node)}")
         if not node.value:
             self.fail(node, field, "expected at least one step, got an empty list")
         if depth > MAX_NESTING:
@@ -556,7 +518,7 @@ class _Reader:
             self.fail(
                 node,
                 field,
-                f"expected a step (a mapping such as 'say: Hello'), got {_what(node)}{hint}",
+                f"expected a step (a mapping such as 'say: Hello'), got {what(node)}{hint}",
             )
         keys = [str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
         kinds = [k for k in keys if k in STEP_KINDS]
@@ -752,36 +714,6 @@ def _collected(errors: list[ScriptError]) -> ScriptError:
 
 class _AlreadyTold(ScriptError):
     """A missing key whose misspelling was already reported."""
-
-
-def _is_null(node: Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
-
-
-# A number as people write it. YAML 1.1 also reads 030 as octal 24, 0x1E,
-# 0b11, 1_000 and 1:30 (base 60) as numbers, while "030" stays text: a
-# script means what it shows, quoted or not, so only plain decimals count.
-_DECIMAL = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
-
-
-def _number_or_none(value: str, tag: str) -> float | None:
-    if tag.endswith((":int", ":float", ":str")) and _DECIMAL.fullmatch(value.strip()):
-        return float(value)
-    return None
-
-
-def _is_decimal(value: str, tag: str) -> bool:
-    return tag.endswith((":int", ":float", ":str")) and _DECIMAL.fullmatch(value) is not None
-
-
-def _what(node: Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if _is_null(node):
-        return "nothing (null)"
-    return f"'{node.value}'"
 
 
 def _join(field: str, key: str) -> str:
