@@ -38,6 +38,20 @@ SOUND_LEVEL = 1e-3  # -60 dBFS: the null sink and the player give exact zeros in
 MIN_GAP_S = 0.1
 TOLERANCE_S = 0.05
 
+# A session of two exercises with short holds, for the live tests.
+TWO_PARTS = """\
+title: Two parts
+steps:
+  - exercise: Knee hug
+    say: Hug your knee.
+    hold: 5s
+    release: Let go.
+  - exercise: Cat stretch
+    say: Round your back.
+    hold: 5s
+    release: Relax.
+"""
+
 
 def onsets(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
     """Sample indexes where sound starts after at least MIN_GAP_S of silence."""

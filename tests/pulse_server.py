@@ -21,6 +21,7 @@ import numpy as np
 from processes import stop  # tests/processes.py
 
 SINK = "vg"
+MIC = "mic"  # add_microphone's sink
 RATE_HZ = 44100
 # The null sink's monitor delivers nothing for the first ~1.2 s.
 READY_TIMEOUT_S = 15.0
@@ -48,12 +49,30 @@ class PulseServer:
         env["HOME"] = str(self.runtime_dir)
         return env
 
-    def record(self) -> Recording:
+    def pactl(self, *args: str) -> None:
+        subprocess.run(["pactl", *args], env=self.env, check=True, capture_output=True)
+
+    def add_microphone(self) -> None:
+        """A second null sink, ``MIC``, whose monitor is the default source: what
+        plays into it is what a microphone hears. What the output sink plays
+        comes back into it, as in a room (module-loopback)."""
+        self.pactl("load-module", "module-null-sink", f"sink_name={MIC}")
+        self.pactl("set-default-source", f"{MIC}.monitor")
+        self.pactl("set-default-sink", SINK)
+        self.pactl(
+            "load-module",
+            "module-loopback",
+            f"source={SINK}.monitor",
+            f"sink={MIC}",
+            "latency_msec=20",
+        )
+
+    def record(self, source: str = f"{SINK}.monitor") -> Recording:
         process = subprocess.Popen(
             [
                 "parec",
                 "-d",
-                f"{SINK}.monitor",
+                source,
                 "--format=s16le",
                 f"--rate={RATE_HZ}",
                 "--channels=1",

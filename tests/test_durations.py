@@ -175,3 +175,14 @@ def test_a_count_with_a_leading_zero_is_decimal_quoted_or_not(written: str) -> N
 def test_a_count_in_another_base_is_refused(written: str) -> None:
     with pytest.raises(ScriptError, match="whole number"):
         parse_script(f"title: T\nsteps:\n  - exercise: A\n    reps: {written}\n", "count.yaml")
+
+
+def test_a_count_of_thousands_of_digits_is_out_of_range_not_a_crash() -> None:
+    # Python will not make an int of more than 4300 digits (ValueError).
+    written = "9" * 5000
+    with pytest.raises(ScriptError) as caught:
+        parse_script(f"title: T\nsteps:\n  - exercise: A\n    reps: {written}\n", "count.yaml")
+    assert str(caught.value) == (
+        "count.yaml:4:11: steps[0].reps: expected a whole number from 1 to 100, "
+        "got a number of 5000 digits"
+    )

@@ -21,11 +21,10 @@ import numpy as np
 import pytest
 import soundfile
 from played import Journal, PtyPlay
-from pulse_server import SINK, PulseServer, missing, pulse_server
+from pulse_server import MIC, PulseServer, missing, pulse_server
 
 pytestmark = pytest.mark.pulseaudio
 
-MIC = "mic"
 pocketsphinx = pytest.importorskip("pocketsphinx", reason="pip install 'voiceguide[listen]'")
 
 LONG_HOLD = """\
@@ -48,23 +47,8 @@ def pulse() -> Iterator[PulseServer]:
     if reason is not None:
         pytest.skip(reason)
     with pulse_server() as server:
-        pactl(server, "load-module", "module-null-sink", f"sink_name={MIC}")
-        pactl(server, "set-default-source", f"{MIC}.monitor")
-        pactl(server, "set-default-sink", SINK)
-        # The room: what the session plays comes back into the microphone.
-        pactl(
-            server,
-            "load-module",
-            "module-loopback",
-            f"source={SINK}.monitor",
-            f"sink={MIC}",
-            "latency_msec=20",
-        )
+        server.add_microphone()
         yield server
-
-
-def pactl(server: PulseServer, *args: str) -> None:
-    subprocess.run(["pactl", *args], env=server.env, check=True, capture_output=True)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import soundfile
 from played import (
+    TWO_PARTS,
     Journal,
     PtyPlay,
     assert_heard_as,
@@ -65,18 +66,6 @@ steps:
   - say: Done.
 """
 
-TWO_PARTS = """\
-title: Two parts
-steps:
-  - exercise: Knee hug
-    say: Hug your knee.
-    hold: 5s
-    release: Let go.
-  - exercise: Cat stretch
-    say: Round your back.
-    hold: 5s
-    release: Relax.
-"""
 
 # About three minutes: holds, sides, reps, breathing, pauses and a cue.
 THREE_MINUTES = """\

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from played import PtyPlay
+from played import TWO_PARTS, PtyPlay
 from pulse_server import PulseServer, missing, pulse_server
 
 from voiceguide.core.phrases import TABLES
@@ -24,18 +24,6 @@ from voiceguide.history import Log
 
 pytestmark = pytest.mark.pulseaudio
 
-TWO_PARTS = """\
-title: Two parts
-steps:
-  - exercise: Knee hug
-    say: Hug your knee.
-    hold: 5s
-    release: Let go.
-  - exercise: Cat stretch
-    say: Round your back.
-    hold: 5s
-    release: Relax.
-"""
 
 LONG = """\
 title: Long hold

@@ -312,6 +312,10 @@ def test_new_and_removed_scripts_show_without_a_restart(folder: Path, tmp_path: 
         ids = [s["id"] for s in json.loads(get(server.url + "/sessions.json")[2])["sessions"]]
         assert ids == ["broken", "later", "tiny"]
         assert get(server.url + "/sessions/second-one.mp3")[0] == 404
+        # A bookmark of the removed one: a page that leads back, not bare text.
+        status, headers, body = get(server.url + "/play/second-one")
+        assert status == 404 and headers["Content-Type"] == "text/html; charset=utf-8"
+        assert b"\xe2\x80\x9csecond-one\xe2\x80\x9d" in body and b'href="/"' in body
 
 
 # --- feed and playlist ---------------------------------------------------------------

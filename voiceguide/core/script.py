@@ -312,9 +312,15 @@ class _Reader:
         value, tag = self.scalar(node, field, f"a whole number from {low} to {high}")
         if not is_decimal(value, tag) or not value.lstrip("+-").isdigit():
             self.fail(node, field, f"expected a whole number from {low} to {high}, got '{value}'")
+        digits = value.lstrip("+-").lstrip("0")
+        # Python refuses to make an int of more than 4300 digits: such a number
+        # is told as out of range without being made.
+        expected = f"expected a whole number from {low} to {high}"
+        if len(digits) > 20:
+            self.fail(node, field, f"{expected}, got a number of {len(digits)} digits")
         number = int(value)
         if not low <= number <= high:
-            self.fail(node, field, f"expected a whole number from {low} to {high}, got {number}")
+            self.fail(node, field, f"{expected}, got {number}")
         return number
 
     def choice(self, node: Node, field: str, choices: tuple[str, ...]) -> str:

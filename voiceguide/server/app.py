@@ -468,7 +468,15 @@ async def library_page(request: web.Request) -> web.Response:
 
 
 async def player_page(request: web.Request) -> web.Response:
-    entry = _entry(request, request.match_info["id"])
+    ident = request.match_info["id"]
+    entry = request.app[LIBRARY].get(ident)
+    if entry is None:
+        return web.Response(
+            status=404,
+            text=pages.no_such_session(ident),
+            content_type="text/html",
+            charset="utf-8",
+        )
     renders = request.app[RENDERS]
     known = renders.known(entry)
     summary = session_summary("", entry, known)

@@ -99,6 +99,20 @@ def library(sessions: list[dict[str, Any]], upcoming: str = "") -> str:
     )
 
 
+def no_such_session(ident: str) -> str:
+    """The page for /play/ID when no script is ID: a bookmark kept after the
+    script was renamed or removed. A person, not a program, follows it."""
+    return (
+        _HEAD.format(lang=LIBRARY_LANGUAGE, title="No such session - voiceguide")
+        + '<body class="page-library">\n'
+        + '<header class="masthead"><h1>No such session</h1>\n'
+        + f'<p class="lede">There is no session called “{escape(ident)}” here any more:'
+        + " its script may have been renamed or removed.</p></header>\n"
+        + '<main><p><a href="/">Choose a session from the library</a></p></main>\n'
+        + "</body>\n</html>\n"
+    )
+
+
 def _chapter_item(chapter: dict[str, Any], index: int) -> str:
     side = f' data-side="{chapter["side"]}"' if chapter.get("side") else ""
     return (
