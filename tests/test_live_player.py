@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +225,55 @@ def test_where_the_listener_is_when_the_device_holds_sound_unheard() -> None:
     # Nothing is known before the frames kept: the oldest is the answer.
     player.unheard_frames = lambda: 10**9
     assert player.heard()[1] == 0
+
+
+class _CuttingOutput:
+    """An output that only records its cuts: nothing is pulled during one."""
+
+    def __init__(self) -> None:
+        self.cutting = False
+
+    @contextlib.contextmanager
+    def cut(self) -> Iterator[None]:
+        outer = not self.cutting
+        self.cutting = True
+        try:
+            yield
+        finally:
+            if outer:
+                self.cutting = False
+
+
+def test_a_spoken_pause_is_acknowledged_before_the_recap_is_made() -> None:
+    """The device pulls nothing during a cut, so the acknowledgement of a
+    spoken "pause" waits for whatever is made inside it: the recap said on
+    resuming (a whole phrase to synthesise) is made after it."""
+    from voiceguide.live.listen import Heard
+    from voiceguide.live.session import PlayOptions, _Controller
+
+    session = pipeline.with_voice_options(pipeline.load_session(SCRIPT), OPTIONS)
+    output = _CuttingOutput()
+    controller = _Controller(
+        session,
+        OPTIONS,
+        PlayOptions(quiet=True, log=False),
+        output,
+        None,
+    )
+    whole = pipeline.prepare_session(session, OPTIONS, source=controller.speaker.source)
+    player = Player(whole.timeline, pipeline.mastered(whole), final=True)
+    pull_until(player, 3 * 44100)
+    made_while_cutting: list[bool] = []
+    clip = controller.speaker.clip
+
+    def recorded(text: str) -> np.ndarray:
+        made_while_cutting.append(output.cutting)
+        return clip(text)
+
+    controller.speaker.clip = recorded
+    controller._heard(player, Heard("pause", "pause", 0.0))
+    assert player.paused
+    assert [m.what for m in player.marks][-2:] == ["heard", "pause"]
+    # The recap was made, and not while the device was held.
+    assert made_while_cutting == [False]
+    assert controller.recap

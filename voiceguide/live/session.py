@@ -366,7 +366,11 @@ class _Controller:
         while player.device_frames < target and time.monotonic() < deadline:
             time.sleep(0.01)
 
-    def _act(self, player: Player, action: str) -> str | None:
+    def _act(
+        self, player: Player, action: str, later: list[Callable[[], None]] | None = None
+    ) -> str | None:
+        """A key's action. Slow work that must not hold the device (making the
+        recap) goes into ``later`` when given, for after the caller's cut."""
         self.note = ""
         if player.waiting and action not in ("quit", "pause"):
             with self.output.cut():
@@ -385,7 +389,15 @@ class _Controller:
                 # Said on resuming; made now, while nothing plays.
                 timeline, at = player.heard()
                 self.recap = recap.recap_text(timeline, at, planned=player.final)
-                player.say(self.recap, self.speaker.clip(self.recap))
+                text = self.recap
+
+                def make() -> None:
+                    player.say(text, self.speaker.clip(text))
+
+                if later is None:
+                    make()
+                else:
+                    later.append(make)
             else:
                 self._say(player, "resume", self.recap, edits.resumed)
         elif self.closing:
@@ -416,18 +428,24 @@ class _Controller:
         if heard.action == "quit":
             # Made before the cut: the session must not stand still meanwhile.
             self.speaker.clip(recap.closing_text(self.session.language))
+        later: list[Callable[[], None]] = []
         with self.output.cut():
             player.overlay("heard", self.ack, phrase=heard.phrase)
-            done, said = self._command(player, heard.action)
+            done, said = self._command(player, heard.action, later)
+        # Nothing is pulled during a cut: the acknowledgement waits for all in it.
+        for work in later:
+            work()
         if said:
             self._say_over(player, said)
         return done
 
-    def _command(self, player: Player, action: str) -> tuple[str | None, str]:
+    def _command(
+        self, player: Player, action: str, later: list[Callable[[], None]]
+    ) -> tuple[str | None, str]:
         """A spoken command done: what ``_act`` returns, and a line to say over
         the session after the acknowledgement."""
         if action == "pause":
-            return (None if player.paused else self._act(player, "pause")), ""
+            return (None if player.paused else self._act(player, "pause", later)), ""
         if action == "resume":
             if player.paused:
                 return self._act(player, "pause"), ""
