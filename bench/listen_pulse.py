@@ -112,6 +112,8 @@ def bed(server: PulseServer, path: Path) -> Iterator[None]:
         while not stopping.is_set():
             process = subprocess.Popen(["paplay", "-d", MIC, str(path)], env=server.env)
             current[:] = [process]
+            if stopping.is_set():  # stopped while it started: the finally missed it
+                process.terminate()
             process.wait()
 
     thread = threading.Thread(target=loop, daemon=True)
@@ -192,10 +194,10 @@ class Session:
 
     def shown(self) -> list[tuple[str, str]]:
         assert self.player is not None
-        found = [(m[1], m[2]) for m in HEARD.finditer(self.player.output, self.seen)]
-        if found:
-            self.seen = list(HEARD.finditer(self.player.output, self.seen))[-1].end()
-        return found
+        matches = list(HEARD.finditer(self.player.output, self.seen))
+        if matches:
+            self.seen = matches[-1].end()
+        return [(m[1], m[2]) for m in matches]
 
     def close(self) -> None:
         if self.player is not None:
